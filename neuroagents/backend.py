@@ -1,0 +1,147 @@
+"""Array backends: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+``resolve_backend("auto")`` picks CuPy only when a GPU is really usable — an
+``import cupy`` succeeds on machines without a GPU, so the check queries the
+device and runs a tiny allocation — and otherwise NumPy. It says which one
+was chosen, once, through the ``neuroagents`` logger. Nothing here imports
+CuPy at module level.
+
+Examples
+--------
+>>> be = resolve_backend("numpy")
+>>> be.name
+'numpy'
+>>> be.to_host(be.xp.arange(3)).tolist()
+[0, 1, 2]
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from neuroagents.errors import BackendUnavailableError, ConfigError
+
+__all__ = ["BACKEND_CHOICES", "Backend", "gpu_status", "resolve_backend"]
+
+BACKEND_CHOICES = ("auto", "numpy", "cupy")
+
+log = logging.getLogger("neuroagents")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The array module a model computes with, and how to reach the host.
+
+    Attributes
+    ----------
+    name : {"numpy", "cupy"}
+        The backend that actually runs.
+    xp : module
+        ``numpy`` or ``cupy``.
+    device : str
+        A human-readable description (CPU, or the GPU's name).
+    """
+
+    name: str
+    xp: ModuleType
+    device: str
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.name == "cupy"
+
+    def to_host(self, array) -> np.ndarray:
+        """Return ``array`` as a NumPy array (a copy when it lives on a GPU)."""
+        if self.name == "cupy":
+            return self.xp.asnumpy(array)
+        return np.asarray(array)
+
+    def asarray(self, array, dtype=None):
+        """Put ``array`` on this backend's device."""
+        return self.xp.asarray(array, dtype=dtype)
+
+    def rng(self, seed):
+        """A random generator on this backend seeded with ``seed``.
+
+        NumPy's PCG64 on the CPU; CuPy's default generator on the GPU.
+        Results agree between backends only in distribution, not bit for bit.
+        """
+        if self.name == "cupy":
+            return self.xp.random.default_rng(seed)
+        return np.random.default_rng(seed)
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (a no-op on NumPy); used for timing."""
+        if self.name == "cupy":
+            self.xp.cuda.Device().synchronize()
+
+
+def gpu_status() -> tuple[bool, str]:
+    """Whether CuPy can really use a GPU here, and why not if it cannot.
+
+    Returns
+    -------
+    usable : bool
+    reason : str
+        The GPU's name when usable, otherwise what failed.
+    """
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a broken CUDA install
+        return False, f"cupy is not importable ({type(exc).__name__}: {exc})"
+    try:
+        if not cupy.cuda.is_available():
+            return False, "cupy is installed but reports no usable CUDA device"
+        n = cupy.cuda.runtime.getDeviceCount()
+        if n < 1:
+            return False, "no CUDA device found"
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        cupy.zeros(1, dtype=cupy.float32).sum().item()  # a real allocation + kernel
+        name = props["name"]
+        return True, name.decode() if isinstance(name, bytes) else str(name)
+    except Exception as exc:  # CUDARuntimeError: cudaErrorInsufficientDriver, ...
+        return False, f"CUDA device query failed ({type(exc).__name__}: {exc})"
+
+
+def resolve_backend(choice: str | Backend = "auto") -> Backend:
+    """Turn a backend name into a :class:`Backend`.
+
+    Parameters
+    ----------
+    choice : {"auto", "numpy", "cupy"} or Backend
+        ``"auto"`` takes CuPy when a GPU is usable, else NumPy, and logs
+        which. ``"cupy"`` without a usable GPU raises
+        :class:`~neuroagents.errors.BackendUnavailableError`.
+
+    Returns
+    -------
+    Backend
+    """
+    if isinstance(choice, Backend):
+        return choice
+    if choice not in BACKEND_CHOICES:
+        raise ConfigError("backend", choice, "one of " + ", ".join(map(repr, BACKEND_CHOICES)))
+    if choice == "numpy":
+        return Backend("numpy", np, "CPU")
+    usable, info = gpu_status()
+    if choice == "cupy":
+        if not usable:
+            raise BackendUnavailableError(
+                f"backend = 'cupy' was asked for, but no GPU is usable: {info}. "
+                "Use backend 'numpy' or 'auto', or install the 'gpu' extra on a machine with "
+                "an NVIDIA GPU."
+            )
+        import cupy
+
+        return Backend("cupy", cupy, info)
+    if usable:
+        import cupy
+
+        log.info("backend auto: using cupy on %s", info)
+        return Backend("cupy", cupy, info)
+    log.info("backend auto: using numpy (no GPU: %s)", info)
+    return Backend("numpy", np, "CPU")

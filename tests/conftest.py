@@ -1,0 +1,24 @@
+"""Shared fixtures: the `gpu` marker skips itself unless CuPy can really use a GPU."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+
+@functools.cache
+def _gpu():
+    from neuroagents.backend import gpu_status
+
+    return gpu_status()
+
+
+def pytest_collection_modifyitems(config, items):
+    usable, why = _gpu() if any("gpu" in item.keywords for item in items) else (True, "")
+    if usable:
+        return
+    skip = pytest.mark.skip(reason=f"no usable GPU: {why}")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
