@@ -1,0 +1,135 @@
+"""Cells <-> voxels: gather concentrations, scatter secretion and uptake.
+
+Cells are arrays (one entry per cell), never objects. Each cell knows the flat
+index of its voxel (:meth:`~neuroagents.tissue.grid.Grid.voxel_of`). Per
+mediator and step there is one gather and one scatter-add (``bincount``,
+which NumPy and CuPy both provide), never a Python loop over cells.
+
+Secretion and uptake follow BioFVM (Ghaffarizadeh et al. 2016,
+Bioinformatics 32:1256), per cell of volume ``V_c`` in a voxel of volume
+``V_v``:
+
+* net export ``E`` (molecules/min): ``q += E / (0.6022 V_v)`` (nM/min);
+* secretion toward a saturation concentration, ``S (ρ* − ρ)`` with ``S`` in
+  1/min and ``ρ*`` in nM: ``q += S ρ* V_c / V_v`` and ``k += S V_c / V_v``;
+* uptake ``U ρ`` (1/min): ``k += U V_c / V_v``.
+
+``q`` and ``k`` are the Microenvironment's ``production_nM_per_min`` and
+``consumption_per_min``; the solver treats ``k`` implicitly, so no uptake
+rate, however large, drives a concentration below zero.
+"""
+
+from __future__ import annotations
+
+from neuroagents.errors import ConfigError
+from neuroagents.units import MOLECULES_PER_NM_UM3
+
+__all__ = ["add_export", "add_saturating_secretion", "add_uptake", "gather", "scatter_add"]
+
+
+def gather(fields, voxel_index):
+    """Concentrations of every mediator at each cell's voxel.
+
+    Parameters
+    ----------
+    fields : ndarray of shape (M, *grid.shape)
+        Concentrations, nM.
+    voxel_index : ndarray of shape (n,), int
+        Flat voxel index of each cell.
+
+    Returns
+    -------
+    ndarray of shape (M, n)
+    """
+    if voxel_index.ndim != 1:
+        raise ConfigError("voxel_index", f"array of shape {voxel_index.shape}", "a 1-D integer array")
+    return fields.reshape(fields.shape[0], -1)[:, voxel_index]
+
+
+def scatter_add(xp, target_flat, voxel_index, values, *, name="values"):
+    """``target_flat[voxel_index[i]] += values[i]`` for all i, duplicates summed.
+
+    Parameters
+    ----------
+    xp : module
+        ``numpy`` or ``cupy``.
+    target_flat : ndarray of shape (n_voxels,)
+        Modified in place.
+    voxel_index : ndarray of shape (n,), int
+    values : ndarray of shape (n,) or float
+    name : str
+        Used in the error message when ``values`` holds NaN, inf or a negative.
+    """
+    values = xp.broadcast_to(xp.asarray(values, dtype=xp.float64), voxel_index.shape)
+    if values.size and not bool(xp.all(xp.isfinite(values) & (values >= 0))):
+        bad = values[~(xp.isfinite(values) & (values >= 0))][0]
+        raise ConfigError(name, float(bad), "finite and >= 0 for every cell")
+    target_flat += xp.bincount(voxel_index, weights=values, minlength=target_flat.size).astype(target_flat.dtype)
+
+
+def add_export(env, mediator: str, voxel_index, molecules_per_min):
+    """Cells release ``molecules_per_min`` each into their voxel (zero-order).
+
+    Parameters
+    ----------
+    env : Microenvironment
+    mediator : str
+    voxel_index : ndarray of shape (n,), int
+    molecules_per_min : float or ndarray of shape (n,)
+        Release per cell, molecules/min, >= 0.
+    """
+    m = env.index(mediator)
+    per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3)
+    scatter_add(
+        env.xp,
+        env.production_nM_per_min[m].reshape(-1),
+        voxel_index,
+        env.xp.asarray(molecules_per_min, dtype=env.xp.float64) * per_molecule_nM,
+        name=f"secretion.{mediator}.molecules_per_min",
+    )
+
+
+def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, saturation_nM, cell_volume_um3):
+    """Cells secrete ``S (ρ* − ρ)`` into their voxel, weighted by volume fraction.
+
+    Parameters
+    ----------
+    env : Microenvironment
+    mediator : str
+    voxel_index : ndarray of shape (n,), int
+    rate_per_min : float or ndarray of shape (n,)
+        ``S``, 1/min, >= 0.
+    saturation_nM : float or ndarray of shape (n,)
+        ``ρ*``, nM, >= 0: the secretion stops when the voxel reaches it.
+    cell_volume_um3 : float or ndarray of shape (n,)
+        ``V_c``, µm³.
+    """
+    xp = env.xp
+    m = env.index(mediator)
+    frac = xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
+    s = xp.asarray(rate_per_min, dtype=xp.float64) * frac
+    where = f"secretion.{mediator}"
+    scatter_add(xp, env.consumption_per_min[m].reshape(-1), voxel_index, s, name=f"{where}.rate_per_min")
+    q = s * xp.asarray(saturation_nM, dtype=xp.float64)
+    scatter_add(xp, env.production_nM_per_min[m].reshape(-1), voxel_index, q, name=f"{where}.saturation_nM")
+
+
+def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
+    """Cells take up ``U ρ`` from their voxel, weighted by volume fraction.
+
+    Parameters
+    ----------
+    env : Microenvironment
+    mediator : str
+    voxel_index : ndarray of shape (n,), int
+    rate_per_min : float or ndarray of shape (n,)
+        ``U``, 1/min, >= 0.
+    cell_volume_um3 : float or ndarray of shape (n,)
+        ``V_c``, µm³.
+    """
+    xp = env.xp
+    m = env.index(mediator)
+    k = xp.asarray(rate_per_min, dtype=xp.float64) * (
+        xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
+    )
+    scatter_add(xp, env.consumption_per_min[m].reshape(-1), voxel_index, k, name=f"uptake.{mediator}.rate_per_min")
