@@ -1,0 +1,200 @@
+"""How cells move, arrive and leave: vectorized over every cell of a population.
+
+Movement follows PhysiCell's motility rule (Ghaffarizadeh et al. 2018, PLoS
+Comput Biol 14:e1005991): a cell moves at ``speed`` along a direction it keeps
+for an exponentially distributed time (mean ``persistence_min``); when it
+turns, the new direction is ``normalize((1 − b) u + b ĝ)`` with ``u`` a
+uniformly random unit vector, ``ĝ`` the unit gradient of its chemoattractant
+and ``b`` the chemotactic bias in [0, 1].
+
+A move is refused (the cell stays) when it would leave the grid, enter a
+voxel of a forbidden compartment, or overfill a voxel past its crowding limit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neuroagents.errors import ConfigError
+
+__all__ = [
+    "enforce_crowding",
+    "gradient_at",
+    "random_unit_vectors",
+    "recruit_at",
+    "step_positions",
+    "survival_mask",
+    "turn",
+]
+
+
+def gradient_at(field, grid, voxel_index, xp=np):
+    """Gradient of a field at each cell's voxel, nM/µm (central differences).
+
+    Parameters
+    ----------
+    field : ndarray of shape grid.shape
+    grid : Grid
+    voxel_index : ndarray of shape (n,), int
+    xp : module
+
+    Returns
+    -------
+    ndarray of shape (n, grid.ndim)
+        One-sided differences on the edge voxels.
+    """
+    flat = field.reshape(-1)
+    n = voxel_index.shape[0]
+    out = xp.zeros((n, grid.ndim), dtype=xp.float64)
+    stride = 1
+    strides = []
+    for a in reversed(range(grid.ndim)):  # over axes
+        strides.append(stride)
+        stride *= grid.shape[a]
+    strides = strides[::-1]
+    for a in range(grid.ndim):  # over axes
+        coord = (voxel_index // strides[a]) % grid.shape[a]
+        up = xp.where(coord < grid.shape[a] - 1, voxel_index + strides[a], voxel_index)
+        down = xp.where(coord > 0, voxel_index - strides[a], voxel_index)
+        span = (xp.where(coord < grid.shape[a] - 1, 1, 0) + xp.where(coord > 0, 1, 0)) * grid.spacing_um[a]
+        out[:, a] = xp.where(span > 0, (flat[up] - flat[down]) / xp.maximum(span, 1e-300), 0.0)
+    return out
+
+
+def random_unit_vectors(rng, n: int, ndim: int, xp=np):
+    """``n`` directions uniform on the unit circle/sphere, shape ``(n, ndim)``."""
+    v = rng.standard_normal((n, ndim))
+    norm = xp.sqrt((v * v).sum(axis=1, keepdims=True))
+    return v / xp.maximum(norm, 1e-12)
+
+
+def turn(direction, rng, dt_min: float, persistence_min, bias=0.0, gradient=None, xp=np):
+    """Re-draw the direction of the cells that turn during ``dt_min``.
+
+    Parameters
+    ----------
+    direction : ndarray of shape (n, ndim)
+        Current unit directions (modified copy returned).
+    rng : Generator
+    dt_min : float
+    persistence_min : float or ndarray of shape (n,)
+        Mean time between turns, min (> 0).
+    bias : float or ndarray of shape (n,)
+        Chemotactic bias in [0, 1].
+    gradient : ndarray of shape (n, ndim) or None
+        Chemoattractant gradient at each cell.
+
+    Returns
+    -------
+    ndarray of shape (n, ndim)
+    """
+    n, ndim = direction.shape
+    p_turn = 1.0 - xp.exp(-dt_min / xp.asarray(persistence_min, dtype=xp.float64))
+    turning = rng.random(n) < p_turn
+    new = random_unit_vectors(rng, n, ndim, xp)
+    if gradient is not None:
+        gnorm = xp.sqrt((gradient * gradient).sum(axis=1, keepdims=True))
+        ghat = xp.where(gnorm > 0, gradient / xp.maximum(gnorm, 1e-300), 0.0)
+        b = xp.asarray(bias, dtype=xp.float64).reshape(-1, 1) if xp.ndim(bias) else bias
+        mixed = (1.0 - b) * new + b * ghat
+        norm = xp.sqrt((mixed * mixed).sum(axis=1, keepdims=True))
+        new = xp.where(norm > 1e-12, mixed / xp.maximum(norm, 1e-12), new)
+    return xp.where(turning[:, None], new, direction)
+
+
+def step_positions(position_um, direction, speed_um_per_min, dt_min: float, grid, allowed=None, xp=np):
+    """Proposed move of every cell, refused where it leaves the grid or its compartment.
+
+    Parameters
+    ----------
+    position_um : ndarray of shape (n, ndim)
+    direction : ndarray of shape (n, ndim)
+    speed_um_per_min : float or ndarray of shape (n,)
+    dt_min : float
+    grid : Grid
+    allowed : ndarray of bool, shape grid.shape, optional
+        Voxels the cells may occupy (their compartments).
+
+    Returns
+    -------
+    new_position : ndarray of shape (n, ndim)
+    moved : ndarray of shape (n,), bool
+    """
+    speed = xp.asarray(speed_um_per_min, dtype=xp.float64)
+    proposal = position_um + direction * (speed.reshape(-1, 1) if speed.ndim else speed) * dt_min
+    lo = xp.asarray(grid.origin_um)
+    hi = lo + xp.asarray(grid.extent_um)
+    ok = ((proposal >= lo) & (proposal < hi)).all(axis=1)
+    if allowed is not None:
+        ok &= allowed.reshape(-1)[grid.voxel_of(proposal, xp)]
+    ok &= speed > 0
+    return xp.where(ok[:, None], proposal, position_um), ok
+
+
+def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, xp=np, max_rounds: int = 8):
+    """Send movers back where their target voxel would hold more than ``capacity`` cells.
+
+    Cells that did not move are never displaced. Among the movers into an
+    overfull voxel, a random subset keeps its place up to the free room; the
+    rest return to their old voxel. Repeats (at most ``max_rounds``) because
+    a returning cell can overfill its old voxel.
+
+    Returns
+    -------
+    ndarray of shape (n,), bool
+        Which moves stand.
+    """
+    if capacity < 1:
+        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
+    moved = moved.copy()
+    for _ in range(max_rounds):  # a few vectorized rounds, not a loop over cells
+        voxel = xp.where(moved, new_voxel, old_voxel)
+        counts = xp.bincount(voxel, minlength=n_voxels)
+        if int(counts.max(initial=0)) <= capacity:
+            return moved
+        stayers = xp.bincount(voxel[~moved], minlength=n_voxels)
+        room = xp.maximum(capacity - stayers, 0)
+        # rank movers within their target voxel in a random order
+        key = rng.random(voxel.shape[0])
+        order = xp.lexsort((key, voxel))
+        sorted_voxel = voxel[order]
+        sorted_moved = moved[order].astype(xp.int64)
+        cum = xp.cumsum(sorted_moved)
+        first = xp.searchsorted(sorted_voxel, sorted_voxel, side="left")
+        before = cum - sorted_moved - xp.where(first > 0, cum[first - 1], 0)
+        keep_sorted = (sorted_moved == 0) | (before < room[sorted_voxel])
+        keep = xp.empty_like(keep_sorted)
+        keep[order] = keep_sorted
+        moved &= keep
+    return moved
+
+
+def recruit_at(weights, rng, rate_per_min: float, dt_min: float, xp=np):
+    """Voxels where new cells enter during ``dt_min``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (K,)
+        Entry propensity of each candidate voxel in [0, 1] (e.g. a Hill
+        function of the chemokine at each vessel voxel).
+    rate_per_min : float
+        Entries per minute from one candidate voxel at weight 1.
+
+    Returns
+    -------
+    ndarray of shape (k,), int
+        Positions (into ``weights``) of the voxels where a cell enters; a
+        voxel may appear more than once.
+    """
+    if not (isinstance(rate_per_min, (int, float)) and math.isfinite(rate_per_min) and rate_per_min >= 0):
+        raise ConfigError("recruitment.rate_per_min", rate_per_min, "a finite number >= 0")
+    counts = rng.poisson(xp.asarray(weights, dtype=xp.float64) * rate_per_min * dt_min)
+    return xp.repeat(xp.arange(counts.shape[0]), counts)
+
+
+def survival_mask(rng, n: int, rate_per_min, dt_min: float, xp=np):
+    """Which of ``n`` cells are removed (death or egress) during ``dt_min``, bool ``(n,)``."""
+    p = 1.0 - xp.exp(-xp.asarray(rate_per_min, dtype=xp.float64) * dt_min)
+    return rng.random(n) < p
