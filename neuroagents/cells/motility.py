@@ -21,11 +21,11 @@ from neuroagents.errors import ConfigError
 
 __all__ = [
     "enforce_crowding",
+    "event_mask",
     "gradient_at",
     "random_unit_vectors",
     "recruit_at",
     "step_positions",
-    "survival_mask",
     "turn",
 ]
 
@@ -194,7 +194,7 @@ def recruit_at(weights, rng, rate_per_min: float, dt_min: float, xp=np):
     return xp.repeat(xp.arange(counts.shape[0]), counts)
 
 
-def survival_mask(rng, n: int, rate_per_min, dt_min: float, xp=np):
-    """Which of ``n`` cells are removed (death or egress) during ``dt_min``, bool ``(n,)``."""
+def event_mask(rng, n: int, rate_per_min, dt_min: float, xp=np):
+    """Which of ``n`` cells have an event of (per-cell) rate ``rate_per_min`` during ``dt_min``, bool ``(n,)``."""
     p = 1.0 - xp.exp(-xp.asarray(rate_per_min, dtype=xp.float64) * dt_min)
     return rng.random(n) < p

@@ -98,6 +98,9 @@ RECEPTORS: dict[str, Receptor] = {
         Receptor("IL4R", "IL4", 0.1, 1.0, ("JAK1", ("JAK3", "TYK2")), ("STAT6",), f"Kd assumption; {_WIRING}"),
         Receptor("IL13R", "IL13", 0.1, 1.0, ("JAK1", "TYK2"), ("STAT6",), f"Kd assumption; {_WIRING}"),
         Receptor("IL23R", "IL23", 0.1, 1.0, ("JAK2", "TYK2"), ("STAT3",), f"Kd assumption; {_WIRING}"),
+        Receptor("CX3CR1", "CX3CL1", 0.5, 1.0, (), ("P38",), "Kd assumption; microglial p38 (Zhuang 2007, U)"),
+        Receptor("CSF1R", "CSF1", 0.5, 1.0, (), ("P38",), "Kd assumption; neuronal CSF1 -> microglia (Guan 2016)"),
+        Receptor("P2X4", "ATP", 1000.0, 1.0, (), ("P38",), "EC50 ~1 µM (assumption); P2X4 -> p38 -> BDNF (Trang 2009)"),
     ]
 }
 

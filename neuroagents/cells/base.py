@@ -1,0 +1,258 @@
+"""What every cell type shares: a population, its receptors, and the phase methods.
+
+A cell type is a class with class-level declarations (``kind``, ``states``,
+``events``, ``Params``, ``receptors``, ``columns``) and vectorized phase
+methods that the model calls in order (DESIGN.md, "One step, in phases"):
+
+``sense(dt)``   gather the mediators at each cell's voxel; pathway activity.
+``decide(dt)``  state changes (polarization, degranulation, division, death).
+``secrete()``   scatter release and uptake into the microenvironment.
+``move(dt)``    random walk, chemotaxis, recruitment, egress.
+
+Each method works on whole columns; none loops over cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from neuroagents.cells import motility
+from neuroagents.cells.population import Population
+from neuroagents.cells.signaling import PATHWAYS, SignalingNetwork
+from neuroagents.params import build_params, param
+from neuroagents.tissue.exchange import add_export, add_uptake, gather
+
+__all__ = ["CellType", "MotileParams"]
+
+
+@dataclass(frozen=True)
+class MotileParams:
+    """Movement and turnover shared by motile types (override per type)."""
+
+    speed_um_per_min: float = param(4.0, "µm/min", "PhysiCell macrophage (M)")
+    persistence_min: float = param(5.0, "min", "PhysiCell macrophage (M)", low=1e-6)
+    chemotaxis_bias: float = param(0.0, "1", "assumption", high=1.0)
+    death_per_min: float = param(0.0, "1/min", "assumption")
+    cell_volume_um3: float = param(2494.0, "µm³", "PhysiCell default cell volume (M)", low=1.0)
+
+
+class CellType:
+    """Base of the five kinds. Subclasses fill in the class attributes and rules.
+
+    Parameters
+    ----------
+    model : NeuroImmuneModel
+        Provides ``env`` (Microenvironment), ``grid``, ``xp``, ``rng``,
+        ``time_min``, ``inhibition`` and ``allowed`` (voxels cells may enter).
+    params : Mapping, optional
+        Overrides of :attr:`Params` fields, validated.
+    """
+
+    kind: ClassVar[str] = "cell"
+    states: ClassVar[tuple[str, ...]] = ("default",)
+    events: ClassVar[tuple[str, ...]] = ("none", "born")
+    Params: ClassVar[type] = MotileParams
+    receptors: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[dict] = {}
+    chemoattractant: ClassVar[str | None] = None
+
+    def __init__(self, model, params=None):
+        self.model = model
+        self.xp = model.xp
+        self.params = build_params(self.Params, params, f"cells.{self.kind}")
+        ndim = model.grid.ndim
+        cols = {
+            "state": np.int8,
+            "voxel": np.int64,
+            "direction": (np.float64, (ndim,)),
+            "age_min": np.float64,
+            "last_event": np.int8,
+            "last_event_min": np.float64,
+            **{p: np.float64 for p in PATHWAYS},
+            **self.columns,
+        }
+        self.pop = Population(self.kind, ndim, cols, xp=self.xp)
+        self.signaling = SignalingNetwork(self.receptors, xp=self.xp) if self.receptors else None
+        self.event_counts = dict.fromkeys(self.events, 0)
+
+    # --- helpers -------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.pop.n
+
+    def state_code(self, name: str) -> int:
+        return self.states.index(name)
+
+    def mark(self, mask, event: str) -> None:
+        """Record ``event`` as the latest event of the cells in ``mask`` and count it."""
+        code = self.events.index(event)
+        self.pop["last_event"][mask] = code
+        self.pop["last_event_min"][mask] = self.model.time_min
+        self.event_counts[event] += int(mask.sum())
+
+    def add_cells(self, positions_um, state: str | None = None, **values):
+        """Place new cells at ``positions_um`` (shape (k, ndim)); returns their ids."""
+        xp = self.xp
+        positions_um = xp.asarray(positions_um, dtype=xp.float64)
+        k = positions_um.shape[0]
+        direction = motility.random_unit_vectors(self.model.rng, k, self.model.grid.ndim, xp)
+        ids = self.pop.add(
+            k,
+            position_um=positions_um,
+            voxel=self.model.grid.voxel_of(positions_um, xp),
+            direction=direction,
+            state=self.state_code(state or self.states[0]),
+            last_event=self.events.index("born"),
+            last_event_min=self.model.time_min,
+            **values,
+        )
+        self.event_counts["born"] += k
+        return ids
+
+    def seed_cells(self, n: int):
+        """Place ``n`` cells uniformly in the interstitium, in the first state."""
+        return self.add_cells(self.model.random_interstitial_positions(n))
+
+    def export(self, mediator: str, molecules_per_min, voxel=None) -> None:
+        """Release ``molecules_per_min`` (per cell, or a scalar for all) into each cell's voxel."""
+        if mediator not in self.model.env.names or self.n == 0:
+            return
+        add_export(self.model.env, mediator, self.pop["voxel"] if voxel is None else voxel, molecules_per_min)
+
+    def uptake(self, mediator: str, rate_per_min) -> None:
+        """Take up ``rate_per_min`` × concentration from each cell's voxel (volume-weighted)."""
+        if mediator not in self.model.env.names or self.n == 0:
+            return
+        add_uptake(self.model.env, mediator, self.pop["voxel"], rate_per_min, self.params.cell_volume_um3)
+
+    def local_mean(self, names, radius_voxels: int):
+        """Mean concentration over the cell's voxel and its axis neighbours up to ``radius_voxels`` away.
+
+        A stand-in for processes that sample a neighbourhood (microglia): ``2 ndim r + 1`` points per cell.
+        """
+        grid = self.model.grid
+        xp = self.xp
+        vox = self.pop["voxel"]
+        env = self.model.env
+        names = [m for m in names if m in env.names]
+        flat = env.fields.reshape(len(env.names), -1)
+        rows = [env.index(m) for m in names]
+        total = flat[rows][:, vox]
+        count = 1
+        stride = 1
+        for a in reversed(range(grid.ndim)):  # over axes
+            coord = (vox // stride) % grid.shape[a]
+            for d in range(1, radius_voxels + 1):  # over offsets
+                for sign in (-1, 1):
+                    c = xp.clip(coord + sign * d, 0, grid.shape[a] - 1)
+                    total = total + flat[rows][:, vox + (c - coord) * stride]
+                    count += 1
+            stride *= grid.shape[a]
+        mean = total / count
+        return {m: mean[i] for i, m in enumerate(names)}
+
+    def local(self, names=None):
+        """Concentrations (nM) at each cell's voxel, ``{mediator: ndarray (n,)}``."""
+        env = self.model.env
+        names = [m for m in (names or env.names) if m in env.names]
+        if not names or self.n == 0:
+            return {m: self.xp.zeros(self.n) for m in names}
+        rows = gather(env.fields, self.pop["voxel"])
+        return {m: rows[env.index(m)] for m in names}
+
+    def activity(self, pathway: str):
+        return self.pop[pathway]
+
+    # --- phases ---------------------------------------------------------------------------
+    def sense(self, dt_min: float) -> None:
+        """Pathway activity relaxes toward what the local ligands and inhibitors drive."""
+        if self.signaling is None or self.n == 0:
+            return
+        conc = self.local(self.signaling.ligands)
+        target = self.signaling.target_activity(conc, self.n, self.model.inhibition)
+        current = {p: self.pop[p] for p in PATHWAYS}
+        new = self.signaling.relax(current, target, dt_min)
+        for p in PATHWAYS:
+            self.pop[p] = new[p]
+
+    def decide(self, dt_min: float) -> None:
+        """State changes; the base type ages its cells and nothing else."""
+        self.pop["age_min"] += dt_min
+
+    def secrete(self) -> None:
+        """Release and uptake; none by default."""
+
+    def move(self, dt_min: float) -> None:
+        """Persistent random walk with chemotaxis, refused moves, turnover."""
+        p = self.params
+        if self.n and getattr(p, "speed_um_per_min", 0.0) > 0:
+            self.walk(dt_min, p.speed_um_per_min)
+        if self.n and getattr(p, "death_per_min", 0.0) > 0:
+            gone = motility.event_mask(self.model.rng, self.n, p.death_per_min, dt_min, self.xp)
+            self.event_counts["died"] = self.event_counts.get("died", 0) + int(gone.sum())
+            self.pop.remove(gone)
+
+    def walk(self, dt_min: float, speed) -> None:
+        """Turn, step, and refuse moves off the grid, out of compartment, or into a full voxel."""
+        m = self.model
+        pop = self.pop
+        gradient = None
+        if self.chemoattractant is not None and self.chemoattractant in m.env.names:
+            gradient = motility.gradient_at(m.env.field(self.chemoattractant), m.grid, pop["voxel"], self.xp)
+        pop["direction"] = motility.turn(
+            pop["direction"], m.rng, dt_min, self.params.persistence_min, self.params.chemotaxis_bias, gradient, self.xp
+        )
+        new_pos, moved = motility.step_positions(
+            pop.position_um, pop["direction"], speed, dt_min, m.grid, m.allowed, self.xp
+        )
+        new_vox = m.grid.voxel_of(new_pos, self.xp)
+        changes_voxel = moved & (new_vox != pop["voxel"])
+        stand = motility.enforce_crowding(
+            pop["voxel"], new_vox, changes_voxel, m.crowding_limit, m.grid.n_voxels, m.rng, self.xp
+        )
+        keep = stand | (moved & ~changes_voxel)
+        pop["position_um"] = self.xp.where(keep[:, None], new_pos, pop.position_um)
+        pop["voxel"] = self.xp.where(keep, new_vox, pop["voxel"])
+
+    # --- readouts ---------------------------------------------------------------------------
+    def census(self) -> dict[str, int]:
+        """Number of cells in each state."""
+        counts = self.xp.bincount(self.pop["state"].astype(self.xp.int64), minlength=len(self.states))
+        counts = counts.get() if hasattr(counts, "get") else counts
+        return {s: int(counts[i]) for i, s in enumerate(self.states)}
+
+    def inspect(self, cell_id: int) -> dict:
+        """A readable record of one cell: type, state, position, local mediators, latest event."""
+        rec = self.pop.record(cell_id)
+        row = self.pop.row_of(cell_id)
+        env = self.model.env
+        vox = int(rec["voxel"])
+        local = {name: float(env.fields.reshape(len(env.names), -1)[i, vox]) for i, name in enumerate(env.names)}
+        return {
+            "kind": self.kind,
+            "id": int(cell_id),
+            "state": self.states[int(rec["state"])],
+            "position_um": rec["position_um"],
+            "age_min": rec["age_min"],
+            "latest_event": self.events[int(rec["last_event"])],
+            "latest_event_at_min": rec["last_event_min"],
+            "pathways": {p: rec[p] for p in PATHWAYS if self.signaling is not None},
+            "local_nM": local,
+            "columns": {k: v for k, v in rec.items() if k in self.columns},
+            "row": row,
+        }
+
+
+def hill(x, k, n=1.0, xp=np):
+    """``x^n / (x^n + k^n)`` for x >= 0 (0 at x = 0)."""
+    x = xp.maximum(x, 0.0)
+    xn = x**n
+    return xn / (xn + k**n)
+
+
+MOLECULES_PER_S_TO_PER_MIN = 60.0
+LN2 = math.log(2.0)

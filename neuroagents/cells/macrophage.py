@@ -1,0 +1,153 @@
+"""Macrophages: resident and monocyte-derived, polarizing between M0, M1 and M2.
+
+Rules
+-----
+* **Polarization** (rates per cell, sampled each step): the pro-inflammatory
+  drive ``P = 1 − (1 − NF-κB)(1 − STAT1)(1 − STAT5)(1 − h(miR-21 load))``
+  (TNF, IFN-γ, GM-CSF and exosomal miR-21 from injured neurons, Simeoli 2017
+  Nat Commun 8:1778) and the anti-inflammatory drive
+  ``A = 1 − (1 − STAT6)(1 − STAT3)`` (IL-4/IL-13 and IL-10; macrophages here
+  read IL-10 as their STAT3 input). M0 -> M1 at ``k_pol P (1 − A)``; M0 -> M2
+  at ``k_pol A (1 − P)``; M1 <-> M2 at ``k_repol`` times the opposing drive;
+  back to M0 at ``k_rev (1 − P)(1 − A)``.
+* **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2);
+  M2 releases IL-10; M0 a little TNF. Every macrophage takes up miR-21
+  exosomes and keeps the load.
+* **Movement**: random walk up CCL2; activated (M1/M2) cells slow down.
+* **Recruitment**: monocytes leave the vessels next to CCL2 and enter as M0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from neuroagents.cells import motility
+from neuroagents.cells.base import CellType, hill
+from neuroagents.params import param
+
+__all__ = ["Macrophage", "MacrophageParams"]
+
+_CAL = "(M: calibrate to tissue concentrations, parameters.md)"
+
+
+@dataclass(frozen=True)
+class MacrophageParams:
+    speed_um_per_min: float = param(4.0, "µm/min", "PhysiCell macrophage (M); in vivo 0.8-1.6 (Neupane 2020, V)")
+    activated_speed_um_per_min: float = param(0.4, "µm/min", "PhysiCell activated macrophage (M)")
+    persistence_min: float = param(5.0, "min", "PhysiCell macrophage (M)", low=1e-6)
+    chemotaxis_bias: float = param(0.7, "1", "PhysiCell macrophage (M)", high=1.0)
+    death_per_min: float = param(2.1e-4, "1/min", "PhysiCell macrophage (M)")
+    cell_volume_um3: float = param(4990.0, "µm³", "assumption: ~21 µm diameter")
+    polarization_per_min: float = param(1 / 120, "1/min", "assumption: M1/M2 markers within hours; calibrate")
+    repolarization_per_min: float = param(1 / 720, "1/min", "assumption: repolarization over ~half a day")
+    reversion_per_min: float = param(1 / 1440, "1/min", "assumption: back to M0 over ~a day without drive")
+    mir21_uptake_per_min: float = param(0.05, "1/min", "assumption; Simeoli 2017 shows uptake, not its rate")
+    mir21_half_effect_vesicles: float = param(200.0, "vesicles/cell", "assumption", low=1e-9)
+    mir21_loss_per_min: float = param(1 / 1440, "1/min", "assumption: miR-21 load fades over ~a day")
+    tnf_m1_molecules_per_s: float = param(1.0, "molecules/cell/s", f"between nlisim 5.4 and GranSim 0.21 {_CAL}")
+    tnf_m0_molecules_per_s: float = param(0.05, "molecules/cell/s", "assumption: resting macrophages release little")
+    il1b_m1_molecules_per_s: float = param(1.0, "molecules/cell/s", f"assumption: TNF-like {_CAL}")
+    il6_m1_molecules_per_s: float = param(2.4, "molecules/cell/s", f"nlisim (M) {_CAL}")
+    ccl2_m1_molecules_per_s: float = param(2.9, "molecules/cell/s", f"nlisim (M) {_CAL}")
+    pge2_m1_molecules_per_s: float = param(10.0, "molecules/cell/s", "assumption: COX-2 product; calibrate")
+    il10_m2_molecules_per_s: float = param(0.12, "molecules/cell/s", "0.08-0.16 (M, parameters.md)")
+    recruitment_per_min: float = param(2e-3, "cells/vessel voxel/min", "assumption: at saturating CCL2; calibrate")
+    recruitment_half_ccl2_nM: float = param(0.05, "nM", "assumption: CCR2 responds at sub-nM CCL2", low=1e-12)
+
+
+class Macrophage(CellType):
+    """Macrophages and monocytes (see module docstring)."""
+
+    kind = "macrophage"
+    states = ("M0", "M1", "M2")
+    events = ("none", "born", "recruited", "to_M1", "to_M2", "to_M0", "died")
+    Params = MacrophageParams
+    receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R")
+    columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64}
+    chemoattractant = "CCL2"
+
+    def drives(self):
+        """Pro- and anti-inflammatory drives in [0, 1], each ``(n,)``."""
+        pop, p = self.pop, self.params
+        mir = hill(pop["mir21_vesicles"], p.mir21_half_effect_vesicles, 1.0, self.xp)
+        pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"]) * (1.0 - mir)
+        anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"])
+        return pro, anti
+
+    def decide(self, dt_min: float) -> None:
+        super().decide(dt_min)
+        if self.n == 0:
+            return
+        xp, p, pop, rng = self.xp, self.params, self.pop, self.model.rng
+        # miR-21 taken up during the step (the field loses the same through uptake in secrete)
+        mir = self.local(["miR21"]).get("miR21")
+        if mir is not None:
+            from neuroagents.units import MOLECULES_PER_NM_UM3
+
+            gained = p.mir21_uptake_per_min * mir * p.cell_volume_um3 * MOLECULES_PER_NM_UM3 * dt_min
+            pop["mir21_vesicles"] = pop["mir21_vesicles"] * np.exp(-p.mir21_loss_per_min * dt_min) + gained
+        pro, anti = self.drives()
+        state = pop["state"]
+        m0, m1, m2 = (state == 0), (state == 1), (state == 2)
+        u = rng.random(self.n)
+        rate_to_m1 = xp.where(m0, p.polarization_per_min * pro * (1 - anti), 0.0) + xp.where(
+            m2, p.repolarization_per_min * pro, 0.0
+        )
+        rate_to_m2 = xp.where(m0, p.polarization_per_min * anti * (1 - pro), 0.0) + xp.where(
+            m1, p.repolarization_per_min * anti, 0.0
+        )
+        rate_to_m0 = xp.where(~m0, p.reversion_per_min * (1 - pro) * (1 - anti), 0.0)
+        total = rate_to_m1 + rate_to_m2 + rate_to_m0
+        happens = u < 1.0 - xp.exp(-total * dt_min)
+        # which transition: split the unit interval in proportion to the rates
+        v = rng.random(self.n) * xp.maximum(total, 1e-300)
+        to_m1 = happens & (v < rate_to_m1)
+        to_m2 = happens & ~to_m1 & (v < rate_to_m1 + rate_to_m2)
+        to_m0 = happens & ~to_m1 & ~to_m2
+        state[to_m1] = 1
+        state[to_m2] = 2
+        state[to_m0] = 0
+        self.mark(to_m1, "to_M1")
+        self.mark(to_m2, "to_M2")
+        self.mark(to_m0, "to_M0")
+
+    def secrete(self) -> None:
+        p, state = self.params, self.pop["state"]
+        m1 = (state == 1).astype(np.float64)
+        per_s = 60.0  # molecules/s -> molecules/min
+        self.export("TNF", per_s * (m1 * p.tnf_m1_molecules_per_s + (state == 0) * p.tnf_m0_molecules_per_s))
+        self.export("IL1B", per_s * m1 * p.il1b_m1_molecules_per_s)
+        self.export("IL6", per_s * m1 * p.il6_m1_molecules_per_s)
+        self.export("CCL2", per_s * m1 * p.ccl2_m1_molecules_per_s)
+        self.export("PGE2", per_s * m1 * p.pge2_m1_molecules_per_s)
+        self.export("IL10", per_s * (state == 2) * p.il10_m2_molecules_per_s)
+        self.uptake("miR21", p.mir21_uptake_per_min)
+
+    def move(self, dt_min: float) -> None:
+        p = self.params
+        if self.n:
+            speed = self.xp.where(self.pop["state"] == 0, p.speed_um_per_min, p.activated_speed_um_per_min)
+            self.walk(dt_min, speed)
+            gone = motility.event_mask(self.model.rng, self.n, p.death_per_min, dt_min, self.xp)
+            self.event_counts["died"] += int(gone.sum())
+            self.pop.remove(gone)
+        self.recruit(dt_min)
+
+    def recruit(self, dt_min: float) -> None:
+        """Monocytes leave vessel voxels in proportion to the CCL2 beside them."""
+        m = self.model
+        if "CCL2" not in m.env.names or m.vessel_voxels.size == 0:
+            return
+        xp = self.xp
+        beside, weight = m.beside_vessels(m.env.field("CCL2"))
+        w = hill(weight, self.params.recruitment_half_ccl2_nM, 1.0, xp)
+        where = motility.recruit_at(w, m.rng, self.params.recruitment_per_min, dt_min, xp)
+        if where.size == 0:
+            return
+        voxels = beside[where]
+        pos = m.voxel_centres(voxels)
+        ids = self.add_cells(pos, "M0", recruited=1)
+        self.mark(self.pop["id"] >= ids[0], "recruited")

@@ -1,0 +1,104 @@
+"""Microglia: surveillant or reactive; the soma stays, processes sample a radius.
+
+Rules
+-----
+* **Sensing** through processes: ligand concentrations averaged over the
+  voxel and its neighbours within ``process_radius_voxels``.
+* **Activation**: CX3CL1 (CX3CR1), CSF1 (CSF1R, Guan 2016 Nat Neurosci) and
+  ATP (P2X4, Tsuda 2003 Nature; Trang 2009) drive p38 MAPK (``P38``
+  activity). Surveillant -> reactive at ``activation_per_min`` while p38 >=
+  ``p38_on``; reactive -> surveillant at ``deactivation_per_min`` while p38 <
+  ``p38_off`` (hysteresis). Microglia inhibitors (minocycline) act on ``P38``.
+* **Release** by reactive cells, in proportion to p38: BDNF (Coull 2005
+  Nature), TNF and IL-1β.
+* **Proliferation**: reactive microglia divide locally (microgliosis after
+  nerve injury comes from local proliferation, not monocytes: Gu 2016).
+* Somata do not move (Nimmerjahn 2005).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neuroagents.cells import motility
+from neuroagents.cells.base import CellType
+from neuroagents.cells.signaling import PATHWAYS
+from neuroagents.params import param
+
+__all__ = ["Microglia", "MicrogliaParams"]
+
+
+@dataclass(frozen=True)
+class MicrogliaParams:
+    cell_volume_um3: float = param(1000.0, "µm³", "assumption: small soma")
+    process_radius_voxels: int = param(2, "voxels", "assumption: processes reach ~40 µm (Nimmerjahn 2005)",
+                                       high=10, integer=True)  # fmt: skip
+    p38_on: float = param(0.5, "1", "assumption", high=1.0)
+    p38_off: float = param(0.2, "1", "assumption", high=1.0)
+    activation_per_min: float = param(1 / 60, "1/min", "assumption: reactive morphology within hours")
+    deactivation_per_min: float = param(1 / 1440, "1/min", "assumption: ~a day")
+    division_per_min: float = param(1 / 2880, "1/min", "assumption: proliferation peaks days 2-3 (Gu 2016)")
+    death_per_min: float = param(1 / 43200, "1/min", "assumption: ~30 days")
+    bdnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    tnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    il1b_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+
+
+class Microglia(CellType):
+    """Spinal microglia (see module docstring)."""
+
+    kind = "microglia"
+    states = ("surveillant", "reactive")
+    events = ("none", "born", "activated", "deactivated", "divided", "died")
+    Params = MicrogliaParams
+    receptors = ("CX3CR1", "CSF1R", "P2X4")
+
+    def sense(self, dt_min: float) -> None:
+        if self.n == 0:
+            return
+        conc = self.local_mean(self.signaling.ligands, int(self.params.process_radius_voxels))
+        target = self.signaling.target_activity(conc, self.n, self.model.inhibition)
+        new = self.signaling.relax({p: self.pop[p] for p in PATHWAYS}, target, dt_min)
+        for p in PATHWAYS:
+            self.pop[p] = new[p]
+
+    def decide(self, dt_min: float) -> None:
+        super().decide(dt_min)
+        if self.n == 0:
+            return
+        pop, p, rng, xp = self.pop, self.params, self.model.rng, self.xp
+        p38 = pop["P38"]
+        surv, reac = pop["state"] == 0, pop["state"] == 1
+        on = surv & (p38 >= p.p38_on) & motility.event_mask(rng, self.n, p.activation_per_min, dt_min, xp)
+        off = reac & (p38 < p.p38_off) & motility.event_mask(rng, self.n, p.deactivation_per_min, dt_min, xp)
+        pop["state"][on] = 1
+        pop["state"][off] = 0
+        self.mark(on, "activated")
+        self.mark(off, "deactivated")
+
+    def secrete(self) -> None:
+        p = self.params
+        drive = (self.pop["state"] == 1) * self.pop["P38"] * 60.0
+        self.export("BDNF", drive * p.bdnf_molecules_per_s)
+        self.export("TNF", drive * p.tnf_molecules_per_s)
+        self.export("IL1B", drive * p.il1b_molecules_per_s)
+
+    def move(self, dt_min: float) -> None:
+        """Somata stay; reactive cells divide next to themselves, old ones die."""
+        if self.n == 0:
+            return
+        m, p, xp = self.model, self.params, self.xp
+        dies = motility.event_mask(m.rng, self.n, p.death_per_min, dt_min, xp)
+        divides = (self.pop["state"] == 1) & motility.event_mask(m.rng, self.n, p.division_per_min, dt_min, xp) & ~dies
+        if bool(divides.any()):
+            parents = self.pop.position_um[divides]
+            k = parents.shape[0]
+            offset = motility.random_unit_vectors(m.rng, k, m.grid.ndim, xp) * m.grid.spacing_um[0]
+            child, ok = motility.step_positions(parents, offset, 1.0, 1.0, m.grid, m.allowed, xp)
+            child = child[ok]
+            self.mark(divides, "divided")
+            if child.shape[0]:
+                self.add_cells(child, "reactive", P38=self.pop["P38"][divides][ok])
+                dies = xp.concatenate([dies, xp.zeros(child.shape[0], dtype=bool)])
+        self.event_counts["died"] += int(dies.sum())
+        self.pop.remove(dies)

@@ -1,0 +1,111 @@
+"""Sensory (DRG) neurons: somata with a peripheral terminal, intact or injured.
+
+Rules
+-----
+* **Injury** (nerve injury in a scenario, or the model's ``injured_fraction``
+  at ``injury_time_min``): a random fraction of neurons becomes injured.
+* **Injured neurons release** CCL2 (White 2005 PNAS), CSF1 (Guan 2016 Nat
+  Neurosci), CX3CL1, ATP, and exosomes carrying miR-21 (Simeoli 2017 Nat
+  Commun 8:1778) at their soma.
+* **Activity-dependent release**: substance P and CGRP from the peripheral
+  terminal, in proportion to the neuron's firing rate (``firing_hz``).
+
+The seam for the pain model: :class:`IntrinsicActivity` sets ``firing_hz``
+from injury alone (baseline plus ectopic firing). The pain module replaces it
+with nociceptor sensitization and dorsal-horn processing; it reads the
+neurons' columns and the fields and writes ``firing_hz`` and its readouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from neuroagents.cells.base import CellType
+from neuroagents.params import param
+
+__all__ = ["IntrinsicActivity", "Neuron", "NeuronParams"]
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    cell_volume_um3: float = param(14137.0, "µm³", "assumption: 30 µm soma (small DRG neurons 20-30 µm)")
+    terminal_distance_um: float = param(200.0, "µm", "assumption: where the peripheral terminal sits in the patch")
+    baseline_hz: float = param(0.1, "Hz", "assumption: nociceptors are nearly silent at rest")
+    ectopic_hz: float = param(2.0, "Hz", "assumption: ectopic discharge of injured afferents, order 1-10 Hz (U)")
+    ccl2_injured_molecules_per_s: float = param(2.9, "molecules/cell/s", "assumption: macrophage-like rate (M)")
+    csf1_injured_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; calibrate")
+    cx3cl1_injured_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; calibrate")
+    atp_injured_molecules_per_s: float = param(1000.0, "molecules/cell/s", "assumption; calibrate")
+    mir21_injured_vesicles_per_s: float = param(0.05, "vesicles/cell/s", "assumption; Simeoli 2017 (direction, V)")
+    sp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
+    cgrp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
+
+
+class Neuron(CellType):
+    """Sensory neurons (see module docstring). They do not move."""
+
+    kind = "neuron"
+    states = ("intact", "injured")
+    events = ("none", "born", "injured")
+    Params = NeuronParams
+    columns: ClassVar[dict] = {"firing_hz": np.float64, "excitability": np.float64, "terminal_voxel": np.int64}
+
+    def seed_cells(self, n: int):
+        m = self.model
+        ids = self.add_cells(m.random_interstitial_positions(n), excitability=1.0)
+        # the peripheral terminal: a fixed offset in a random direction, kept inside the grid
+        xp = self.xp
+        d = m.rng.standard_normal((n, m.grid.ndim))
+        d = d / xp.maximum(xp.sqrt((d * d).sum(axis=1, keepdims=True)), 1e-12)
+        term = self.pop.position_um[-n:] + d * self.params.terminal_distance_um
+        hi = xp.asarray(m.grid.extent_um) - 1e-6
+        term = xp.clip(term, 0.0, hi)
+        self.pop["terminal_voxel"][-n:] = m.grid.voxel_of(term, xp)
+        return ids
+
+    def injure(self, fraction: float) -> None:
+        """Injure a random ``fraction`` of the intact neurons."""
+        if self.n == 0:
+            return
+        hit = (self.model.rng.random(self.n) < fraction) & (self.pop["state"] == 0)
+        self.pop["state"][hit] = 1
+        self.mark(hit, "injured")
+
+    def move(self, dt_min: float) -> None:
+        """Neurons stay where they are."""
+
+    def secrete(self) -> None:
+        p = self.params
+        injured = (self.pop["state"] == 1).astype(np.float64) * 60.0  # per s -> per min
+        self.export("CCL2", injured * p.ccl2_injured_molecules_per_s)
+        self.export("CSF1", injured * p.csf1_injured_molecules_per_s)
+        self.export("CX3CL1", injured * p.cx3cl1_injured_molecules_per_s)
+        self.export("ATP", injured * p.atp_injured_molecules_per_s)
+        self.export("miR21", injured * p.mir21_injured_vesicles_per_s)
+        spikes_per_min = self.pop["firing_hz"] * 60.0
+        self.export("SP", spikes_per_min * p.sp_molecules_per_spike, voxel=self.pop["terminal_voxel"])
+        self.export("CGRP", spikes_per_min * p.cgrp_molecules_per_spike, voxel=self.pop["terminal_voxel"])
+
+
+class IntrinsicActivity:
+    """Default pain seam: firing from injury alone (no sensitization yet).
+
+    ``firing_hz = excitability * (baseline_hz + injured * ectopic_hz)``.
+    """
+
+    def update(self, model, dt_min: float) -> None:
+        neurons = model.cell_types["neuron"]
+        if neurons.n == 0:
+            return
+        p = neurons.params
+        pop = neurons.pop
+        pop["firing_hz"] = pop["excitability"] * (p.baseline_hz + (pop["state"] == 1) * p.ectopic_hz)
+
+    def readouts(self, model) -> dict[str, float]:
+        """Mean firing of the neurons, Hz (what the pain model will extend)."""
+        neurons = model.cell_types["neuron"]
+        mean = float(neurons.pop["firing_hz"].mean()) if neurons.n else 0.0
+        return {"neuron_mean_firing_hz": mean}

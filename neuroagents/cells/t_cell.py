@@ -1,0 +1,119 @@
+"""T cells: infiltrate after days, as Th1, Th17 or Treg cells.
+
+Rules
+-----
+* **Priming** is slow: a model-level signal ``priming`` (0..1) relaxes toward
+  the mean pro-inflammatory NF-κB activity of the macrophages with time
+  constant ``priming_min`` (days), standing in for antigen presentation and
+  clonal expansion in the lymph node. T cells appear in the DRG about a week
+  after nerve injury (Vicuña 2015 Nat Med; Kobayashi 2015, U).
+* **Infiltration** from vessel voxels at ``priming × h(CCL2 beside the
+  vessel)`` times a maximal rate.
+* **Subset** on entry, drawn with weights ``1 + g h(IFN-γ)`` (Th1),
+  ``1 + g (h(IL-6) + h(IL-23))`` (Th17), ``1 + g h(IL-10)`` (Treg) from the
+  entry voxel (assumption: a cytokine-biased lottery).
+* **Secretion**: Th1 IFN-γ, Th17 IL-17A, Treg IL-10; Th1 and Th17 release
+  leukocyte elastase in the DRG (Vicuña 2015).
+* **Movement**: near-random walk, slightly up CCL2; death/egress.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuroagents.cells import motility
+from neuroagents.cells.base import CellType, hill
+from neuroagents.params import param
+
+__all__ = ["TCell", "TCellParams"]
+
+
+@dataclass(frozen=True)
+class TCellParams:
+    speed_um_per_min: float = param(7.0, "µm/min", "effector T cells in tissue ~5-10 (U); lymph node 18 (Textor 2011)")
+    persistence_min: float = param(2.0, "min", "assumption: near-random walk (Textor 2011)", low=1e-6)
+    chemotaxis_bias: float = param(0.2, "1", "assumption", high=1.0)
+    death_per_min: float = param(2.8e-4, "1/min", "model value (M, parameters.md)")
+    cell_volume_um3: float = param(268.0, "µm³", "assumption: ~8 µm diameter lymphocyte")
+    priming_min: float = param(4320.0, "min", "assumption: ~3 days to prime and expand", low=1e-6)
+    infiltration_per_min: float = param(5e-4, "cells/vessel voxel/min", "assumption: at full priming; calibrate")
+    infiltration_half_ccl2_nM: float = param(0.05, "nM", "assumption", low=1e-12)
+    subset_gain: float = param(4.0, "1", "assumption: cytokine bias of subset choice")
+    cytokine_half_effect_nM: float = param(0.1, "nM", "assumption", low=1e-12)
+    ifng_th1_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    il17a_th17_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
+    elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
+
+
+class TCell(CellType):
+    """T cells (see module docstring)."""
+
+    kind = "t_cell"
+    states = ("Th1", "Th17", "Treg")
+    events = ("none", "born", "infiltrated", "died")
+    Params = TCellParams
+    chemoattractant = "CCL2"
+
+    def __init__(self, model, params=None):
+        super().__init__(model, params)
+        self.priming = 0.0
+
+    def seed_cells(self, n: int):
+        pos = self.model.random_interstitial_positions(n)
+        ids = self.add_cells(pos)
+        self.pop["state"][-n:] = self.choose_subsets(self.pop["voxel"][-n:])
+        return ids
+
+    def choose_subsets(self, voxels):
+        """Subset codes (0 Th1, 1 Th17, 2 Treg) for cells entering at ``voxels``."""
+        xp, p, env = self.xp, self.params, self.model.env
+        flat = env.fields.reshape(len(env.names), -1)
+
+        def h(name):
+            return hill(flat[env.index(name)][voxels], p.cytokine_half_effect_nM, 1.0, xp) if name in env.names else 0.0
+
+        w = xp.stack(
+            [
+                1.0 + p.subset_gain * h("IFNG") + 0.0 * voxels,
+                1.0 + p.subset_gain * (h("IL6") + h("IL23")) + 0.0 * voxels,
+                1.0 + p.subset_gain * h("IL10") + 0.0 * voxels,
+            ],
+            axis=1,
+        )
+        cum = xp.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        u = self.model.rng.random(voxels.shape[0])[:, None]
+        return (u > cum).sum(axis=1).astype(np.int8)
+
+    def decide(self, dt_min: float) -> None:
+        super().decide(dt_min)
+        macs = self.model.cell_types.get("macrophage")
+        drive = float(macs.pop["NFKB"].mean()) if macs is not None and macs.n else 0.0
+        self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params.priming_min))
+
+    def secrete(self) -> None:
+        p, s = self.params, self.pop["state"]
+        per_s = 60.0
+        self.export("IFNG", per_s * (s == 0) * p.ifng_th1_molecules_per_s)
+        self.export("IL17A", per_s * (s == 1) * p.il17a_th17_molecules_per_s)
+        self.export("IL10", per_s * (s == 2) * p.il10_treg_molecules_per_s)
+        self.export("elastase", per_s * (s != 2) * p.elastase_molecules_per_s)
+
+    def move(self, dt_min: float) -> None:
+        super().move(dt_min)
+        m = self.model
+        if self.priming <= 0 or "CCL2" not in m.env.names or m.vessel_voxels.size == 0:
+            return
+        beside, level = m.beside_vessels(m.env.field("CCL2"))
+        w = self.priming * hill(level, self.params.infiltration_half_ccl2_nM, 1.0, self.xp)
+        where = motility.recruit_at(w, m.rng, self.params.infiltration_per_min, dt_min, self.xp)
+        if where.size == 0:
+            return
+        voxels = beside[where]
+        ids = self.add_cells(m.voxel_centres(voxels))
+        new = self.pop["id"] >= ids[0]
+        self.pop["state"][new] = self.choose_subsets(voxels)
+        self.mark(new, "infiltrated")
