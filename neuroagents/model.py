@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from neuroagents.backend import resolve_backend
+from neuroagents.cells.events import EventLog
 from neuroagents.cells.macrophage import Macrophage
 from neuroagents.cells.mast_cell import MastCell
 from neuroagents.cells.microglia import Microglia
@@ -169,6 +170,7 @@ class NeuroImmuneModel(mesa.Model):
         self.injury_time_min = float(injury_time_min)
         self.injured = False
         self.time_min = 0.0
+        self.events = EventLog()
 
         # compartments: parallel vessels along x (sinks and recruitment sites) in interstitium
         labels = np.zeros(shape, dtype=np.int8)

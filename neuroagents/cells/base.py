@@ -88,11 +88,14 @@ class CellType:
         return self.states.index(name)
 
     def mark(self, mask, event: str) -> None:
-        """Record ``event`` as the latest event of the cells in ``mask`` and count it."""
-        code = self.events.index(event)
-        self.pop["last_event"][mask] = code
+        """Record ``event`` for the cells in ``mask``: latest-event columns, counts and the model's log."""
+        k = int(mask.sum())
+        if k == 0:
+            return
+        self.pop["last_event"][mask] = self.events.index(event)
         self.pop["last_event_min"][mask] = self.model.time_min
-        self.event_counts[event] += int(mask.sum())
+        self.event_counts[event] += k
+        self.model.events.add(self.model.time_min, self.kind, event, self.pop.ids[mask])
 
     def add_cells(self, positions_um, state: str | None = None, **values):
         """Place new cells at ``positions_um`` (shape (k, ndim)); returns their ids."""
@@ -240,6 +243,7 @@ class CellType:
             "age_min": rec["age_min"],
             "latest_event": self.events[int(rec["last_event"])],
             "latest_event_at_min": rec["last_event_min"],
+            "recent_events": self.model.events.for_cell(self.kind, cell_id),
             "pathways": {p: rec[p] for p in PATHWAYS if self.signaling is not None},
             "local_nM": local,
             "columns": {k: v for k, v in rec.items() if k in self.columns},

@@ -79,6 +79,7 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
         Release per cell, molecules/min, >= 0.
     """
     m = env.index(mediator)
+    env.touch_sources(m)
     per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3)
     scatter_add(
         env.xp,
@@ -106,6 +107,7 @@ def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, satu
     """
     xp = env.xp
     m = env.index(mediator)
+    env.touch_sources(m)
     frac = xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     s = xp.asarray(rate_per_min, dtype=xp.float64) * frac
     where = f"secretion.{mediator}"
@@ -129,6 +131,7 @@ def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
     """
     xp = env.xp
     m = env.index(mediator)
+    env.touch_sources(m)
     k = xp.asarray(rate_per_min, dtype=xp.float64) * (
         xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     )

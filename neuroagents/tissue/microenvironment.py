@@ -106,7 +106,10 @@ class Microenvironment:
         self.fields = xp.zeros(shape, dtype=self.dtype)
         self.production_nM_per_min = xp.zeros(shape, dtype=self.dtype)
         self.consumption_per_min = xp.zeros(shape, dtype=self.dtype)
-        self._sources_used = False
+        # which mediators' source rows the exchange functions touched since the last clear;
+        # None for direct writes we cannot see, which are then detected by a scan
+        self._touched = np.zeros(len(self.mediators), dtype=bool)
+        self._sources_known = False
         self._work = None
         self._plans: dict[tuple[str, float], object] = {}
         self._vessels = Vessels.none()
@@ -175,9 +178,25 @@ class Microenvironment:
         self.fields.reshape(-1)[self._vessels_dev.flat_index] = self._vessels_dev.values
 
     def clear_sources(self) -> None:
-        """Zero the production and consumption terms (cells refill them each step)."""
-        self.production_nM_per_min.fill(0)
-        self.consumption_per_min.fill(0)
+        """Zero the production and consumption terms (cells refill them each step).
+
+        Only the rows the exchange functions wrote since the last clear are
+        zeroed, unless something may have written directly into the arrays.
+        """
+        if self._sources_known:
+            rows = np.flatnonzero(self._touched)
+            if rows.size:
+                self.production_nM_per_min[rows] = 0
+                self.consumption_per_min[rows] = 0
+        else:
+            self.production_nM_per_min.fill(0)
+            self.consumption_per_min.fill(0)
+        self._touched[:] = False
+        self._sources_known = True
+
+    def touch_sources(self, mediator_index: int) -> None:
+        """Note that the exchange wrote into the source rows of one mediator."""
+        self._touched[mediator_index] = True
 
     def validate_sources(self) -> None:
         """Raise a clear error if a source term is NaN, infinite or negative."""
@@ -223,7 +242,9 @@ class Microenvironment:
             self.check_fields()
 
     def _any_sources(self) -> bool:
-        # Cheap on the CPU; one reduction per step on the GPU.
+        if self._sources_known:  # every write since the last clear went through the exchange
+            return bool(self._touched.any())
+        # direct writes into the arrays: scan them (one reduction each)
         return bool(self.production_nM_per_min.any()) or bool(self.consumption_per_min.any())
 
     def check_fields(self) -> None:
