@@ -86,7 +86,7 @@ def test_recruitment_matches_its_rate(rate):
     np.testing.assert_allclose(total / 2000, weights * rate, atol=0.05)
 
 
-def test_survival_mask_fraction_is_exponential():
+def test_event_mask_fraction_is_exponential():
     rng = np.random.default_rng(2)
-    removed = motility.survival_mask(rng, 200_000, 0.01, 10.0)
+    removed = motility.event_mask(rng, 200_000, 0.01, 10.0)
     assert removed.mean() == pytest.approx(1 - np.exp(-0.1), abs=0.003)
