@@ -1,0 +1,549 @@
+"""Fused CUDA kernels (through CuPy) for the LOD and explicit solvers.
+
+The kernels compute exactly what :mod:`.plans` defines, on the internal 4D
+view ``c4`` of shape ``(M, N1, N2, N3)`` (C order: axis 3 is contiguous), and
+are checked against :mod:`.reference` in ``tests/test_kernels_cupy.py``.
+
+The kernel bodies are C++ templates in ``cuda/kernels.cu`` (package data);
+:func:`cuda_source` appends ``extern "C"`` float and double entry points
+generated from :data:`KERNELS`:
+
+``na_explicit``
+    One explicit sub-step in one pass: 7-point stencil with ghost values
+    (no-flux mirror, Dirichlet bath, periodic wrap), decay, production ``q``
+    and consumption ``k``, written to the other buffer. Thread ``x`` runs along
+    the contiguous axis 3, ``y`` along axis 2, and the grid's ``z`` over
+    ``(mediator, axis 1)`` planes (grid-stride loops beyond the launch limits).
+    Sub-steps ping-pong between ``c4`` and ``work4``; an odd count ends with
+    one copy back into ``c4``.
+``na_lod_strided``
+    One thread per grid line along a non-contiguous axis (1 or 2): Thomas
+    forward sweep, back substitution and, on periodic axes, the
+    Sherman–Morrison correction, in place in global memory. Neighbouring
+    threads own neighbouring lines, so every access of a warp is coalesced.
+``na_lod_tiled``
+    Lines along the contiguous axis 3. One thread per line would read with a
+    stride of ``N3`` elements (uncoalesced), so each block loads a tile of
+    consecutive lines -- one contiguous chunk of memory -- cooperatively and
+    coalesced into shared memory, one thread per line solves its row there
+    (rows padded to an odd length: no bank conflicts), and the block writes the
+    tile back coalesced. Lines too long for at least ``8`` rows in 48 KiB of
+    shared memory (``N3`` above about 1500 in float32, 750 in float64) fall
+    back to ``na_lod_strided`` -- correct but uncoalesced; grids that long
+    along their last axis are rare here.
+``na_react_all``
+    The reaction sub-step alone, used only when a plan has no active axis.
+    Otherwise the reaction (decay, and ``q``/``k`` when given) is fused into
+    the loads of the first sweep, so an LOD step makes one pass per axis.
+``na_scatter``
+    Vessel voxels: ``c[index[i]] = values[i]`` (indices must be distinct).
+
+Floating-point work is done in the field's dtype (the NumPy reference solves
+LOD lines in float64 even for float32 fields; the two agree to ~1e-5).
+
+Nothing here imports CuPy until a step runs. The host-side logic (launch
+shapes, argument packing, ping-pong) is written against a small
+:class:`KernelRunner` interface, so the tests can drive the very same CUDA
+source through a CPU emulation of the launch model where there is no GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from neuroagents.tissue.diffusion.plans import ExplicitPlan, LODPlan, Vessels
+
+__all__ = [
+    "KERNELS",
+    "NVRTC_OPTIONS",
+    "CupyRunner",
+    "KernelRunner",
+    "cuda_source",
+    "explicit_launch_shape",
+    "explicit_step",
+    "kernel_name",
+    "kernel_params",
+    "lod_launch_shape",
+    "lod_step",
+    "run_explicit_step",
+    "run_lod_step",
+]
+
+#: Options for NVRTC (CuPy's default standard, stated so the compile check uses the same).
+NVRTC_OPTIONS = ("--std=c++14",)
+
+_AXIS_PARAMS = (
+    "const T* r, const T* inv_den, const T* cp, const T* rhs_lo, const T* rhs_hi, "
+    "const T* sm_z, const T* sm_w, const T* sm_fac"
+)
+#: Kernel signatures, ``name -> "C parameter list"`` (``T`` is float or double). They generate
+#: the ``extern "C"`` entry points of :func:`cuda_source` (each calls ``name_impl<T>`` in
+#: ``cuda/kernels.cu`` with the same parameters) and order the arguments of every launch.
+KERNELS: dict[str, str] = {
+    "na_react_all": "T* c, const T* q, const T* k, int has_q, int has_k, T dt, const T* decay, "
+    "long long per_m, long long total",
+    "na_scatter": "T* c, const long long* index, const T* values, long long count",
+    "na_explicit": "const T* src, T* dst, const T* q, const T* k, int has_q, int has_k, T h, const T* rx, "
+    "const T* bath, const T* decay, int kinds, int n0, int n1, int n2, int n3",
+    "na_lod_strided": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
+    "long long n_lines, long long inner, long long per_m, int n, int periodic, " + _AXIS_PARAMS,
+    "na_lod_tiled": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
+    "long long n_lines, long long lines_per_m, int lines_per_block, int row, int n, int periodic, " + _AXIS_PARAMS,
+}
+
+_SUFFIX = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
+
+# Launch limits and choices (CUDA: block <= 1024 threads, grid.y/z <= 65535, 48 KiB of
+# dynamic shared memory per block without an opt-in).
+MAX_GRID_X = 2**31 - 1
+MAX_GRID_YZ = 65535
+ELEMENTWISE_THREADS = 256
+LINE_THREADS = 128
+TILE_THREADS = 128
+TILE_SHARED_BYTES = 48 * 1024
+TILE_MAX_LINES = 128
+TILE_MIN_LINES = 8
+
+
+def kernel_name(base: str, dtype) -> str:
+    """Name of the ``extern "C"`` entry point of kernel ``base`` for ``dtype``.
+
+    Examples
+    --------
+    >>> kernel_name("na_explicit", "float32")
+    'na_explicit_f32'
+    """
+    return f"{base}_{_suffix(dtype)[0]}"
+
+
+def _suffix(dtype) -> tuple[str, str]:
+    dt = np.dtype(dtype)
+    if dt not in _SUFFIX:
+        raise TypeError(f"fields of dtype {dt} are not supported by the cupy kernels: use float32 or float64")
+    return _SUFFIX[dt]
+
+
+def kernel_params(base: str) -> tuple[tuple[str, str], ...]:
+    """Parameters of kernel ``base`` as ``(C type, name)`` pairs, in order.
+
+    Examples
+    --------
+    >>> kernel_params("na_scatter")[:2]
+    (('T*', 'c'), ('const long long*', 'index'))
+    """
+    out = []
+    for param in KERNELS[base].split(","):
+        ctype, name = param.strip().rsplit(" ", 1)
+        out.append((ctype, name))
+    return tuple(out)
+
+
+@functools.cache
+def cuda_source() -> str:
+    """The complete CUDA C++ source: ``cuda/kernels.cu`` plus float and double entry points.
+
+    Compiled as it is by NVRTC (:class:`CupyRunner`), by ``nvcc`` in the compile
+    check and by the host C++ compiler in the tests' CPU emulation.
+
+    Returns
+    -------
+    str
+    """
+    from importlib.resources import files
+
+    parts = [(files(__package__) / "cuda" / "kernels.cu").read_text(encoding="utf-8")]
+    parts.append("// ---- entry points (generated from neuroagents.tissue.diffusion.cupy_kernels.KERNELS) ----")
+    for suffix, ctype in _SUFFIX.values():
+        for base in KERNELS:
+            params = kernel_params(base)
+            decl = ", ".join(f"{t.replace('T', ctype)} {name}" for t, name in params)
+            call = ", ".join(name for _, name in params)
+            parts.append(
+                f'extern "C" __global__ void {base}_{suffix}({decl})\n{{\n    {base}_impl<{ctype}>({call});\n}}\n'
+            )
+    return "\n".join(parts)
+
+
+# --- where kernels run ---------------------------------------------------------------------
+
+
+class KernelRunner:
+    """Runs the kernels of :func:`cuda_source`: arrays, launches and cached coefficients.
+
+    :class:`CupyRunner` runs them on a GPU; the tests subclass it to run the
+    same source on the CPU. Subclasses implement :meth:`launch`,
+    :meth:`asarray`, :meth:`empty_like`, :meth:`copyto` and, when there can be
+    several devices, :meth:`device_key`.
+    """
+
+    max_cached_plans = 32
+
+    def __init__(self):
+        self._coefficients: OrderedDict = OrderedDict()
+
+    def launch(self, name: str, grid: tuple[int, int, int], block: tuple[int, int, int], args: tuple, shared_mem=0):
+        """Launch entry point ``name`` (see :func:`kernel_name`)."""
+        raise NotImplementedError
+
+    def asarray(self, array, dtype):
+        """``array`` as a C-contiguous device array of ``dtype`` (no copy when it already is one)."""
+        raise NotImplementedError
+
+    def empty_like(self, array):
+        """An uninitialized C-contiguous device array shaped like ``array``."""
+        raise NotImplementedError
+
+    def copyto(self, dst, src) -> None:
+        """``dst[...] = src`` on the device."""
+        raise NotImplementedError
+
+    def check_field(self, c4) -> None:
+        """Raise :class:`TypeError` if ``c4`` is not an array this runner's kernels can reach."""
+
+    def device_key(self):
+        """What distinguishes devices in the coefficient cache."""
+        return None
+
+    def coefficients(self, plan, dtype, build):
+        """Device copies of a plan's coefficients, uploaded once per plan, dtype and device.
+
+        The cache holds the plan itself (so its ``id`` is not reused while cached)
+        and keeps the :attr:`max_cached_plans` most recently used plans.
+        """
+        key = (id(plan), np.dtype(dtype).str, self.device_key())
+        hit = self._coefficients.get(key)
+        if hit is not None and hit[0] is plan:
+            self._coefficients.move_to_end(key)
+            return hit[1]
+        value = build(self, plan, np.dtype(dtype))
+        self._coefficients[key] = (plan, value)
+        while len(self._coefficients) > self.max_cached_plans:
+            self._coefficients.popitem(last=False)
+        return value
+
+
+class CupyRunner(KernelRunner):
+    """Runs the kernels on the current CUDA device through a :class:`cupy.RawModule`.
+
+    The module is compiled by NVRTC on first use per device and cached by CuPy
+    (in memory and in ``~/.cupy/kernel_cache``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        import cupy
+
+        self._cp = cupy
+        self._module = cupy.RawModule(code=cuda_source(), options=NVRTC_OPTIONS)
+        self._functions: dict[str, object] = {}
+
+    def launch(self, name, grid, block, args, shared_mem=0):
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = self._functions[name] = self._module.get_function(name)
+        fn(tuple(grid), tuple(block), tuple(args), shared_mem=int(shared_mem))
+
+    def asarray(self, array, dtype):
+        return self._cp.ascontiguousarray(self._cp.asarray(array), dtype=dtype)
+
+    def empty_like(self, array):
+        return self._cp.empty(array.shape, dtype=array.dtype)
+
+    def copyto(self, dst, src):
+        self._cp.copyto(dst, src)
+
+    def check_field(self, c4):
+        if not isinstance(c4, self._cp.ndarray):
+            raise TypeError(
+                f"the cupy kernels need cupy arrays, got {type(c4).__module__}.{type(c4).__name__}; "
+                "use kernel 'numba' or 'reference' with the numpy backend"
+            )
+
+    def device_key(self):
+        return self._cp.cuda.Device().id
+
+
+@functools.cache
+def _cupy_runner() -> CupyRunner:
+    return CupyRunner()
+
+
+# --- launch shapes ---------------------------------------------------------------------------
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _linear_grid(count: int, threads: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    return (max(1, min(_ceil_div(count, threads), MAX_GRID_X)), 1, 1), (threads, 1, 1)
+
+
+def explicit_launch_shape(shape4) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """Grid and block of ``na_explicit`` for a field of shape ``(M, N1, N2, N3)``.
+
+    Block ``x`` spans the contiguous axis (up to 256 threads); the rest of 256
+    threads go to axis 2. Grid ``y`` and ``z`` are capped at the CUDA limit;
+    the kernel loops over what lies beyond.
+
+    Returns
+    -------
+    grid, block : tuple of 3 int
+    """
+    m, n1, n2, n3 = (int(s) for s in shape4)
+    bx = min(ELEMENTWISE_THREADS, _pow2_at_least(n3))
+    by = min(ELEMENTWISE_THREADS // bx, _pow2_at_least(n2))
+    grid = (_ceil_div(n3, bx), max(1, min(_ceil_div(n2, by), MAX_GRID_YZ)), max(1, min(m * n1, MAX_GRID_YZ)))
+    return grid, (bx, by, 1)
+
+
+def lod_launch_shape(shape4, axis: int, itemsize: int) -> dict:
+    """How the lines along ``axis`` (1, 2 or 3) of a field of shape ``(M, N1, N2, N3)`` are solved.
+
+    Returns
+    -------
+    dict
+        ``kernel`` (``"na_lod_tiled"`` or ``"na_lod_strided"``), ``grid``,
+        ``block``, ``shared_mem`` (bytes) and the kernel's shape parameters:
+        ``n``, ``n_lines`` and ``inner``, ``per_m`` (strided) or
+        ``lines_per_m``, ``lines_per_block``, ``row`` (tiled).
+    """
+    shape4 = tuple(int(s) for s in shape4)
+    n = shape4[axis]
+    inner = math.prod(shape4[axis + 1 :])
+    per_m = math.prod(shape4[1:])
+    n_lines = math.prod(shape4) // n
+    if axis == 3:
+        row = n | 1  # odd row length: the threads of a warp hit distinct banks
+        fit = TILE_SHARED_BYTES // (row * itemsize)
+        if fit >= TILE_MIN_LINES:
+            lines = min(fit, TILE_MAX_LINES, n_lines)
+            if lines >= 32:
+                lines -= lines % 32
+            return {
+                "kernel": "na_lod_tiled",
+                "grid": (max(1, min(_ceil_div(n_lines, lines), MAX_GRID_X)), 1, 1),
+                "block": (TILE_THREADS, 1, 1),
+                "shared_mem": lines * row * itemsize,
+                "n": n,
+                "n_lines": n_lines,
+                "lines_per_m": per_m // n,
+                "lines_per_block": lines,
+                "row": row,
+            }
+    grid, block = _linear_grid(n_lines, LINE_THREADS)
+    return {
+        "kernel": "na_lod_strided",
+        "grid": grid,
+        "block": block,
+        "shared_mem": 0,
+        "n": n,
+        "n_lines": n_lines,
+        "inner": inner,
+        "per_m": per_m,
+    }
+
+
+# --- arguments -------------------------------------------------------------------------------
+
+
+def _pack(base: str, dtype: np.dtype, values: dict) -> tuple:
+    """Arguments of kernel ``base`` in signature order, scalars as exact NumPy types.
+
+    CuPy passes a NumPy scalar with its own width, so an ``int`` parameter must
+    get an ``int32`` and a ``long long`` an ``int64``. Arrays are checked
+    against the pointer type.
+    """
+    out = []
+    for ctype, name in kernel_params(base):
+        v = values[name]
+        if ctype.endswith("*"):
+            want = np.dtype(np.int64) if "long long" in ctype else dtype
+            if v.dtype != want:
+                raise TypeError(f"{base}: argument {name} has dtype {v.dtype}, the kernel needs {want}")
+            out.append(v)
+        elif ctype == "int":
+            out.append(np.int32(v))
+        elif ctype == "long long":
+            out.append(np.int64(v))
+        else:  # "T"
+            out.append(dtype.type(v))
+    return tuple(out)
+
+
+def _check_field(runner, c4) -> np.dtype:
+    runner.check_field(c4)
+    dtype = np.dtype(c4.dtype)
+    _suffix(dtype)
+    if c4.ndim != 4 or not c4.flags.c_contiguous:
+        raise ValueError(
+            f"c4 must be a C-contiguous array of shape (M, N1, N2, N3); got shape {tuple(c4.shape)}, "
+            f"c_contiguous={bool(c4.flags.c_contiguous)}"
+        )
+    return dtype
+
+
+def _cell_terms(runner, c4, q4, k4, dummy):
+    """``q``/``k`` as contiguous device arrays of ``c4``'s dtype, or ``dummy`` (never read) and a 0 flag."""
+    out = []
+    for label, a in (("q4", q4), ("k4", k4)):
+        if a is None:
+            out += [dummy, 0]
+            continue
+        if tuple(a.shape) != tuple(c4.shape):
+            raise ValueError(f"{label} must have the shape of c4 {tuple(c4.shape)}; got {tuple(a.shape)}")
+        out += [runner.asarray(a, c4.dtype), 1]
+    return out
+
+
+def _vessels(runner, vessels: Vessels | None, dtype):
+    if vessels is None or vessels.empty:
+        return None
+    return runner.asarray(vessels.flat_index, np.int64), runner.asarray(vessels.values, dtype)
+
+
+def _fix_vessels(runner, c, vessels, dtype) -> None:
+    if vessels is None:
+        return
+    index, values = vessels
+    count = int(index.size)
+    grid, block = _linear_grid(count, ELEMENTWISE_THREADS)
+    args = _pack("na_scatter", dtype, {"c": c, "index": index, "values": values, "count": count})
+    runner.launch(kernel_name("na_scatter", dtype), grid, block, args)
+
+
+def _work_buffer(runner, c4, work4):
+    ok = (
+        work4 is not None
+        and work4 is not c4
+        and tuple(work4.shape) == tuple(c4.shape)
+        and work4.dtype == c4.dtype
+        and work4.flags.c_contiguous
+    )
+    return work4 if ok else runner.empty_like(c4)
+
+
+# --- LOD -------------------------------------------------------------------------------------
+
+
+def _lod_coefficients(runner, plan: LODPlan, dtype):
+    up = functools.partial(runner.asarray, dtype=dtype)
+    axes = []
+    for ax in plan.axes:
+        axes.append(
+            {
+                "r": up(ax.r),
+                "inv_den": up(ax.inv_den),
+                "cp": up(ax.cp),
+                "rhs_lo": up(ax.rhs_lo),
+                "rhs_hi": up(ax.rhs_hi),
+                "sm_z": up(ax.sm_z),
+                "sm_w": up(ax.sm_w),
+                "sm_fac": up(ax.sm_fac),
+            }
+        )
+    return {"decay": up(plan.decay_factor), "axes": axes}
+
+
+def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vessels=None, work4=None) -> None:
+    """One LOD step (see :mod:`.plans`) on ``c4`` in place, with kernels run by ``runner``.
+
+    Parameters
+    ----------
+    runner : KernelRunner
+    c4 : device array of shape (M, N1, N2, N3), float32 or float64, C-contiguous
+    plan : LODPlan
+    q4, k4 : device arrays shaped like ``c4``, or None
+        Production (nM/min) and first-order consumption (1/min).
+    vessels : Vessels or None
+        Indices into ``c4.reshape(-1)`` and their values (device or host arrays).
+    work4 : ignored
+        The LOD sweeps work in place.
+    """
+    dtype = _check_field(runner, c4)
+    co = runner.coefficients(plan, dtype, _lod_coefficients)
+    q, has_q, k, has_k = _cell_terms(runner, c4, q4, k4, dummy=co["decay"])
+    held = _vessels(runner, vessels, dtype)
+    shape4 = tuple(int(s) for s in c4.shape)
+    react = {"q": q, "k": k, "has_q": has_q, "has_k": has_k, "dt": plan.dt, "decay": co["decay"]}
+    if not plan.axes:
+        total = math.prod(shape4)
+        grid, block = _linear_grid(total, ELEMENTWISE_THREADS)
+        args = _pack("na_react_all", dtype, {"c": c4, **react, "per_m": total // shape4[0], "total": total})
+        runner.launch(kernel_name("na_react_all", dtype), grid, block, args)
+        return
+    for first, (ax, coeffs) in enumerate(zip(plan.axes, co["axes"], strict=True)):
+        shape = lod_launch_shape(shape4, ax.axis, dtype.itemsize)
+        base = shape.pop("kernel")
+        grid, block, shared = shape.pop("grid"), shape.pop("block"), shape.pop("shared_mem")
+        values = {"c": c4, **react, "react": int(first == 0), "periodic": int(ax.periodic), **coeffs, **shape}
+        runner.launch(kernel_name(base, dtype), grid, block, _pack(base, dtype, values), shared_mem=shared)
+        _fix_vessels(runner, c4, held, dtype)
+
+
+# --- explicit --------------------------------------------------------------------------------
+
+
+def _explicit_coefficients(runner, plan: ExplicitPlan, dtype):
+    kinds = 0
+    for a in range(3):
+        for s in range(2):
+            kinds |= int(plan.kinds[a, s]) << (4 * a + 2 * s)
+    return {
+        "rx": runner.asarray(plan.rx, dtype),
+        "bath": runner.asarray(plan.values, dtype),
+        "decay": runner.asarray(plan.decay_factor, dtype),
+        "kinds": kinds,
+    }
+
+
+def run_explicit_step(runner: KernelRunner, c4, plan: ExplicitPlan, q4=None, k4=None, vessels=None, work4=None):
+    """``plan.n_sub`` explicit sub-steps (see :mod:`.plans`) on ``c4`` in place, run by ``runner``.
+
+    Parameters
+    ----------
+    runner : KernelRunner
+    c4 : device array of shape (M, N1, N2, N3), float32 or float64, C-contiguous
+    plan : ExplicitPlan
+    q4, k4 : device arrays shaped like ``c4``, or None
+    vessels : Vessels or None
+    work4 : device array shaped like ``c4``, or None
+        The second buffer of the ping-pong (allocated when None or unusable).
+    """
+    dtype = _check_field(runner, c4)
+    co = runner.coefficients(plan, dtype, _explicit_coefficients)
+    q, has_q, k, has_k = _cell_terms(runner, c4, q4, k4, dummy=co["decay"])
+    held = _vessels(runner, vessels, dtype)
+    m, n1, n2, n3 = (int(s) for s in c4.shape)
+    grid, block = explicit_launch_shape(c4.shape)
+    name = kernel_name("na_explicit", dtype)
+    fixed = {"q": q, "k": k, "has_q": has_q, "has_k": has_k, "h": plan.h, "rx": co["rx"], "bath": co["bath"]}
+    fixed.update(decay=co["decay"], kinds=co["kinds"], n0=m, n1=n1, n2=n2, n3=n3)
+    src, dst = c4, _work_buffer(runner, c4, work4)
+    for _ in range(plan.n_sub):  # over sub-steps in time
+        runner.launch(name, grid, block, _pack("na_explicit", dtype, {"src": src, "dst": dst, **fixed}))
+        _fix_vessels(runner, dst, held, dtype)
+        src, dst = dst, src
+    if src is not c4:
+        runner.copyto(c4, src)
+
+
+# --- the registry's interface ----------------------------------------------------------------
+
+
+def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None) -> None:
+    """One LOD step on the CuPy array ``c4`` in place (see :func:`run_lod_step`)."""
+    run_lod_step(_cupy_runner(), c4, plan, q4, k4, vessels, work4)
+
+
+def explicit_step(c4, plan: ExplicitPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None) -> None:
+    """``plan.n_sub`` explicit sub-steps on the CuPy array ``c4`` in place (see :func:`run_explicit_step`)."""
+    run_explicit_step(_cupy_runner(), c4, plan, q4, k4, vessels, work4)
