@@ -94,6 +94,8 @@ class NeuroImmuneModel(mesa.Model):
     backend : {"auto", "numpy", "cupy"}
     dtype : {"float64", "float32"}
         Precision of the mediator fields.
+    mast_cell_stimulus : float
+        Inflammatory trigger of mast-cell degranulation in [0, 1] (e.g. compound 48/80), constant.
     seed : int, optional
         Seed of the model's random generator (or pass ``rng``, not both).
     """
@@ -122,10 +124,18 @@ class NeuroImmuneModel(mesa.Model):
         record_every_min: float = 10.0,
         backend: str = "numpy",
         dtype: str = "float64",
+        mast_cell_stimulus: float = 0.0,
         seed: int | None = None,
         rng=None,
     ):
         super().__init__(seed=seed, rng=rng)
+        if (
+            isinstance(depth_um, bool)
+            or not isinstance(depth_um, (int, float))
+            or not math.isfinite(depth_um)
+            or depth_um < 0
+        ):
+            raise ConfigError("depth_um", depth_um, "a length >= 0 (µm; 0 for a 2D patch)")
         for name, v in (("width_um", width_um), ("height_um", height_um), ("voxel_um", voxel_um)):
             _positive(name, v, "a length > 0 (µm)")
         for name, v in (("cell_dt_min", cell_dt_min), ("diffusion_dt_min", diffusion_dt_min)):
@@ -140,15 +150,27 @@ class NeuroImmuneModel(mesa.Model):
         _count("crowding_limit", crowding_limit)
         if crowding_limit < 1:
             raise ConfigError("crowding_limit", crowding_limit, "an integer >= 1 (cells per voxel)")
-        if not (isinstance(injured_fraction, (int, float)) and 0 <= injured_fraction <= 1):
+        if isinstance(injured_fraction, bool) or not (
+            isinstance(injured_fraction, (int, float)) and 0 <= injured_fraction <= 1
+        ):
             raise ConfigError("injured_fraction", injured_fraction, "a fraction in [0, 1]")
-        if not (isinstance(injury_time_min, (int, float)) and injury_time_min >= 0):
+        if isinstance(injury_time_min, bool) or not (
+            isinstance(injury_time_min, (int, float)) and injury_time_min >= 0
+        ):
             raise ConfigError("injury_time_min", injury_time_min, "a time >= 0 (min)")
         unknown = sorted(set(cell_params or {}) - set(CELL_TYPES))
         if unknown:
             raise ConfigError(
                 f"cell_params.{unknown[0]}", (cell_params or {})[unknown[0]], f"a cell type among {sorted(CELL_TYPES)}"
             )
+        for kind, v in (cell_params or {}).items():
+            if not isinstance(v, Mapping):
+                raise ConfigError(f"cell_params.{kind}", v, "a mapping of parameter names to values")
+        if isinstance(mast_cell_stimulus, bool) or not (
+            isinstance(mast_cell_stimulus, (int, float)) and 0 <= mast_cell_stimulus <= 1
+        ):
+            raise ConfigError("mast_cell_stimulus", mast_cell_stimulus, "a fraction in [0, 1]")
+        self.mast_cell_stimulus = float(mast_cell_stimulus)
         self.inhibition = {}
         self.set_inhibition(inhibition or {})
 

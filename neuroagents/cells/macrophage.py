@@ -13,7 +13,10 @@ Rules
 * **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2);
   M2 releases IL-10; M0 a little TNF. Every macrophage takes up miR-21
   exosomes and keeps the load.
+  Drives count only above a threshold (``polarization_drive_threshold``),
+  so trace background TNF leaves a resting tissue at rest.
 * **Movement**: random walk up CCL2; activated (M1/M2) cells slow down.
+  Recruited cells die or leave at ``death_per_min``; resident ones self-renew.
 * **Recruitment**: monocytes leave the vessels next to CCL2 and enter as M0.
 """
 
@@ -39,11 +42,17 @@ class MacrophageParams:
     activated_speed_um_per_min: float = param(0.4, "µm/min", "PhysiCell activated macrophage (M)")
     persistence_min: float = param(5.0, "min", "PhysiCell macrophage (M)", low=1e-6)
     chemotaxis_bias: float = param(0.7, "1", "PhysiCell macrophage (M)", high=1.0)
-    death_per_min: float = param(2.1e-4, "1/min", "PhysiCell macrophage (M)")
+    death_per_min: float = param(2.1e-4, "1/min", "PhysiCell macrophage (M); recruited cells only")
+    resident_death_per_min: float = param(
+        0.0, "1/min", "assumption: resident macrophages self-renew locally (Hashimoto 2013 Immunity)"
+    )
     cell_volume_um3: float = param(4990.0, "µm³", "assumption: ~21 µm diameter")
     polarization_per_min: float = param(1 / 120, "1/min", "assumption: M1/M2 markers within hours; calibrate")
     repolarization_per_min: float = param(1 / 720, "1/min", "assumption: repolarization over ~half a day")
     reversion_per_min: float = param(1 / 1440, "1/min", "assumption: back to M0 over ~a day without drive")
+    polarization_drive_threshold: float = param(
+        0.5, "1", "assumption: a resting tissue's trace TNF does not polarize (healthy TNF < 8 pg/mL)", high=0.99
+    )
     mir21_uptake_per_min: float = param(0.05, "1/min", "assumption; Simeoli 2017 shows uptake, not its rate")
     mir21_half_effect_vesicles: float = param(200.0, "vesicles/cell", "assumption", low=1e-9)
     mir21_loss_per_min: float = param(1 / 1440, "1/min", "assumption: miR-21 load fades over ~a day")
@@ -69,13 +78,25 @@ class Macrophage(CellType):
     columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64}
     chemoattractant = "CCL2"
 
-    def drives(self):
-        """Pro- and anti-inflammatory drives in [0, 1], each ``(n,)``."""
+    def raw_drives(self):
+        """Pro- and anti-inflammatory signal in [0, 1] before the threshold, each ``(n,)``."""
         pop, p = self.pop, self.params
         mir = hill(pop["mir21_vesicles"], p.mir21_half_effect_vesicles, 1.0, self.xp)
         pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"]) * (1.0 - mir)
         anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"])
         return pro, anti
+
+    def drives(self):
+        """Drives in [0, 1]: the signal above ``polarization_drive_threshold``, rescaled.
+
+        ``D = clip((S − θ) / (1 − θ), 0, 1)``: weak background signal does not
+        polarize (without it, trace TNF in a resting tissue tipped it into a
+        self-sustaining M1 runaway), full signal still gives full drive.
+        """
+        theta = self.params.polarization_drive_threshold
+        pro, anti = self.raw_drives()
+        xp = self.xp
+        return xp.clip((pro - theta) / (1.0 - theta), 0.0, 1.0), xp.clip((anti - theta) / (1.0 - theta), 0.0, 1.0)
 
     def decide(self, dt_min: float) -> None:
         super().decide(dt_min)
@@ -131,7 +152,8 @@ class Macrophage(CellType):
         if self.n:
             speed = self.xp.where(self.pop["state"] == 0, p.speed_um_per_min, p.activated_speed_um_per_min)
             self.walk(dt_min, speed)
-            gone = motility.event_mask(self.model.rng, self.n, p.death_per_min, dt_min, self.xp)
+            rate = self.xp.where(self.pop["recruited"] == 1, p.death_per_min, p.resident_death_per_min)
+            gone = motility.event_mask(self.model.rng, self.n, rate, dt_min, self.xp)
             self.event_counts["died"] += int(gone.sum())
             self.pop.remove(gone)
         self.recruit(dt_min)

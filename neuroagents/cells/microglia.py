@@ -96,7 +96,9 @@ class Microglia(CellType):
             offset = motility.random_unit_vectors(m.rng, k, m.grid.ndim, xp) * m.grid.spacing_um[0]
             child, ok = motility.step_positions(parents, offset, 1.0, 1.0, m.grid, m.allowed, xp)
             child = child[ok]
-            self.mark(divides, "divided")
+            done = divides.copy()
+            done[divides] = ok  # a daughter refused at the edge or a vessel is no division
+            self.mark(done, "divided")
             if child.shape[0]:
                 self.add_cells(child, "reactive", P38=self.pop["P38"][divides][ok])
                 dies = xp.concatenate([dies, xp.zeros(child.shape[0], dtype=bool)])

@@ -15,8 +15,9 @@ Bioinformatics 32:1256), per cell of volume ``V_c`` in a voxel of volume
 * uptake ``U ρ`` (1/min): ``k += U V_c / V_v``.
 
 ``q`` and ``k`` are the Microenvironment's ``production_nM_per_min`` and
-``consumption_per_min``; the solver treats ``k`` implicitly, so no uptake
-rate, however large, drives a concentration below zero.
+``consumption_per_min`` (written through :meth:`Microenvironment.source_rows`);
+the solver treats ``k`` implicitly, so no uptake rate, however large, drives a
+concentration below zero.
 """
 
 from __future__ import annotations
@@ -78,12 +79,11 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
     molecules_per_min : float or ndarray of shape (n,)
         Release per cell, molecules/min, >= 0.
     """
-    m = env.index(mediator)
-    env.touch_sources(m)
+    q_row, _ = env.source_rows(env.index(mediator))
     per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3)
     scatter_add(
         env.xp,
-        env.production_nM_per_min[m].reshape(-1),
+        q_row.reshape(-1),
         voxel_index,
         env.xp.asarray(molecules_per_min, dtype=env.xp.float64) * per_molecule_nM,
         name=f"secretion.{mediator}.molecules_per_min",
@@ -106,14 +106,13 @@ def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, satu
         ``V_c``, µm³.
     """
     xp = env.xp
-    m = env.index(mediator)
-    env.touch_sources(m)
+    q_row, k_row = env.source_rows(env.index(mediator))
     frac = xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     s = xp.asarray(rate_per_min, dtype=xp.float64) * frac
     where = f"secretion.{mediator}"
-    scatter_add(xp, env.consumption_per_min[m].reshape(-1), voxel_index, s, name=f"{where}.rate_per_min")
+    scatter_add(xp, k_row.reshape(-1), voxel_index, s, name=f"{where}.rate_per_min")
     q = s * xp.asarray(saturation_nM, dtype=xp.float64)
-    scatter_add(xp, env.production_nM_per_min[m].reshape(-1), voxel_index, q, name=f"{where}.saturation_nM")
+    scatter_add(xp, q_row.reshape(-1), voxel_index, q, name=f"{where}.saturation_nM")
 
 
 def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
@@ -130,9 +129,8 @@ def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
         ``V_c``, µm³.
     """
     xp = env.xp
-    m = env.index(mediator)
-    env.touch_sources(m)
+    _, k_row = env.source_rows(env.index(mediator))
     k = xp.asarray(rate_per_min, dtype=xp.float64) * (
         xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     )
-    scatter_add(xp, env.consumption_per_min[m].reshape(-1), voxel_index, k, name=f"uptake.{mediator}.rate_per_min")
+    scatter_add(xp, k_row.reshape(-1), voxel_index, k, name=f"uptake.{mediator}.rate_per_min")

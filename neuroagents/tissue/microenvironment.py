@@ -104,8 +104,8 @@ class Microenvironment:
         xp = self.backend.xp
         shape = (len(self.mediators), *grid.shape)
         self.fields = xp.zeros(shape, dtype=self.dtype)
-        self.production_nM_per_min = xp.zeros(shape, dtype=self.dtype)
-        self.consumption_per_min = xp.zeros(shape, dtype=self.dtype)
+        self._production = xp.zeros(shape, dtype=self.dtype)
+        self._consumption = xp.zeros(shape, dtype=self.dtype)
         # which mediators' source rows the exchange functions touched since the last clear;
         # None for direct writes we cannot see, which are then detected by a scan
         self._touched = np.zeros(len(self.mediators), dtype=bool)
@@ -177,6 +177,28 @@ class Microenvironment:
         self._vessels_dev = Vessels(xp.asarray(self._vessels.flat_index), xp.asarray(values, dtype=self.dtype))
         self.fields.reshape(-1)[self._vessels_dev.flat_index] = self._vessels_dev.values
 
+    @property
+    def production_nM_per_min(self):
+        """Zero-order source term ``q`` (nM/min), shape ``(M, *grid.shape)``.
+
+        Writing into it directly is allowed; the next step then scans the
+        source arrays. The exchange functions write through private handles
+        and say which mediators they touched, so the model's step needs no scan.
+        """
+        self._sources_known = False
+        return self._production
+
+    @property
+    def consumption_per_min(self):
+        """First-order sink term ``k`` (1/min), shape ``(M, *grid.shape)`` (see :attr:`production_nM_per_min`)."""
+        self._sources_known = False
+        return self._consumption
+
+    def source_rows(self, mediator_index: int):
+        """Writable ``(q, k)`` rows of one mediator for the exchange functions, marked as touched."""
+        self._touched[mediator_index] = True
+        return self._production[mediator_index], self._consumption[mediator_index]
+
     def clear_sources(self) -> None:
         """Zero the production and consumption terms (cells refill them each step).
 
@@ -186,23 +208,19 @@ class Microenvironment:
         if self._sources_known:
             rows = np.flatnonzero(self._touched)
             if rows.size:
-                self.production_nM_per_min[rows] = 0
-                self.consumption_per_min[rows] = 0
+                self._production[rows] = 0
+                self._consumption[rows] = 0
         else:
-            self.production_nM_per_min.fill(0)
-            self.consumption_per_min.fill(0)
+            self._production.fill(0)
+            self._consumption.fill(0)
         self._touched[:] = False
         self._sources_known = True
-
-    def touch_sources(self, mediator_index: int) -> None:
-        """Note that the exchange wrote into the source rows of one mediator."""
-        self._touched[mediator_index] = True
 
     def validate_sources(self) -> None:
         """Raise a clear error if a source term is NaN, infinite or negative."""
         for label, arr in (
-            ("production_nM_per_min", self.production_nM_per_min),
-            ("consumption_per_min", self.consumption_per_min),
+            ("production_nM_per_min", self._production),
+            ("consumption_per_min", self._consumption),
         ):
             bad = ~self.xp.isfinite(arr) | (arr < 0)
             if bool(bad.any()):
@@ -229,8 +247,8 @@ class Microenvironment:
         """Advance every field by ``dt_min`` minutes."""
         plan = self.plan(dt_min)
         has_sources = self._any_sources()
-        q4 = self._c4(self.production_nM_per_min) if has_sources else None
-        k4 = self._c4(self.consumption_per_min) if has_sources else None
+        q4 = self._c4(self._production) if has_sources else None
+        k4 = self._c4(self._consumption) if has_sources else None
         if self._work is None and self.kernel != "reference":
             self._work = self.xp.empty_like(self.fields)
         work4 = None if self._work is None else self._c4(self._work)
@@ -245,7 +263,7 @@ class Microenvironment:
         if self._sources_known:  # every write since the last clear went through the exchange
             return bool(self._touched.any())
         # direct writes into the arrays: scan them (one reduction each)
-        return bool(self.production_nM_per_min.any()) or bool(self.consumption_per_min.any())
+        return bool(self._production.any()) or bool(self._consumption.any())
 
     def check_fields(self) -> None:
         """Raise :class:`NumericalError` if any field is NaN, infinite or negative."""
