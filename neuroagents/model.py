@@ -38,10 +38,11 @@ from neuroagents.cells.events import EventLog
 from neuroagents.cells.macrophage import Macrophage
 from neuroagents.cells.mast_cell import MastCell
 from neuroagents.cells.microglia import Microglia
-from neuroagents.cells.neuron import IntrinsicActivity, Neuron
+from neuroagents.cells.neuron import Neuron
 from neuroagents.cells.signaling import KINASES, PATHWAYS
 from neuroagents.cells.t_cell import TCell
 from neuroagents.errors import ConfigError
+from neuroagents.pain import PainModel
 from neuroagents.tissue import Grid, Microenvironment
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
@@ -66,7 +67,7 @@ def _count(name, value):
 
 
 class NeuroImmuneModel(mesa.Model):
-    """Cells, mediators and (later) the pain readout on one tissue grid.
+    """Cells, mediators and the pain readouts on one tissue grid.
 
     Parameters (keyword-only)
     -------------------------
@@ -96,6 +97,10 @@ class NeuroImmuneModel(mesa.Model):
         Precision of the mediator fields.
     mast_cell_stimulus : float
         Inflammatory trigger of mast-cell degranulation in [0, 1] (e.g. compound 48/80), constant.
+    pain_params : Mapping, optional
+        Overrides of the pain model's parameters (see ``docs/pain.md``).
+    species : {"mouse", "rat"}
+        Sets the scale of the behavioural readouts (von Frey grams).
     seed : int, optional
         Seed of the model's random generator (or pass ``rng``, not both).
     """
@@ -125,6 +130,8 @@ class NeuroImmuneModel(mesa.Model):
         backend: str = "numpy",
         dtype: str = "float64",
         mast_cell_stimulus: float = 0.0,
+        pain_params: Mapping | None = None,
+        species: str = "mouse",
         seed: int | None = None,
         rng=None,
     ):
@@ -209,7 +216,8 @@ class NeuroImmuneModel(mesa.Model):
         for kind, n in counts.items():
             if n:
                 self.cell_types[kind].seed_cells(n)
-        self.pain = IntrinsicActivity()
+        self.species = species
+        self.pain = PainModel(self, params=pain_params, species=species)
 
         self.phase_order = PHASES
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())

@@ -1,0 +1,200 @@
+"""The pain signal: nociceptor sensitization, dorsal-horn central sensitization, behaviour.
+
+:class:`PainModel` is the model's pain seam (replacing
+:class:`~neuroagents.cells.neuron.IntrinsicActivity`). Every step
+(``update``) it reads the mediators at each neuron, advances peripheral
+sensitization and hyperalgesic priming, writes the neurons' ongoing
+``firing_hz`` (incl. ectopic discharge of injured neurons) and relaxes the
+dorsal horn's slow state (disinhibition, NMDA gain) toward what the spinal
+mediators drive. When the model records, ``readouts`` simulates the
+behavioural tests from the current state. Equations and parameter table:
+``docs/pain.md``.
+
+Examples
+--------
+>>> from neuroagents.model import NeuroImmuneModel
+>>> m = NeuroImmuneModel(seed=1, width_um=200, height_um=200, n_mast_cells=0, n_macrophages=0, n_neurons=5)
+>>> m.pain = PainModel(m, species="mouse")
+>>> m.pain.update(m, 1.0)
+>>> r = m.pain.readouts(m)
+>>> 0.6 <= r["withdrawal_threshold_g"] <= 1.0
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from neuroagents.errors import ConfigError
+from neuroagents.pain import readouts as ro
+from neuroagents.pain.dorsal_horn import SPINAL_MEDIATORS, DorsalHorn
+from neuroagents.pain.nociceptor import CHANNELS, Nociceptors, channel_targets
+from neuroagents.pain.params import SPECIES, PainParams, force_scale_g, resolve_species
+from neuroagents.params import build_params
+
+__all__ = ["SPECIES", "PainModel", "PainParams", "grid_mean_spinal"]
+
+_FINE_GRID_POINTS = 48
+
+
+def grid_mean_spinal(model) -> dict[str, float]:
+    """Spinal mediator levels (nM): for now the mean of each field over the whole grid.
+
+    A stand-in until the model has a dorsal-horn compartment; pass another
+    callable as ``PainModel(..., spinal=...)`` to re-point it.
+    """
+    env = model.env
+    out = {}
+    for m in SPINAL_MEDIATORS:  # four reductions
+        if m in env.names:
+            out[m] = float(model.backend.to_host(env.fields[env.index(m)].mean()))
+    return out
+
+
+class PainModel:
+    """Peripheral and central sensitization and the readouts derived from them.
+
+    Parameters
+    ----------
+    model : NeuroImmuneModel
+        Provides ``cell_types["neuron"]``, ``env``, ``inhibition``, ``backend``.
+    params : Mapping or PainParams, optional
+        Overrides of :class:`PainParams` fields (validated; errors name the key
+        as ``pain.<key>``).
+    species : {"mouse", "rat"}
+        Sets the von Frey series and the force scale.
+    spinal : callable, optional
+        ``spinal(model) -> {mediator: nM}`` for BDNF, TNF, IL1B, IL6 in the
+        dorsal horn; default :func:`grid_mean_spinal`.
+    """
+
+    def __init__(self, model, params=None, species: str = "mouse", *, spinal: Callable | None = None):
+        if isinstance(params, PainParams):
+            params = dataclasses.asdict(params)
+        self.params = build_params(PainParams, params, "pain")
+        self.species = resolve_species(species)
+        self.nociceptors = Nociceptors(self.params, model.xp)
+        self.dorsal_horn = DorsalHorn(self.params)
+        self.spinal = spinal or grid_mean_spinal
+        self._windup_cache: dict[tuple, tuple[float, float]] = {}
+        neurons = model.cell_types.get("neuron")
+        if neurons is not None and neurons.n:
+            self.nociceptors.align(neurons.pop.ids)
+            self._write_firing(model)
+
+    # --- the step ------------------------------------------------------------------------------
+    def update(self, model, dt_min: float) -> None:
+        """Advance sensitization, priming and the dorsal horn's slow state by ``dt_min``; set ``firing_hz``."""
+        neurons = model.cell_types.get("neuron")
+        if neurons is not None and neurons.n:
+            self.nociceptors.align(neurons.pop.ids)
+            conc = self.nociceptors.concentrations(model)
+            self.nociceptors.step(conc, model.inhibition, dt_min)
+            self._write_firing(model)
+        self.dorsal_horn.update(self.spinal(model), model.inhibition, dt_min)
+
+    def _write_firing(self, model) -> None:
+        neurons = model.cell_types["neuron"]
+        pop = neurons.pop
+        pop["firing_hz"] = self.nociceptors.ongoing_hz(
+            (pop["state"] == 1), pop["excitability"], neurons.params.baseline_hz, neurons.params.ectopic_hz
+        )
+
+    # --- readouts ------------------------------------------------------------------------------
+    def _host_state(self, model):
+        """Per-neuron indices, ongoing firing and transduction on the host (a naive neuron if there are none)."""
+        p = self.params
+        neurons = model.cell_types.get("neuron")
+        if neurons is None or neurons.n == 0:
+            idx = {"s_mech": np.zeros(1), "threshold_factor": np.ones(1), "s_heat": np.zeros(1),
+                   "heat_half_C": np.full(1, p.heat_half_C), "gain": np.ones(1)}  # fmt: skip
+            base = neurons.params.baseline_hz if neurons is not None else 0.0
+            return idx, np.full(1, base), np.ones(1), np.zeros(1)
+        self.nociceptors.align(neurons.pop.ids)
+        host = model.backend.to_host
+        idx = {k: host(v) for k, v in self.nociceptors.indices().items()}
+        idx["gain"] = idx["gain"] * host(neurons.pop["excitability"])  # intrinsic excitability scales evoked firing
+        injured = host(neurons.pop["state"]) == 1
+        transduces = np.where(injured, p.injured_transduction, 1.0)
+        return idx, host(neurons.pop["firing_hz"]), transduces, host(self.nociceptors.priming)
+
+    def readouts(self, model) -> dict[str, float]:
+        """The pain readouts now, as plain floats.
+
+        Returns
+        -------
+        dict
+            ``pain_ongoing_hz`` (P without stimulus, spikes/s), ``pain_evoked_hz``
+            (peak P for the species' standard filament, spikes/s),
+            ``withdrawal_threshold_g`` (first filament reaching the criterion, g),
+            ``withdrawal_threshold_interp_g`` (interpolated crossing, g),
+            ``heat_latency_s`` (Hargreaves, s), ``windup_ratio`` and
+            ``windup_ratio_nmda_blocked`` (16th / 1st response, 1),
+            ``neuron_mean_firing_hz`` (Hz), ``mean_sensitization`` and
+            ``mean_heat_sensitization`` (0..1), ``mean_priming`` (0..1),
+            ``spinal_disinhibition`` (0..1), ``spinal_nmda_gain`` (1 = naive).
+        """
+        p, sp, dh = self.params, self.species, self.dorsal_horn
+        idx, ongoing, transduces, priming = self._host_state(model)
+        rest = ro.ongoing_state(dh, ongoing, p)
+        scale = force_scale_g(p, sp)
+        filaments = np.asarray(sp.filaments_g)
+        fine = np.geomspace(filaments[0], filaments[-1], _FINE_GRID_POINTS)
+        forces = np.concatenate([filaments, fine, [sp.evoked_force_g]])
+        f_a_onset, f_a, f_noci = ro.mechanical_afferents(forces / scale, idx, ongoing, transduces, p)
+        resp = ro.von_frey_responses(dh, f_a_onset, f_a, f_noci, rest, p)
+        nf = filaments.size
+        thr_g, _ = ro.threshold_from_responses(filaments, resp[:nf], p.criterion_hz)
+        _, thr_interp_g = ro.threshold_from_responses(fine, resp[nf : nf + fine.size], p.criterion_hz)
+        f_c_ongoing = ro.pooled_nociceptor_hz(p, p.fibre_background_hz, float(ongoing.mean()))
+        key = (round(dh.g_max, 3), round(dh.w_ip, 3), round(f_c_ongoing, 3))  # wind-up is the slow readout
+        if key not in self._windup_cache:
+            if len(self._windup_cache) > 256:
+                self._windup_cache.clear()
+            self._windup_cache[key] = ro.windup_ratios(dh, f_c_ongoing, p)
+        wu, wu_blocked = self._windup_cache[key]
+        return {
+            "pain_ongoing_hz": float(rest["P"][0]),
+            "pain_evoked_hz": float(resp[-1]),
+            "withdrawal_threshold_g": thr_g,
+            "withdrawal_threshold_interp_g": thr_interp_g,
+            "heat_latency_s": ro.hargreaves_latency_s(dh, idx, ongoing, transduces, rest, p),
+            "windup_ratio": wu,
+            "windup_ratio_nmda_blocked": wu_blocked,
+            "neuron_mean_firing_hz": float(ongoing.mean()) if ongoing.size else 0.0,
+            "mean_sensitization": float(idx["s_mech"].mean()),
+            "mean_heat_sensitization": float(idx["s_heat"].mean()),
+            "mean_priming": float(priming.mean()) if priming.size else 0.0,
+            "spinal_disinhibition": float(dh.disinhibition),
+            "spinal_nmda_gain": float(dh.nmda_gain),
+        }
+
+    def inspect_neuron(self, model, row: int) -> dict:
+        """Everything the pain model knows about the neuron in population row ``row``, for people."""
+        neurons = model.cell_types["neuron"]
+        if not 0 <= row < neurons.n:
+            raise ConfigError("row", row, f"a neuron row in [0, {neurons.n})")
+        self.nociceptors.align(neurons.pop.ids)
+        host = model.backend.to_host
+        p = self.params
+        conc = {k: float(host(v)[row]) for k, v in self.nociceptors.concentrations(model).items()}
+        one = {k: np.array([v]) for k, v in conc.items()}
+        target = channel_targets(one, 1, model.inhibition, p)
+        idx = {k: float(host(v)[row]) for k, v in self.nociceptors.indices().items()}
+        scale = force_scale_g(p, self.species)
+        return {
+            "id": int(host(neurons.pop.ids)[row]),
+            "injured": bool(host(neurons.pop["state"])[row] == 1),
+            "sensed_nM": conc,
+            "channel_drive": {ch: float(host(self.nociceptors.drive[ch])[row]) for ch in CHANNELS},
+            "channel_target": {ch: float(target[ch][0]) for ch in CHANNELS},
+            "priming": float(host(self.nociceptors.priming)[row]),
+            "mechanical_sensitization": idx["s_mech"],
+            "c_half_activation_force_g": p.c_threshold * idx["threshold_factor"] * scale,
+            "heat_half_activation_C": idx["heat_half_C"],
+            "gain": idx["gain"],
+            "firing_hz": float(host(neurons.pop["firing_hz"])[row]),
+        }

@@ -1,0 +1,188 @@
+"""Central sensitization: a dorsal-horn firing-rate circuit after Crodelle et al. 2019.
+
+Populations (rates in Hz): excitatory interneurons E, inhibitory interneurons I
+and projection neurons P (the pain signal), driven by the average firing rate
+per fibre of Aβ (``f_A``) and of nociceptive Aδ + C fibres (``f_C``)::
+
+    τ_I dI/dt = I∞(w_AI f_A) + I_0 - I
+    τ_E dE/dt = E∞(w_CE f_C - w_IE I) - E
+    τ_P dP/dt = P∞(w_AP f_A + (w_CP + g) f_C + w_EP E - w_IP (1 - d) I) - P
+    dg/dt     = (g_max G - g) M∞(P) / τ_rise - g / τ_decay                 (NMDA on P)
+    X∞(c)     = (X_max / 2)(1 + tanh((c - β_X) / α_X)),   M∞(P) = (1 + tanh((P - β_M)/α_M)) / 2
+
+Structure after Crodelle et al. 2019 (PLoS Comput Biol e1007106); the numbers
+come from the same group's code (Crodelle & Maia 2021, M). One change: their
+NMDA variable relaxes with a single τ = 1 s (``τ dg/dt = g_max M∞(P) − g``),
+which in this implementation gives a wind-up ratio of only ~1.1 at 1 Hz; here
+the NMDA variable rises at a rate gated by P (``τ_rise``) and decays more
+slowly (``τ_decay``), so that it accumulates over pulses at 0.5–1 Hz and not at
+0.2 Hz — the frequency dependence of wind-up (see ``docs/pain.md``).
+
+Spinal mediators set two slow factors (``spinal_nM`` is an explicit input, so
+that a dorsal-horn compartment can replace the grid mean later):
+
+* disinhibition ``d`` in [0, 1): microglial BDNF -> TrkB -> KCC2 down -> the
+  I -> P weight falls (Coull 2005 Nature); IL-1β and IL-6 lower GABA/glycine
+  currents (Kawasaki 2008); ``d* = 1 − Π_k (1 − a_k θ_k)``.
+* NMDA gain ``G >= 1``: spinal TNF and IL-1β raise NMDA currents (Kawasaki 2008;
+  TNF through TNFR1, Zhang et al. 2011 Pain): ``G* = 1 + a_TNF θ_TNF + a_IL1 θ_IL1``.
+
+Both relax to their targets exactly (constant targets within a step).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from neuroagents.cells.signaling import RECEPTORS, Receptor, SignalingNetwork
+
+__all__ = ["SPINAL_MEDIATORS", "CircuitState", "DorsalHorn"]
+
+SPINAL_MEDIATORS = ("BDNF", "TNF", "IL1B", "IL6")
+"""Mediators the dorsal horn reads from ``spinal_nM``."""
+
+CircuitState = dict
+"""``{"P", "E", "I", "g"}`` -> ndarray of shape (K,): rates in Hz and the NMDA variable."""
+
+
+def _inf(c, xmax, alpha, beta):
+    return 0.5 * xmax * (1.0 + np.tanh((c - beta) / alpha))
+
+
+def _occ(c, k, h=1.0):
+    c = max(float(c), 0.0)
+    return c**h / (c**h + k**h)
+
+
+class DorsalHorn:
+    """The dorsal-horn circuit and its slow, mediator-driven state.
+
+    Parameters
+    ----------
+    params : PainParams
+
+    Attributes
+    ----------
+    disinhibition : float
+        Fractional loss of I -> P inhibition, in [0, 1).
+    nmda_gain : float
+        Multiplier of the NMDA ceiling ``g_max`` (1 = naive).
+    """
+
+    def __init__(self, params):
+        self.p = params
+        self.disinhibition = 0.0
+        self.nmda_gain = 1.0
+        il6 = RECEPTORS["IL6R"]
+        self._il6 = SignalingNetwork(
+            (Receptor("IL6R", "IL6", params.il6_kd_nM, params.hill, il6.kinases, ("STAT3",), "pain.params"),)
+        )
+
+    # --- slow state ----------------------------------------------------------------------------
+    def targets(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float]) -> tuple[float, float]:
+        """Steady disinhibition and NMDA gain for the spinal mediator levels ``spinal_nM`` (nM)."""
+        p = self.p
+        b = _occ(spinal_nM.get("BDNF", 0.0), p.bdnf_ec50_nM, p.hill)
+        tnf = _occ(spinal_nM.get("TNF", 0.0), p.tnf_r1_kd_nM, p.hill)
+        il1 = _occ(spinal_nM.get("IL1B", 0.0), p.il1b_kd_nM, p.hill)
+        il6_c = np.array([max(float(spinal_nM.get("IL6", 0.0)), 0.0)])
+        il6 = float(self._il6.target_activity({"IL6": il6_c}, 1, inhibition)["STAT3"][0])  # JAK1-gated
+        keep = (1.0 - p.bdnf_disinhibition * b) * (1.0 - p.il1b_disinhibition * il1) * (1.0 - p.il6_disinhibition * il6)
+        return 1.0 - keep, 1.0 + p.tnf_nmda_gain * tnf + p.il1b_nmda_gain * il1
+
+    def update(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float], dt_min: float) -> None:
+        """Relax disinhibition and NMDA gain toward their targets over ``dt_min`` minutes (exact)."""
+        p = self.p
+        d_star, g_star = self.targets(spinal_nM, inhibition)
+        tau_d = p.tau_disinhibition_on_min if d_star > self.disinhibition else p.tau_disinhibition_off_min
+        self.disinhibition = d_star + (self.disinhibition - d_star) * math.exp(-dt_min / tau_d)
+        self.nmda_gain = g_star + (self.nmda_gain - g_star) * math.exp(-dt_min / p.tau_nmda_gain_min)
+
+    @property
+    def w_ip(self) -> float:
+        """Effective I -> P weight."""
+        return self.p.w_i_p * (1.0 - self.disinhibition)
+
+    @property
+    def g_max(self) -> float:
+        """Effective NMDA ceiling ``g_max G``."""
+        return self.p.nmda_max * self.nmda_gain
+
+    # --- the circuit -----------------------------------------------------------------------------
+    def rest(self, f_a, f_c, *, g_max=None, w_ip=None, iterations: int = 200) -> CircuitState:
+        """Fixed point for constant inputs, reached from P = g = 0 (the lower branch if bistable).
+
+        Parameters
+        ----------
+        f_a, f_c : float or ndarray of shape (K,)
+            Aβ and nociceptor (Aδ + C) input, Hz per fibre.
+        g_max, w_ip : float or ndarray of shape (K,), optional
+            NMDA ceiling and I -> P weight (default: the current slow state).
+
+        Returns
+        -------
+        CircuitState
+        """
+        p = self.p
+        g_max = self.g_max if g_max is None else g_max
+        w_ip = self.w_ip if w_ip is None else w_ip
+        f_a, f_c = np.broadcast_arrays(np.asarray(f_a, float), np.asarray(f_c, float))
+        i = _inf(p.w_abeta_i * f_a, p.i_max_hz, p.i_alpha, p.i_beta) + p.i_offset_hz
+        e = _inf(p.w_c_e * f_c - p.w_i_e * i, p.e_max_hz, p.e_alpha, p.e_beta)
+        P = np.zeros_like(f_c)
+        g = np.zeros_like(f_c)
+        for _ in range(iterations):  # monotone map: converges from below
+            P = _inf(p.w_abeta_p * f_a + (p.w_c_p + g) * f_c + p.w_e_p * e - w_ip * i, p.p_max_hz, p.p_alpha, p.p_beta)
+            m = 0.5 * (1.0 + np.tanh((P - p.m_beta) / p.m_alpha))
+            g = g_max * (m / p.nmda_rise_s) / (m / p.nmda_rise_s + 1.0 / p.nmda_decay_s)
+        return {"P": P, "E": e, "I": i, "g": g}
+
+    def simulate(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None):
+        """Integrate the circuit through time-varying inputs.
+
+        Each step holds the inputs constant and relaxes I, E, P (in that order)
+        and g exactly (exponential Euler), so fast populations (τ_P = 1 ms) are
+        stable at any ``dt_s``.
+
+        Parameters
+        ----------
+        f_a, f_c : ndarray of shape (T, K)
+            Aβ and nociceptor input per step, Hz.
+        dt_s : float
+            Step, s.
+        state : CircuitState
+            Initial state (e.g. :meth:`rest`), arrays of shape (K,).
+        g_max, w_ip : float or ndarray of shape (K,), optional
+
+        Returns
+        -------
+        ndarray of shape (T, K)
+            P after each step, Hz.
+        """
+        p = self.p
+        g_max = self.g_max if g_max is None else g_max
+        w_ip = self.w_ip if w_ip is None else w_ip
+        f_a = np.asarray(f_a, float)
+        f_c = np.asarray(f_c, float)
+        P, E, I, g = (np.array(state[k], dtype=float, copy=True) for k in ("P", "E", "I", "g"))
+        dec_p, dec_e, dec_i = (math.exp(-dt_s / t) for t in (p.tau_p_s, p.tau_e_s, p.tau_i_s))
+        out = np.empty(np.broadcast_shapes(f_a.shape, f_c.shape))
+        k_rise, k_decay = 1.0 / p.nmda_rise_s, 1.0 / p.nmda_decay_s
+        for t in range(out.shape[0]):  # over time steps of a short protocol
+            fa, fc = f_a[t], f_c[t]
+            i_inf = _inf(p.w_abeta_i * fa, p.i_max_hz, p.i_alpha, p.i_beta) + p.i_offset_hz
+            I = i_inf + (I - i_inf) * dec_i
+            e_inf = _inf(p.w_c_e * fc - p.w_i_e * I, p.e_max_hz, p.e_alpha, p.e_beta)
+            E = e_inf + (E - e_inf) * dec_e
+            drive = p.w_abeta_p * fa + (p.w_c_p + g) * fc + p.w_e_p * E - w_ip * I
+            p_inf = _inf(drive, p.p_max_hz, p.p_alpha, p.p_beta)
+            P = p_inf + (P - p_inf) * dec_p
+            rate = 0.5 * (1.0 + np.tanh((P - p.m_beta) / p.m_alpha)) * k_rise
+            lam = rate + k_decay
+            g_inf = g_max * rate / lam
+            g = g_inf + (g - g_inf) * np.exp(-lam * dt_s)
+            out[t] = P
+        return out

@@ -1,0 +1,262 @@
+"""Peripheral sensitization: mediators at each nociceptor -> channels -> thresholds, gain, firing.
+
+Each neuron reads the mediators at its peripheral terminal (``terminal_voxel``);
+TNF, IL-1β and IL-6 also act on the DRG soma (``voxel``), mixed with weight
+``cytokine_soma_weight`` (TNF applied to the DRG makes afferents fire and
+sensitize, Schäfers 2003; assumption for the weight).
+
+Receptors and their kinase routes (``../shared/reference/parameters.md``)::
+
+    TNF   -> TNFR1 (KD 19 pM), TNFR2 (KD 420 pM) -> p38 -> Nav1.8/1.9, TRPV1
+    IL-1β -> IL-1R1 -> p38 -> TTX-r Na (Binshtok 2008), TRPV1
+    IL-6  -> IL-6R/gp130 -> JAK1 (+JAK2|TYK2) -> STAT3 -> Na, TRPV1, TRPA1/mechanical
+    IL-17A-> IL-17RA -> PI3K/ERK -> TTX-r Na (Ebbinghaus 2017), mechanical
+    NGF   -> TrkA -> TRPV1 (strongly), Nav1.7/1.8
+    PGE2  -> EP2/EP4 -> cAMP/PKA -> TTX-r Na, TRPV1
+    histamine -> H1 -> PLC/PKC -> TRPV1;  5-HT -> 5-HT2A/4/7 -> Na, TRPV1
+    IL-10 -> IL-10R: does not sensitize; divides the pro-nociceptive drive
+
+Inhibitors act where the wiring says: ``model.inhibition["JAK1"]`` (and
+JAK2 with TYK2, and ``STAT3``) reaches IL-6 only, through
+:class:`~neuroagents.cells.signaling.SignalingNetwork`; ``"P38"`` reaches TNF
+and IL-1β; nothing here reaches PGE2, NGF or the amines.
+
+Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
+
+    D_ch*  = (1 - b θ_IL10) Σ_R e_{R,ch} θ_R g_R          ch in {na, trpv1, trpa1}
+    D_ch  <- D_ch* + (D_ch - D_ch*) exp(-dt/τ)             τ = τ_on if rising else τ_off (1 + κ Π)
+    x_m    = k_na D_na + k_a1 D_trpa1,   S_fast = x_m / (1 + x_m)
+    Π     <- exact solution of dΠ/dt = S_fast (1 - Π)/τ_Π,on - Π/τ_Π,off      (hyperalgesic priming;
+             S_fast held at its mean over the step)
+    S_mech = 1 - (1 - S_fast)(1 - ρ Π)                      mechanical sensitization, [0, 1)
+    θ_mech = θ_0 (1 - δ_max S_mech)                         mechanical threshold
+    S_heat = x_h/(1 + x_h),  x_h = k_v1 D_trpv1 + k_nah D_na;   T½ = T½_0 - ΔT_max S_heat
+    gain   = 1 + k_g D_na
+    firing = excitability (baseline (1 + a_s D_na) + injured · ectopic (1 + a_e D_na))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuroagents.cells.signaling import RECEPTORS, Receptor, SignalingNetwork
+from neuroagents.tissue.exchange import gather
+
+__all__ = ["CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "effects"]
+
+SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin")
+"""Mediators that sensitize nociceptors (IL-10 is read too, and does not)."""
+CHANNELS = ("na", "trpv1", "trpa1")
+"""Channel drives: fractional increases of TTX-r Na (Nav1.7/1.8/1.9), TRPV1 and TRPA1 currents."""
+_SOMA_ACTING = ("TNF", "IL1B", "IL6")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One receptor's contribution to the channel drives.
+
+    Attributes
+    ----------
+    receptor, mediator : str
+    kd_nM : float
+        Half-occupancy concentration, nM.
+    na, trpv1, trpa1 : float
+        Fractional current increase at full occupancy (1 = doubled).
+    route : {"none", "p38", "jak"}
+        Which inhibitors reach it.
+    """
+
+    receptor: str
+    mediator: str
+    kd_nM: float
+    na: float
+    trpv1: float
+    trpa1: float
+    route: str = "none"
+
+
+def effects(p) -> tuple[Effect, ...]:
+    """The receptor table built from :class:`~neuroagents.pain.params.PainParams` ``p``."""
+    return (
+        Effect("TNFR1", "TNF", p.tnf_r1_kd_nM, p.tnf_r1_na, p.tnf_trpv1, 0.0, "p38"),
+        Effect("TNFR2", "TNF", p.tnf_r2_kd_nM, p.tnf_r2_na, 0.0, 0.0, "p38"),
+        Effect("IL1R1", "IL1B", p.il1b_kd_nM, p.il1b_na, p.il1b_trpv1, 0.0, "p38"),
+        Effect("IL6R", "IL6", p.il6_kd_nM, p.il6_na, p.il6_trpv1, p.il6_trpa1, "jak"),
+        Effect("IL17RA", "IL17A", p.il17a_kd_nM, p.il17a_na, 0.0, p.il17a_trpa1),
+        Effect("TrkA", "NGF", p.ngf_kd_nM, p.ngf_na, p.ngf_trpv1, p.ngf_trpa1),
+        Effect("EP2/EP4", "PGE2", p.pge2_ec50_nM, p.pge2_na, p.pge2_trpv1, p.pge2_trpa1),
+        Effect("H1", "histamine", p.histamine_ec50_nM, p.histamine_na, p.histamine_trpv1, p.histamine_trpa1),
+        Effect("5-HT2A/4/7", "serotonin", p.serotonin_ec50_nM, p.serotonin_na, p.serotonin_trpv1, p.serotonin_trpa1),
+    )
+
+
+def _occupancy(xp, c, kd, h):
+    c = xp.maximum(c, 0.0)
+    ch = c**h
+    return ch / (ch + kd**h)
+
+
+def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np):
+    """Steady-state channel drives for the given mediators.
+
+    Parameters
+    ----------
+    conc : Mapping[str, ndarray of shape (n,)]
+        Concentrations at each neuron, nM; missing mediators read 0.
+    n : int
+        Number of neurons.
+    inhibition : Mapping[str, float]
+        Fractional inhibition of kinases and pathways (``model.inhibition``).
+    p : PainParams
+
+    Returns
+    -------
+    dict[str, ndarray of shape (n,)]
+        ``{"na", "trpv1", "trpa1"}``: fractional current increases, >= 0.
+    """
+    zero = xp.zeros(n)
+    out = {ch: xp.zeros(n) for ch in CHANNELS}
+    p38_gate = 1.0 - float(inhibition.get("P38", 0.0))
+    for e in effects(p):  # over receptors (9), not cells
+        c = conc.get(e.mediator, zero)
+        if e.route == "jak":
+            occ = _il6_network(e, p.hill, xp).target_activity({e.mediator: c}, n, inhibition)["STAT3"]
+        else:
+            occ = _occupancy(xp, c, e.kd_nM, p.hill) * (p38_gate if e.route == "p38" else 1.0)
+        for ch in CHANNELS:
+            w = getattr(e, ch)
+            if w:
+                out[ch] = out[ch] + w * occ
+    damp = 1.0 - p.il10_block * _occupancy(xp, conc.get("IL10", zero), p.il10_kd_nM, p.hill)
+    return {ch: out[ch] * damp for ch in CHANNELS}
+
+
+def _il6_network(e: Effect, hill: float, xp) -> SignalingNetwork:
+    """IL-6R with the shared JAK requirement (JAK1 and (JAK2 or TYK2)) -> STAT3 (cells/signaling.py)."""
+    ref = RECEPTORS["IL6R"]
+    r = Receptor("IL6R", e.mediator, e.kd_nM, hill, ref.kinases, ("STAT3",), "pain.params il6_kd_nM; wiring V")
+    return SignalingNetwork((r,), xp=xp)
+
+
+class Nociceptors:
+    """Per-neuron sensitization state, kept aligned with the neuron population by id.
+
+    Parameters
+    ----------
+    params : PainParams
+    xp : module
+        ``numpy`` or ``cupy`` (the model's array module).
+
+    Attributes
+    ----------
+    ids : ndarray of shape (n,), int64
+        Neuron ids the rows belong to.
+    drive : dict[str, ndarray of shape (n,)]
+        Relaxed channel drives ``na``, ``trpv1``, ``trpa1`` (fractional current increase).
+    priming : ndarray of shape (n,)
+        Hyperalgesic priming Π in [0, 1).
+    """
+
+    def __init__(self, params, xp=np):
+        self.p = params
+        self.xp = xp
+        self.ids = xp.zeros(0, dtype=np.int64)
+        self.drive = {ch: xp.zeros(0) for ch in CHANNELS}
+        self.priming = xp.zeros(0)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+    def align(self, ids) -> None:
+        """Match rows to ``ids`` (ascending): keep known neurons' state, start new ones at rest."""
+        xp = self.xp
+        if ids.shape == self.ids.shape and bool(xp.all(ids == self.ids)):
+            return
+        m = self.ids.shape[0]
+        if m:
+            pos = xp.clip(xp.searchsorted(self.ids, ids), 0, m - 1)
+            known = self.ids[pos] == ids
+
+        def carry(old):
+            return xp.where(known, old[pos], 0.0) if m else xp.zeros(ids.shape[0])
+
+        self.drive = {ch: carry(v) for ch, v in self.drive.items()}
+        self.priming = carry(self.priming)
+        self.ids = ids.copy()
+
+    @property
+    def n(self) -> int:
+        return int(self.ids.shape[0])
+
+    # --- sensing ----------------------------------------------------------------------------------
+    def concentrations(self, model) -> dict[str, object]:
+        """Mediators (nM) each neuron senses, ``{name: ndarray (n,)}`` (terminal; soma mixed for cytokines)."""
+        env = model.env
+        pop = model.cell_types["neuron"].pop
+        names = [m for m in (*SENSITIZERS, "IL10") if m in env.names]
+        if not names:
+            return {}
+        term = gather(env.fields, pop["terminal_voxel"])
+        soma = gather(env.fields, pop["voxel"])
+        w = self.p.cytokine_soma_weight
+        out = {}
+        for m in names:  # over mediators
+            i = env.index(m)
+            out[m] = (1.0 - w) * term[i] + w * soma[i] if m in _SOMA_ACTING else term[i]
+        return out
+
+    # --- dynamics ---------------------------------------------------------------------------------
+    def step(self, conc: Mapping[str, object], inhibition: Mapping[str, float], dt_min: float) -> None:
+        """Advance drives and priming by ``dt_min`` minutes with mediators held at ``conc`` (exact)."""
+        xp, p = self.xp, self.p
+        target = channel_targets(conc, self.n, inhibition, p, xp)
+        s_start = self.fast_mechanical()
+        tau_off = p.tau_off_min * (1.0 + p.priming_prolongs * self.priming)
+        for ch in CHANNELS:
+            d = self.drive[ch]
+            tau = xp.where(target[ch] > d, p.tau_on_min, tau_off)
+            self.drive[ch] = target[ch] + (d - target[ch]) * xp.exp(-dt_min / tau)
+        s_fast = 0.5 * (s_start + self.fast_mechanical())  # the step's mean drive (trapezoid)
+        k_on = s_fast / p.priming_on_min
+        lam = k_on + 1.0 / p.priming_off_min
+        p_inf = k_on / lam
+        self.priming = p_inf + (self.priming - p_inf) * xp.exp(-lam * dt_min)
+
+    # --- derived quantities -----------------------------------------------------------------------
+    def fast_mechanical(self):
+        """Mediator-driven mechanical sensitization ``S_fast`` in [0, 1), shape (n,)."""
+        p = self.p
+        x = p.mech_na_weight * self.drive["na"] + p.mech_trpa1_weight * self.drive["trpa1"]
+        return x / (1.0 + x)
+
+    def indices(self) -> dict[str, object]:
+        """Thresholds and gain of every neuron.
+
+        Returns
+        -------
+        dict with ndarray of shape (n,):
+            ``s_mech`` (mechanical sensitization incl. priming, 0..1),
+            ``threshold_factor`` (mechanical threshold / naive threshold),
+            ``s_heat`` (0..1), ``heat_half_C`` (°C at half-activation),
+            ``gain`` (evoked firing multiplier, >= 1).
+        """
+        p = self.p
+        s_mech = 1.0 - (1.0 - self.fast_mechanical()) * (1.0 - p.priming_retained * self.priming)
+        xh = p.heat_trpv1_weight * self.drive["trpv1"] + p.heat_na_weight * self.drive["na"]
+        s_heat = xh / (1.0 + xh)
+        return {
+            "s_mech": s_mech,
+            "threshold_factor": 1.0 - p.mech_max_drop * s_mech,
+            "s_heat": s_heat,
+            "heat_half_C": p.heat_half_C - p.heat_max_shift_C * s_heat,
+            "gain": 1.0 + p.gain_na_weight * self.drive["na"],
+        }
+
+    def ongoing_hz(self, injured, excitability, baseline_hz: float, ectopic_hz: float):
+        """Spontaneous firing, Hz, shape (n,): sensitized baseline plus ectopic discharge of injured neurons."""
+        p = self.p
+        na = self.drive["na"]
+        return excitability * (
+            baseline_hz * (1.0 + p.spont_na_gain * na) + injured * ectopic_hz * (1.0 + p.ectopic_na_gain * na)
+        )
