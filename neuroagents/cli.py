@@ -1,0 +1,289 @@
+"""The ``neuroagents`` command line.
+
+Subcommands are entries of :data:`COMMANDS`: a name, a one-line help, a
+function that adds the subcommand's options to its parser and a handler that
+runs it and returns the exit status. A later feature (``sweep``,
+``dashboard``, ``bench``, ``scenarios``, ``resume``) adds one entry; the
+handlers import what they need when they run, so ``neuroagents --version``
+stays fast.
+
+Errors a person can act on (:class:`~neuroagents.errors.NeuroagentsError`)
+and bad options become one line on stderr and exit status 2; ``--debug``
+shows the traceback instead.
+
+Examples
+--------
+>>> args = build_parser().parse_args(["run", "--hours", "1", "--backend", "numpy"])
+>>> args.command, args.hours, args.backend, args.kernel
+('run', 1.0, 'numpy', 'auto')
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import neuroagents
+from neuroagents.errors import NeuroagentsError
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+"""Bad options, bad values, an unavailable backend: anything the user can fix."""
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``neuroagents run: error: ...``."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand.
+
+    Attributes
+    ----------
+    name : str
+    help : str
+        One line for ``neuroagents --help``.
+    configure : callable
+        ``configure(parser)`` adds the subcommand's arguments.
+    handler : callable
+        ``handler(args) -> int`` runs it and returns the exit status.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+
+
+# --- run ----------------------------------------------------------------------------------------
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    from neuroagents.backend import BACKEND_CHOICES
+    from neuroagents.tissue.diffusion.registry import KERNELS, SOLVERS
+    from neuroagents.tissue.microenvironment import DTYPES
+
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        help="a scenario file (arrives with the scenarios feature); leave out to run the embedded demo",
+    )
+    p.add_argument("--demo", action="store_true", help="run the embedded demo (the default without a scenario)")
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="output directory (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="write over the outputs of an earlier run in --out")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKEND_CHOICES,
+        help="array backend; auto takes cupy only when a GPU is really usable (default: %(default)s)",
+    )
+    p.add_argument("--solver", default="lod", choices=SOLVERS, help="diffusion solver (default: %(default)s)")
+    p.add_argument(
+        "--kernel",
+        default="auto",
+        choices=("auto", *KERNELS),
+        help="solver implementation; auto takes the backend's fast kernel (default: %(default)s)",
+    )
+    p.add_argument("--dtype", default="float64", choices=DTYPES, help="field precision (default: %(default)s)")
+    p.add_argument("--hours", type=float, default=None, metavar="H", help="simulated time, h (demo default: 6)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.scenario is not None:
+        if args.demo:
+            raise NeuroagentsError(f"give a scenario or --demo, not both (scenario: {args.scenario!r})")
+        raise NeuroagentsError(
+            f"scenario files are not supported yet (got {args.scenario!r}): they arrive with the scenarios "
+            "feature; run the embedded demo with 'neuroagents run'"
+        )
+    from neuroagents import demo
+
+    hours = demo.DEFAULT_HOURS if args.hours is None else args.hours
+    result = demo.run_demo(
+        args.out,
+        hours=hours,
+        backend=args.backend,
+        solver=args.solver,
+        kernel=args.kernel,
+        dtype=args.dtype,
+        force=args.force,
+        command=["neuroagents", *args.argv],
+    )
+    shape = " x ".join(map(str, demo.GRID_SHAPE))
+    final = result.table[result.table["time_min"] == result.table["time_min"].max()]
+    print(f"neuroagents demo: {shape} voxels of {demo.VOXEL_UM:g} µm, {len(demo.MEDIATORS)} mediators, {hours:g} h")
+    print(
+        f"  backend  {result.backend} ({result.device}), kernel {result.kernel}, solver {result.solver}, "
+        f"dtype {result.dtype}"
+    )
+    print(
+        f"  steps    {result.steps} to t = {result.simulated_min:g} min; wall time {result.wall_s:.1f} s "
+        f"(stepping {result.step_wall_s:.1f} s)"
+    )
+    for row in final.itertuples():  # over mediators, for people
+        print(f"  {row.mediator:<10} mean {row.mean_nM:.3g} nM, max {row.max_nM:.3g} nM")
+    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
+    return EXIT_OK
+
+
+# --- mediators ----------------------------------------------------------------------------------
+def _configure_mediators(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--csv", action="store_true", help="print CSV (every field and source) instead of a table")
+
+
+def _format_half_life(minutes: float) -> str:
+    if minutes == float("inf"):
+        return "stable"
+    if minutes < 1:
+        return f"{minutes * 60:.3g} s"
+    if minutes < 120:
+        return f"{minutes:.3g} min"
+    return f"{minutes / 60:.3g} h"
+
+
+def _mediators(args: argparse.Namespace) -> int:
+    from neuroagents.mediators import CATALOGUE
+
+    if args.csv:
+        import csv
+
+        keys = ("diffusion_um2_per_min", "decay_per_min", "molecular_mass_kda")
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["name", *keys, "half_life_min", "diffusion_length_um", *(f"source_{k}" for k in keys)])
+        for m in CATALOGUE.values():  # over catalogue entries
+            w.writerow(
+                [m.name, *(getattr(m, k) for k in keys), m.half_life_min, m.diffusion_length_um]
+                + [m.sources.get(k, "") for k in keys]
+            )
+        return EXIT_OK
+    header = ("name", "D µm²/min", "half-life", "length µm", "kDa", "description")
+    rows = [
+        (
+            m.name,
+            f"{m.diffusion_um2_per_min:,.0f}",
+            _format_half_life(m.half_life_min),
+            f"{m.diffusion_length_um:,.0f}",
+            f"{m.molecular_mass_kda:.4g}",
+            m.description,
+        )
+        for m in CATALOGUE.values()
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    labels = {"diffusion_um2_per_min": "D", "decay_per_min": "decay", "molecular_mass_kda": "mass"}
+
+    def line(cells):
+        left = cells[0].ljust(widths[0])
+        mid = "  ".join(c.rjust(w) for c, w in zip(cells[1:-1], widths[1:], strict=True))
+        return f"{left}  {mid}  {cells[-1]}"
+
+    print(line(header))
+    for m, r in zip(CATALOGUE.values(), rows, strict=True):  # over catalogue entries
+        print(line(r))
+        for key, label in labels.items():
+            print(f"{'':{widths[0]}}    {label}: {m.sources.get(key, '(none)')}")
+    print(
+        f"\n{len(rows)} mediators. length = sqrt(D / decay), how far a field reaches from a source. Sources flagged"
+        " V (read in a publication), M (another model's choice), U (unverified) or 'assumption'; see"
+        " neuroagents/mediators.py."
+    )
+    return EXIT_OK
+
+
+COMMANDS: list[Command] = [
+    Command("run", "run a simulation (the embedded demo when no scenario is given)", _configure_run, _run),
+    Command(
+        "mediators",
+        "list the mediator catalogue with its sources",
+        _configure_mediators,
+        _mediators,
+    ),
+]
+"""The subcommands, in the order ``--help`` lists them. Later features append theirs."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per entry of :data:`COMMANDS`."""
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's default must not overwrite '--debug' given before the subcommand.
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks instead of one-line errors"
+    )
+    parser = _Parser(
+        prog="neuroagents",
+        description="Agent-based tissue simulator of neuro-immune interactions in chronic pain.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"neuroagents {neuroagents.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for cmd in COMMANDS:  # over subcommands
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
+        cmd.configure(p)
+        p.set_defaults(handler=cmd.handler)
+    return parser
+
+
+class _LogToStderr:
+    """Show the ``neuroagents`` logger's INFO lines (e.g. which backend "auto" chose) on stderr, then undo."""
+
+    def __enter__(self):
+        self.log = logging.getLogger("neuroagents")
+        self.level = self.log.level
+        self.handler = logging.StreamHandler(sys.stderr)
+        self.handler.setFormatter(logging.Formatter("neuroagents: %(message)s"))
+        self.log.addHandler(self.handler)
+        if self.level == logging.NOTSET or self.level > logging.INFO:
+            self.log.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self.log.removeHandler(self.handler)
+        self.log.setLevel(self.level)
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for an error the user can fix, 130 when interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    args.argv = argv
+    debug = getattr(args, "debug", False)
+    try:
+        with _LogToStderr():
+            return args.handler(args)
+    except NeuroagentsError as exc:
+        if debug:
+            raise
+        message = " ".join(str(exc).split())  # one line, whatever the message
+        print(f"neuroagents {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"neuroagents {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
