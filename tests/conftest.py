@@ -15,10 +15,10 @@ def _gpu():
 
 
 def pytest_collection_modifyitems(config, items):
-    usable, why = _gpu() if any("gpu" in item.keywords for item in items) else (True, "")
+    usable, why = _gpu() if any(item.get_closest_marker("gpu") for item in items) else (True, "")
     if usable:
         return
     skip = pytest.mark.skip(reason=f"no usable GPU: {why}")
     for item in items:
-        if "gpu" in item.keywords:
+        if item.get_closest_marker("gpu"):
             item.add_marker(skip)

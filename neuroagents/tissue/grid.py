@@ -18,6 +18,7 @@ Boundary kinds, per side (``xmin``, ``xmax``, ``ymin``, ...):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -174,7 +175,11 @@ class Grid:
         ):
             raise ConfigError("grid.shape", self.shape, "a list of 1 to 3 positive integers")
         sp = self.spacing_um
-        sp = (float(sp),) * len(shape) if isinstance(sp, (int, float)) else tuple(float(s) for s in sp)
+        bad_spacing = ConfigError("grid.spacing_um", self.spacing_um, f"a number > 0 or {len(shape)} numbers > 0 (µm)")
+        try:
+            sp = (float(sp),) * len(shape) if isinstance(sp, numbers.Real) else tuple(float(s) for s in sp)
+        except (TypeError, ValueError):
+            raise bad_spacing from None
         if len(sp) != len(shape) or any(not math.isfinite(s) or s <= 0 for s in sp):
             raise ConfigError("grid.spacing_um", self.spacing_um, f"a number > 0 or {len(shape)} numbers > 0 (µm)")
         origin = (0.0,) * len(shape) if self.origin_um is None else tuple(float(o) for o in self.origin_um)

@@ -22,7 +22,7 @@ import numpy as np
 from neuroagents.backend import Backend, resolve_backend
 from neuroagents.errors import ConfigError, NumericalError
 from neuroagents.mediators import Mediator, resolve_mediators
-from neuroagents.tissue.diffusion.plans import ExplicitPlan, FieldSpec, LODPlan, Vessels
+from neuroagents.tissue.diffusion.plans import ExplicitPlan, FieldSpec, LODPlan, Vessels, _check_dt
 from neuroagents.tissue.diffusion.registry import SOLVERS, default_kernel, load_kernels
 from neuroagents.tissue.grid import Grid, make_boundaries
 from neuroagents.units import MOLECULES_PER_NM_UM3
@@ -97,10 +97,10 @@ class Microenvironment:
         self.kernel = default_kernel(self.backend.name) if kernel == "auto" else kernel
         self._kernels = load_kernels(self.kernel, self.backend.name)
         self.explicit_cfl = explicit_cfl
-        ExplicitPlan.build(FieldSpec.build(grid, self.mediators[:1], self.boundaries), 1.0, explicit_cfl)  # validate
         self.dtype = np.dtype(dtype)
         self.check_every = check_every
         self.spec = FieldSpec.build(grid, self.mediators, self.boundaries)
+        ExplicitPlan.build(self.spec, 1.0, explicit_cfl)  # validates explicit_cfl
         xp = self.backend.xp
         shape = (len(self.mediators), *grid.shape)
         self.fields = xp.zeros(shape, dtype=self.dtype)
@@ -231,6 +231,7 @@ class Microenvironment:
     # --- stepping ---------------------------------------------------------------------------
     def plan(self, dt_min: float):
         """The (cached) coefficients of one step of ``dt_min`` for the chosen solver."""
+        _check_dt(dt_min)
         key = (self.solver, float(dt_min))
         plan = self._plans.get(key)
         if plan is None:

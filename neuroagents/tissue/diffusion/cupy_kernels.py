@@ -84,14 +84,16 @@ _AXIS_PARAMS = (
 #: the ``extern "C"`` entry points of :func:`cuda_source` (each calls ``name_impl<T>`` in
 #: ``cuda/kernels.cu`` with the same parameters) and order the arguments of every launch.
 KERNELS: dict[str, str] = {
-    "na_react_all": "T* c, const T* q, const T* k, int has_q, int has_k, T dt, const T* decay, "
+    "na_react_all": "T* c, const T* q, const T* k, int has_q, int has_k, T dt, const T* decay, const T* sw, "
     "long long per_m, long long total",
     "na_scatter": "T* c, const long long* index, const T* values, long long count",
     "na_explicit": "const T* src, T* dst, const T* q, const T* k, int has_q, int has_k, T h, const T* rx, "
-    "const T* bath, const T* decay, int kinds, int n0, int n1, int n2, int n3",
+    "const T* bath, const T* decay, const T* sw, int kinds, int n0, int n1, int n2, int n3",
     "na_lod_strided": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
+    "const T* sw, "
     "long long n_lines, long long inner, long long per_m, int n, int periodic, " + _AXIS_PARAMS,
     "na_lod_tiled": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
+    "const T* sw, "
     "long long n_lines, long long lines_per_m, int lines_per_block, int row, int n, int periodic, " + _AXIS_PARAMS,
 }
 
@@ -450,7 +452,7 @@ def _lod_coefficients(runner, plan: LODPlan, dtype):
                 "sm_fac": up(ax.sm_fac),
             }
         )
-    return {"decay": up(plan.decay_factor), "axes": axes}
+    return {"decay": up(plan.decay_factor), "sw": up(plan.source_weight), "axes": axes}
 
 
 def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vessels=None, work4=None) -> None:
@@ -473,7 +475,7 @@ def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vess
     q, has_q, k, has_k = _cell_terms(runner, c4, q4, k4, dummy=co["decay"])
     held = _vessels(runner, vessels, dtype)
     shape4 = tuple(int(s) for s in c4.shape)
-    react = {"q": q, "k": k, "has_q": has_q, "has_k": has_k, "dt": plan.dt, "decay": co["decay"]}
+    react = {"q": q, "k": k, "has_q": has_q, "has_k": has_k, "dt": plan.dt, "decay": co["decay"], "sw": co["sw"]}
     if not plan.axes:
         total = math.prod(shape4)
         grid, block = _linear_grid(total, ELEMENTWISE_THREADS)
@@ -501,6 +503,7 @@ def _explicit_coefficients(runner, plan: ExplicitPlan, dtype):
         "rx": runner.asarray(plan.rx, dtype),
         "bath": runner.asarray(plan.values, dtype),
         "decay": runner.asarray(plan.decay_factor, dtype),
+        "sw": runner.asarray(plan.source_weight, dtype),
         "kinds": kinds,
     }
 
@@ -526,7 +529,7 @@ def run_explicit_step(runner: KernelRunner, c4, plan: ExplicitPlan, q4=None, k4=
     grid, block = explicit_launch_shape(c4.shape)
     name = kernel_name("na_explicit", dtype)
     fixed = {"q": q, "k": k, "has_q": has_q, "has_k": has_k, "h": plan.h, "rx": co["rx"], "bath": co["bath"]}
-    fixed.update(decay=co["decay"], kinds=co["kinds"], n0=m, n1=n1, n2=n2, n3=n3)
+    fixed.update(decay=co["decay"], sw=co["sw"], kinds=co["kinds"], n0=m, n1=n1, n2=n2, n3=n3)
     src, dst = c4, _work_buffer(runner, c4, work4)
     for _ in range(plan.n_sub):  # over sub-steps in time
         runner.launch(name, grid, block, _pack("na_explicit", dtype, {"src": src, "dst": dst, **fixed}))

@@ -9,9 +9,10 @@ LOD step of length ``dt`` (all implementations, in this order)
 ---------------------------------------------------------------
 1. reaction, per voxel::
 
-       c <- (c * exp(-λ dt) + dt * q) / (1 + dt * k)
+       c <- (c * exp(-λ dt) + w * q) / (1 + dt * k),   w = (1 - exp(-λ dt)) / λ  (= dt if λ = 0)
 
-   (exact for decay alone; backward Euler for the cell terms, so ``c`` stays
+   (exact for decay and production together, so a constant source reaches
+   exactly q / λ; backward Euler for the first-order sink ``k``, so ``c`` stays
    >= 0). Without cell terms this is ``c <- c * exp(-λ dt)``.
 2. for each active axis, in increasing order: solve ``A c_new = c + b`` along
    every grid line, where ``A`` is tridiagonal with ``-r`` off the diagonal,
@@ -20,7 +21,9 @@ LOD step of length ``dt`` (all implementations, in this order)
 
 Explicit step of length ``dt``: ``n_sub`` sub-steps of ``h = dt / n_sub``, each::
 
-    c <- ((c + h D ∇²c) * exp(-λ h) + h q) / (1 + h k);  then vessel voxels
+    c <- ((c + h D ∇²c) * exp(-λ h) + w_h q) / (1 + h k);  then vessel voxels
+
+with ``w_h = (1 - exp(-λ h)) / λ`` (``source_weight`` of the plan).
 
 with ``h D Σ_a 2/dx_a² <= cfl <= 1`` so that every weight is >= 0.
 """
@@ -202,6 +205,7 @@ class LODPlan:
 
     dt: float
     decay_factor: np.ndarray  # (M,) exp(-λ dt)
+    source_weight: np.ndarray  # (M,) (1 - exp(-λ dt)) / λ, = dt where λ = 0
     axes: tuple[AxisCoeffs, ...]
 
     @classmethod
@@ -242,7 +246,12 @@ class LODPlan:
             else:
                 inv_den, cp = thomas_coefficients(diag, r)
             axes.append(AxisCoeffs(ia + 1, n, r, diag, inv_den, cp, rhs_lo, rhs_hi, bool(periodic), sm_z, sm_w, sm_fac))
-        return cls(dt=float(dt), decay_factor=np.exp(-spec.decay * dt), axes=tuple(axes))
+        return cls(
+            dt=float(dt),
+            decay_factor=np.exp(-spec.decay * dt),
+            axes=tuple(axes),
+            source_weight=_source_weight(spec.decay, dt),
+        )
 
 
 @dataclass(frozen=True)
@@ -268,6 +277,7 @@ class ExplicitPlan:
     kinds: np.ndarray
     values: np.ndarray
     decay_factor: np.ndarray
+    source_weight: np.ndarray
     cfl: float = field(default=0.9)
 
     @classmethod
@@ -278,6 +288,8 @@ class ExplicitPlan:
         inv_dx2 = np.array([1.0 / spec.spacing[ia] ** 2 if spec.axis_active(ia) else 0.0 for ia in range(3)])
         rate = float(np.max(spec.diffusion)) * 2.0 * inv_dx2.sum()  # 1/min
         n_sub = 1 if rate == 0 else max(1, math.ceil(dt * rate / cfl * (1 - 1e-12)))
+        while dt / n_sub * rate > cfl:  # the rounding slack above must never exceed the limit
+            n_sub += 1
         h = dt / n_sub
         return cls(
             dt=float(dt),
@@ -288,6 +300,7 @@ class ExplicitPlan:
             values=spec.values.copy(),
             decay_factor=np.exp(-spec.decay * h),
             cfl=float(cfl),
+            source_weight=_source_weight(spec.decay, h),
         )
 
     @staticmethod
@@ -322,6 +335,15 @@ class Vessels:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
+def _source_weight(decay, dt):
+    """∫_0^dt e^{-λ s} ds = (1 - e^{-λ dt}) / λ per mediator (dt where λ = 0)."""
+    decay = np.asarray(decay, dtype=float)
+    safe = np.where(decay > 0, decay, 1.0)
+    return np.where(decay > 0, -np.expm1(-decay * dt) / safe, dt)
+
+
 def _check_dt(dt) -> None:
-    if not isinstance(dt, (int, float, np.floating)) or isinstance(dt, bool) or not math.isfinite(dt) or dt <= 0:
+    import numbers
+
+    if not isinstance(dt, numbers.Real) or isinstance(dt, (bool, np.bool_)) or not math.isfinite(dt) or dt <= 0:
         raise ConfigError("dt_min", dt, "a finite number of minutes > 0")

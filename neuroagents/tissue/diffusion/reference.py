@@ -18,8 +18,8 @@ from neuroagents.tissue.diffusion.plans import DIRICHLET, NO_FLUX, PERIODIC, Exp
 __all__ = ["explicit_step", "fix_vessels", "laplacian", "lod_step", "react"]
 
 
-def react(c4, dt, decay_factor, q4=None, k4=None):
-    """Reaction sub-step ``c <- (c exp(-λ dt) + dt q) / (1 + dt k)`` in place.
+def react(c4, dt, decay_factor, q4=None, k4=None, source_weight=None):
+    """Reaction sub-step ``c <- (c exp(-λ dt) + w q) / (1 + dt k)`` in place (``w``: ``source_weight``).
 
     Parameters
     ----------
@@ -33,7 +33,8 @@ def react(c4, dt, decay_factor, q4=None, k4=None):
     """
     c4 *= decay_factor.astype(c4.dtype)[:, None, None, None]
     if q4 is not None:
-        c4 += dt * q4
+        w = dt if source_weight is None else source_weight.astype(c4.dtype)[:, None, None, None]
+        c4 += w * q4
     if k4 is not None:
         c4 /= 1.0 + dt * k4
 
@@ -47,7 +48,7 @@ def fix_vessels(c4, vessels: Vessels):
 def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None):
     """One LOD step (see :mod:`.plans`) on ``c4`` in place."""
     vessels = vessels or Vessels.none()
-    react(c4, plan.dt, plan.decay_factor, q4, k4)
+    react(c4, plan.dt, plan.decay_factor, q4, k4, plan.source_weight)
     for ax in plan.axes:
         for m in range(c4.shape[0]):  # over mediators
             lines = np.moveaxis(c4[m], ax.axis - 1, 0)  # (n, a, b) view
@@ -66,7 +67,7 @@ def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None
                 banded[0, 1:] = -r  # super-diagonal
                 banded[1] = ax.diag[m]
                 banded[2, :-1] = -r  # sub-diagonal
-                x = scipy.linalg.solve_banded((1, 1), banded, rhs)
+                x = scipy.linalg.solve_banded((1, 1), banded, rhs, check_finite=False)
             lines[...] = x.reshape(shape)
         fix_vessels(c4, vessels)
 
@@ -112,7 +113,7 @@ def explicit_step(c4, plan: ExplicitPlan, q4=None, k4=None, vessels: Vessels | N
     for _ in range(plan.n_sub):  # over sub-steps in time
         new = (c4 + laplacian(c4, plan.rx, plan.kinds, plan.values).astype(c4.dtype)) * f
         if q4 is not None:
-            new += plan.h * q4
+            new += plan.source_weight.astype(c4.dtype)[:, None, None, None] * q4
         if k4 is not None:
             new /= 1.0 + plan.h * k4
         c4[...] = new

@@ -11,12 +11,12 @@
 
 typedef long long na_idx;
 
-// c <- (c f + dt q) / (1 + dt k), in the order of the NumPy reference.
+// c <- (c f + w q) / (1 + dt k), in the order of the NumPy reference (w: the plan's source weight).
 template <typename T>
-__device__ __forceinline__ T na_react(T c, T f, const T* q, const T* k, int has_q, int has_k, T dt, na_idx g)
+__device__ __forceinline__ T na_react(T c, T f, T w, const T* q, const T* k, int has_q, int has_k, T dt, na_idx g)
 {
     T v = c * f;
-    if (has_q) v = v + dt * q[g];
+    if (has_q) v = v + w * q[g];
     if (has_k) v = v / (T(1) + dt * k[g]);
     return v;
 }
@@ -24,11 +24,11 @@ __device__ __forceinline__ T na_react(T c, T f, const T* q, const T* k, int has_
 // ---- reaction only (a plan without active axes) --------------------------------------------
 template <typename T>
 __device__ __forceinline__ void na_react_all_impl(T* c, const T* q, const T* k, int has_q, int has_k, T dt,
-                                                  const T* decay, na_idx per_m, na_idx total)
+                                                  const T* decay, const T* sw, na_idx per_m, na_idx total)
 {
     const na_idx step = (na_idx)gridDim.x * blockDim.x;
     for (na_idx g = (na_idx)blockIdx.x * blockDim.x + threadIdx.x; g < total; g += step) {
-        c[g] = na_react(c[g], decay[g / per_m], q, k, has_q, has_k, dt, g);
+        c[g] = na_react(c[g], decay[g / per_m], sw[g / per_m], q, k, has_q, has_k, dt, g);
     }
 }
 
@@ -67,14 +67,15 @@ __device__ __forceinline__ T na_axis_term(const T* __restrict__ src, T c, na_idx
     return rx * ((lo + hi) - T(2) * c);
 }
 
-// dst = ((src + sum_a rx_a lap_a(src)) exp(-lambda h) + h q) / (1 + h k)
+// dst = ((src + sum_a rx_a lap_a(src)) exp(-lambda h) + w_h q) / (1 + h k)
 // x along axis 3 (contiguous), y along axis 2, z over the n0 * n1 planes (mediator, axis 1).
 template <typename T>
 __device__ __forceinline__ void na_explicit_impl(const T* __restrict__ src, T* __restrict__ dst,
                                                  const T* __restrict__ q, const T* __restrict__ k,
                                                  int has_q, int has_k, T h, const T* __restrict__ rx,
                                                  const T* __restrict__ bath, const T* __restrict__ decay,
-                                                 int kinds, int n0, int n1, int n2, int n3)
+                                                 const T* __restrict__ sw, int kinds, int n0, int n1, int n2,
+                                                 int n3)
 {
     const na_idx x = (na_idx)blockIdx.x * blockDim.x + threadIdx.x;
     if (x >= n3) return;  // no __syncthreads in this kernel
@@ -94,7 +95,7 @@ __device__ __forceinline__ void na_explicit_impl(const T* __restrict__ src, T* _
             if (r[1] != T(0)) lap += na_axis_term(src, c, g, y, (na_idx)n2, (na_idx)n3, r[1], kinds, 1, b);
             if (r[2] != T(0)) lap += na_axis_term(src, c, g, x, (na_idx)n3, (na_idx)1, r[2], kinds, 2, b);
             T v = (c + lap) * decay[m];
-            if (has_q) v = v + h * q[g];
+            if (has_q) v = v + sw[m] * q[g];
             if (has_k) v = v / (T(1) + h * k[g]);
             dst[g] = v;
         }
@@ -107,6 +108,7 @@ struct NaReact {
     int on, has_q, has_k;
     T dt;
     const T* decay;
+    const T* sw;
     const T* q;
     const T* k;
 };
@@ -138,10 +140,11 @@ __device__ __forceinline__ void na_solve_line(T* x, na_idx xs, int m, const NaAx
     const T* inv_den = ax.inv_den + (na_idx)m * n;
     const T* cp = ax.cp + (na_idx)m * n;
     const T f = re.on ? re.decay[m] : T(1);
+    const T w = re.on ? re.sw[m] : T(0);
     T prev = T(0);
     for (int i = 0; i < n; ++i) {  // forward sweep
         T v = x[i * xs];
-        if (re.on) v = na_react(v, f, re.q, re.k, re.has_q, re.has_k, re.dt, g0 + i * gs);
+        if (re.on) v = na_react(v, f, w, re.q, re.k, re.has_q, re.has_k, re.dt, g0 + i * gs);
         if (i == 0) v += lo;
         if (i == n - 1) v += hi;
         prev = (v + r * prev) * inv_den[i];
@@ -163,13 +166,14 @@ __device__ __forceinline__ void na_solve_line(T* x, na_idx xs, int m, const NaAx
 // (L / inner) n inner + L % inner, so consecutive threads touch consecutive addresses.
 template <typename T>
 __device__ __forceinline__ void na_lod_strided_impl(T* c, const T* q, const T* k, int react, int has_q, int has_k,
-                                                    T dt, const T* decay, na_idx n_lines, na_idx inner,
+                                                    T dt, const T* decay, const T* sw, na_idx n_lines,
+                                                    na_idx inner,
                                                     na_idx per_m, int n, int periodic, const T* r,
                                                     const T* inv_den, const T* cp, const T* rhs_lo,
                                                     const T* rhs_hi, const T* sm_z, const T* sm_w,
                                                     const T* sm_fac)
 {
-    const NaReact<T> re = {react, has_q, has_k, dt, decay, q, k};
+    const NaReact<T> re = {react, has_q, has_k, dt, decay, sw, q, k};
     const NaAxis<T> ax = {n, periodic, r, inv_den, cp, rhs_lo, rhs_hi, sm_z, sm_w, sm_fac};
     const na_idx step = (na_idx)gridDim.x * blockDim.x;
     for (na_idx line = (na_idx)blockIdx.x * blockDim.x + threadIdx.x; line < n_lines; line += step) {
@@ -184,7 +188,8 @@ __device__ __forceinline__ void na_lod_strided_impl(T* c, const T* q, const T* k
 // one thread solves each row, and the block writes the chunk back.
 template <typename T>
 __device__ __forceinline__ void na_lod_tiled_impl(T* c, const T* q, const T* k, int react, int has_q, int has_k,
-                                                  T dt, const T* decay, na_idx n_lines, na_idx lines_per_m,
+                                                  T dt, const T* decay, const T* sw, na_idx n_lines,
+                                                  na_idx lines_per_m,
                                                   int lines_per_block, int row, int n, int periodic, const T* r,
                                                   const T* inv_den, const T* cp, const T* rhs_lo,
                                                   const T* rhs_hi, const T* sm_z, const T* sm_w,
@@ -192,7 +197,7 @@ __device__ __forceinline__ void na_lod_tiled_impl(T* c, const T* q, const T* k, 
 {
     extern __shared__ double na_smem[];
     T* tile = reinterpret_cast<T*>(na_smem);
-    const NaReact<T> none = {0, 0, 0, dt, decay, q, k};
+    const NaReact<T> none = {0, 0, 0, dt, decay, sw, q, k};
     const NaAxis<T> ax = {n, periodic, r, inv_den, cp, rhs_lo, rhs_hi, sm_z, sm_w, sm_fac};
     const na_idx first_step = (na_idx)gridDim.x * lines_per_block;
     // `first` is the same for every thread of the block: the __syncthreads are uniform.
@@ -204,7 +209,10 @@ __device__ __forceinline__ void na_lod_tiled_impl(T* c, const T* q, const T* k, 
         for (int e = threadIdx.x; e < count; e += blockDim.x) {  // coalesced load (+ reaction)
             const int l = e / n;
             T v = c[g0 + e];
-            if (react) v = na_react(v, decay[(first + l) / lines_per_m], q, k, has_q, has_k, dt, g0 + e);
+            if (react) {
+                const na_idx mm = (first + l) / lines_per_m;
+                v = na_react(v, decay[mm], sw[mm], q, k, has_q, has_k, dt, g0 + e);
+            }
             tile[l * row + (e - l * n)] = v;
         }
         __syncthreads();
