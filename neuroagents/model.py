@@ -82,7 +82,8 @@ class NeuroImmuneModel(mesa.Model):
     vessel_spacing_um : float
         Distance between the parallel vessels (recruitment sites, sinks), µm.
     crowding_limit : int
-        Most cells one voxel may hold (2 T cells per 20 µm voxel in GranSim, parameters.md).
+        Most cells, of all types together, one voxel may hold after a move (2 T cells per 20 µm voxel in
+        GranSim, parameters.md). Placement (seeding, recruitment, division) does not check it.
     mediators : sequence of str
         Mediators on the grid (default: all the cell types use).
     cell_params : Mapping[str, Mapping]
@@ -319,9 +320,25 @@ class NeuroImmuneModel(mesa.Model):
             self.env.step(dt / n_sub)
 
     def _phase_move(self, dt):
+        self._occupancy = {k: self.xp.bincount(ct.pop["voxel"], minlength=self.grid.n_voxels)
+                           for k, ct in self.cell_types.items() if ct.n}  # fmt: skip
         for ct in self.cell_types.values():
             ct.move(dt)
+            if ct.n:
+                self._occupancy[ct.kind] = self.xp.bincount(ct.pop["voxel"], minlength=self.grid.n_voxels)
+            else:
+                self._occupancy.pop(ct.kind, None)
         self.time_min += dt
+
+    def occupancy_except(self, cell_type):
+        """Cells of every other type in each voxel, ``(n_voxels,)`` int, or None (crowding counts all types)."""
+        others = [v for k, v in getattr(self, "_occupancy", {}).items() if k != cell_type.kind]
+        if not others:
+            return None
+        total = others[0].copy()
+        for v in others[1:]:  # over cell types
+            total += v
+        return total
 
     def _phase_pain(self, dt):
         self.pain.update(self, dt)
@@ -366,7 +383,7 @@ class NeuroImmuneModel(mesa.Model):
 
     def _reporters(self) -> dict:
         keys = list(self.snapshot())
-        return {k: (lambda m, k=k: m._snapshot[k]) for k in keys}
+        return {k: (lambda m, k=k: m._snapshot.get(k, float("nan"))) for k in keys}
 
     def timeseries(self) -> pd.DataFrame:
         """One tidy row per recorded time (minutes), from the DataCollector."""

@@ -248,7 +248,10 @@ def test_terminals_lie_terminal_distance_from_the_soma_or_at_the_edge():
 
 
 def test_firing_is_baseline_plus_ectopic_when_injured_and_neurons_never_move():
+    from neuroagents.cells.neuron import IntrinsicActivity
+
     m = make(seed=66, n_neurons=N_NEURONS, injured_fraction=0.5)
+    m.pain = IntrinsicActivity()  # the seam without sensitization (the pain model adds to it)
     neurons = m.cell_types["neuron"]
     before = neurons.pop.position_um.copy()
     for _ in range(40):

@@ -24,7 +24,7 @@ from neuroagents.cells import motility
 from neuroagents.cells.population import Population
 from neuroagents.cells.signaling import PATHWAYS, SignalingNetwork
 from neuroagents.params import build_params, param
-from neuroagents.tissue.exchange import add_export, add_uptake, gather
+from neuroagents.tissue.exchange import add_export, add_uptake
 
 __all__ = ["CellType", "MotileParams"]
 
@@ -143,29 +143,31 @@ class CellType:
         env = self.model.env
         names = [m for m in names if m in env.names]
         flat = env.fields.reshape(len(env.names), -1)
-        rows = [env.index(m) for m in names]
-        total = flat[rows][:, vox]
-        count = 1
+        neighbours = [vox]
         stride = 1
         for a in reversed(range(grid.ndim)):  # over axes
             coord = (vox // stride) % grid.shape[a]
             for d in range(1, radius_voxels + 1):  # over offsets
                 for sign in (-1, 1):
                     c = xp.clip(coord + sign * d, 0, grid.shape[a] - 1)
-                    total = total + flat[rows][:, vox + (c - coord) * stride]
-                    count += 1
+                    neighbours.append(vox + (c - coord) * stride)
             stride *= grid.shape[a]
-        mean = total / count
-        return {m: mean[i] for i, m in enumerate(names)}
+        out = {}
+        for m in names:  # over mediators
+            row = flat[env.index(m)]
+            total = row[neighbours[0]].astype(xp.float64)
+            for idx in neighbours[1:]:
+                total += row[idx]
+            out[m] = total / len(neighbours)
+        return out
 
     def local(self, names=None):
-        """Concentrations (nM) at each cell's voxel, ``{mediator: ndarray (n,)}``."""
+        """Concentrations (nM) at each cell's voxel, ``{mediator: ndarray (n,)}`` (one gather per mediator)."""
         env = self.model.env
         names = [m for m in (names or env.names) if m in env.names]
-        if not names or self.n == 0:
-            return {m: self.xp.zeros(self.n) for m in names}
-        rows = gather(env.fields, self.pop["voxel"])
-        return {m: rows[env.index(m)] for m in names}
+        flat = env.fields.reshape(len(env.names), -1)
+        vox = self.pop["voxel"]
+        return {m: flat[env.index(m)][vox] for m in names}
 
     def activity(self, pathway: str):
         return self.pop[pathway]
@@ -215,7 +217,14 @@ class CellType:
         new_vox = m.grid.voxel_of(new_pos, self.xp)
         changes_voxel = moved & (new_vox != pop["voxel"])
         stand = motility.enforce_crowding(
-            pop["voxel"], new_vox, changes_voxel, m.crowding_limit, m.grid.n_voxels, m.rng, self.xp
+            pop["voxel"],
+            new_vox,
+            changes_voxel,
+            m.crowding_limit,
+            m.grid.n_voxels,
+            m.rng,
+            self.xp,
+            background=m.occupancy_except(self),
         )
         keep = stand | (moved & ~changes_voxel)
         pop["position_um"] = self.xp.where(keep[:, None], new_pos, pop.position_um)

@@ -133,13 +133,28 @@ def step_positions(position_um, direction, speed_um_per_min, dt_min: float, grid
     return xp.where(ok[:, None], proposal, position_um), ok
 
 
-def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, xp=np, max_rounds: int = 8):
+def enforce_crowding(
+    old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, xp=np, background=None, max_rounds: int = 8
+):
     """Send movers back where their target voxel would hold more than ``capacity`` cells.
 
     Cells that did not move are never displaced. Among the movers into an
     overfull voxel, a random subset keeps its place up to the free room; the
-    rest return to their old voxel. Repeats (at most ``max_rounds``) because
-    a returning cell can overfill its old voxel.
+    rest return to their old voxel. Only movers into overfull voxels are
+    ranked, so a round costs a few passes over the cells; rounds repeat (at
+    most ``max_rounds``) because a returning cell can overfill its old voxel.
+
+    Parameters
+    ----------
+    old_voxel, new_voxel : ndarray of shape (n,), int
+    moved : ndarray of shape (n,), bool
+        Which cells propose to change voxel.
+    capacity : int
+        Most cells one voxel may hold.
+    n_voxels : int
+    rng : Generator
+    background : ndarray of shape (n_voxels,), int, optional
+        Cells of other types already in each voxel (they count, and stay).
 
     Returns
     -------
@@ -152,22 +167,20 @@ def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, 
     for _ in range(max_rounds):  # a few vectorized rounds, not a loop over cells
         voxel = xp.where(moved, new_voxel, old_voxel)
         counts = xp.bincount(voxel, minlength=n_voxels)
-        if int(counts.max(initial=0)) <= capacity:
+        if background is not None:
+            counts = counts + background
+        cand = xp.flatnonzero(moved & (counts > capacity)[voxel])
+        if cand.size == 0:
             return moved
         stayers = xp.bincount(voxel[~moved], minlength=n_voxels)
+        if background is not None:
+            stayers = stayers + background
         room = xp.maximum(capacity - stayers, 0)
-        # rank movers within their target voxel in a random order
-        key = rng.random(voxel.shape[0])
-        order = xp.lexsort((key, voxel))
-        sorted_voxel = voxel[order]
-        sorted_moved = moved[order].astype(xp.int64)
-        cum = xp.cumsum(sorted_moved)
-        first = xp.searchsorted(sorted_voxel, sorted_voxel, side="left")
-        before = cum - sorted_moved - xp.where(first > 0, cum[first - 1], 0)
-        keep_sorted = (sorted_moved == 0) | (before < room[sorted_voxel])
-        keep = xp.empty_like(keep_sorted)
-        keep[order] = keep_sorted
-        moved &= keep
+        target = voxel[cand]
+        order = xp.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel
+        sorted_target = target[order]
+        rank = xp.arange(cand.size) - xp.searchsorted(sorted_target, sorted_target, side="left")
+        moved[cand[order][rank >= room[sorted_target]]] = False
     return moved
 
 
