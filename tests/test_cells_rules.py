@@ -207,7 +207,8 @@ def test_m1_cells_release_no_il10_and_m2_cells_no_inflammatory_mediators(state, 
 
 
 def test_what_macrophages_secrete_arrives_in_the_fields_with_exact_decay():
-    """Closed box, constant release Q for n steps of dt: total_n = Q dt Σ_{i<n} f^i with f = exp(−λ dt) exactly.
+    """Closed box, constant release Q for n steps of dt: total_n = Q w Σ_{i<n} f^i with f = exp(−λ dt) and
+    w = (1 − f)/λ exactly (the solver integrates production and decay together: total_n = Q (1 − f^n)/λ).
 
     (LOD reaction then no-flux diffusion; the implicit diffusion conserves mass to round-off.)
     """
@@ -222,8 +223,10 @@ def test_what_macrophages_secrete_arrives_in_the_fields_with_exact_decay():
         env.step(dt)
     total = dict(zip(env.names, env.total_molecules(), strict=True))
     for name in names:
-        f = math.exp(-env.mediators[env.index(name)].decay_per_min * dt)
-        expect = q[name] * dt * sum(f**i for i in range(steps))
+        lam = env.mediators[env.index(name)].decay_per_min
+        f = math.exp(-lam * dt)
+        w = -math.expm1(-lam * dt) / lam
+        expect = q[name] * w * sum(f**i for i in range(steps))
         assert total[name] == pytest.approx(expect, rel=1e-9), name
         assert float(env.field(name).min()) >= 0.0
 
