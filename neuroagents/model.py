@@ -39,10 +39,12 @@ from neuroagents.cells.macrophage import Macrophage
 from neuroagents.cells.mast_cell import MastCell
 from neuroagents.cells.microglia import Microglia
 from neuroagents.cells.neuron import Neuron
-from neuroagents.cells.signaling import KINASES, PATHWAYS
+from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
 from neuroagents.cells.t_cell import TCell
 from neuroagents.errors import ConfigError
 from neuroagents.pain import PainModel
+from neuroagents.pharmacology import Pharmacology
+from neuroagents.pharmacology.effects import combine_independent, split_by_kind
 from neuroagents.tissue import Grid, Microenvironment
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
@@ -98,6 +100,9 @@ class NeuroImmuneModel(mesa.Model):
         Precision of the mediator fields.
     mast_cell_stimulus : float
         Inflammatory trigger of mast-cell degranulation in [0, 1] (e.g. compound 48/80), constant.
+    drugs : sequence of Mapping
+        Dosing schedules (``{"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 10, "interval_h": 12,
+        "n_doses": 14}``; see ``docs/drugs.md``). Their effects at each step join ``inhibition``.
     pain_params : Mapping, optional
         Overrides of the pain model's parameters (see ``docs/pain.md``).
     species : {"mouse", "rat"}
@@ -131,6 +136,7 @@ class NeuroImmuneModel(mesa.Model):
         backend: str = "numpy",
         dtype: str = "float64",
         mast_cell_stimulus: float = 0.0,
+        drugs=(),
         pain_params: Mapping | None = None,
         species: str = "mouse",
         seed: int | None = None,
@@ -181,6 +187,13 @@ class NeuroImmuneModel(mesa.Model):
         self.mast_cell_stimulus = float(mast_cell_stimulus)
         self.inhibition = {}
         self.set_inhibition(inhibition or {})
+        self.base_inhibition = dict(self.inhibition)
+        self.spinal_inhibition = dict(self.inhibition)
+        self.neutralization: dict[str, float] = {}  # mediator -> fraction bound by antibodies (periphery)
+        self.spinal_neutralization: dict[str, float] = {}
+        self.enzyme_inhibition: dict[str, float] = {}  # COX2 -> fraction of PGE2 synthesis blocked
+        self.mirna_block: dict[str, float] = {}  # miR21 -> fraction of its effect blocked
+        self.pharmacology = Pharmacology(list(drugs), species) if drugs else None
 
         self.backend = resolve_backend(backend)
         self.xp = self.backend.xp
@@ -227,10 +240,13 @@ class NeuroImmuneModel(mesa.Model):
 
     # --- inputs ----------------------------------------------------------------------------
     def set_inhibition(self, inhibition: Mapping[str, float]) -> None:
-        """Replace the fractional inhibition of kinases/pathways (0..1 each)."""
+        """Replace the fractional inhibition of kinases, pathways or receptors (0..1 each)."""
         for key, v in inhibition.items():
-            if key not in KINASES and key not in PATHWAYS:
-                raise ConfigError(f"inhibition.{key}", v, f"a kinase or pathway among {list(KINASES + PATHWAYS)}")
+            if key not in KINASES and key not in PATHWAYS and key not in RECEPTORS:
+                raise ConfigError(
+                    f"inhibition.{key}", v,
+                    f"a kinase or pathway among {list(KINASES + PATHWAYS)} or a receptor among {sorted(RECEPTORS)}",
+                )  # fmt: skip
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise ConfigError(f"inhibition.{key}", v, "a fraction in [0, 1]")
         self.inhibition = dict(inhibition)
@@ -299,6 +315,37 @@ class NeuroImmuneModel(mesa.Model):
         if not self.injured and self.injured_fraction > 0 and self.time_min >= self.injury_time_min:
             self.cell_types["neuron"].injure(self.injured_fraction)
             self.injured = True
+        if self.pharmacology is not None:
+            self.apply_drug_effects(self.pharmacology.effects(self.time_min))
+
+    def apply_drug_effects(self, effects: Mapping[str, Mapping[str, float]]) -> None:
+        """Turn ``{compartment: {target: fraction}}`` into the model's inputs.
+
+        Kinases, pathways and receptor blockade join :attr:`inhibition` (peripheral and DRG cells, nociceptors)
+        and :attr:`spinal_inhibition` (the dorsal horn, from the CSF exposure) as independent actions;
+        neutralized mediators reach receptors only as their free fraction; COX2 scales PGE2 synthesis;
+        miR21 scales the exosomal miR-21 drive of macrophages.
+        """
+        periphery = split_by_kind(effects.get("periphery", {}))
+        spinal = split_by_kind(effects.get("dorsal_horn", {}))
+
+        def joined(groups):
+            out = dict(self.base_inhibition)
+            for key, v in {**groups["inhibition"], **groups["receptor_blockade"]}.items():
+                out[key] = float(combine_independent([out.get(key, 0.0), v]))
+            return out
+
+        self.inhibition = joined(periphery)
+        self.spinal_inhibition = joined(spinal)
+        self.neutralization = dict(periphery["neutralization"])
+        self.spinal_neutralization = dict(spinal["neutralization"])
+        self.enzyme_inhibition = dict(periphery["enzyme_inhibition"])
+        self.mirna_block = dict(periphery["mirna_block"])
+
+    def free_fraction(self, mediator: str, spinal: bool = False) -> float:
+        """Fraction of a mediator not bound by neutralizing antibodies (1 without drugs)."""
+        table = self.spinal_neutralization if spinal else self.neutralization
+        return 1.0 - table.get(mediator, 0.0)
 
     def _phase_sense(self, dt):
         for ct in self.cell_types.values():

@@ -158,7 +158,7 @@ class CellType:
             total = row[neighbours[0]].astype(xp.float64)
             for idx in neighbours[1:]:
                 total += row[idx]
-            out[m] = total / len(neighbours)
+            out[m] = total * (self.model.free_fraction(m) / len(neighbours))
         return out
 
     def local(self, names=None):
@@ -167,7 +167,8 @@ class CellType:
         names = [m for m in (names or env.names) if m in env.names]
         flat = env.fields.reshape(len(env.names), -1)
         vox = self.pop["voxel"]
-        return {m: flat[env.index(m)][vox] for m in names}
+        free = self.model.free_fraction
+        return {m: flat[env.index(m)][vox] * free(m) if free(m) < 1.0 else flat[env.index(m)][vox] for m in names}
 
     def activity(self, pathway: str):
         return self.pop[pathway]

@@ -82,6 +82,7 @@ class Macrophage(CellType):
         """Pro- and anti-inflammatory signal in [0, 1] before the threshold, each ``(n,)``."""
         pop, p = self.pop, self.params
         mir = hill(pop["mir21_vesicles"], p.mir21_half_effect_vesicles, 1.0, self.xp)
+        mir = mir * (1.0 - self.model.mirna_block.get("miR21", 0.0))  # antagomir-21
         pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"]) * (1.0 - mir)
         anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"])
         return pro, anti
@@ -143,7 +144,8 @@ class Macrophage(CellType):
         self.export("IL1B", per_s * m1 * p.il1b_m1_molecules_per_s)
         self.export("IL6", per_s * m1 * p.il6_m1_molecules_per_s)
         self.export("CCL2", per_s * m1 * p.ccl2_m1_molecules_per_s)
-        self.export("PGE2", per_s * m1 * p.pge2_m1_molecules_per_s)
+        cox = 1.0 - self.model.enzyme_inhibition.get("COX2", 0.0)  # NSAIDs, glucocorticoids
+        self.export("PGE2", per_s * m1 * p.pge2_m1_molecules_per_s * cox)
         self.export("IL10", per_s * (state == 2) * p.il10_m2_molecules_per_s)
         self.uptake("miR21", p.mir21_uptake_per_min)
 

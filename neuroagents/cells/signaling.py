@@ -175,8 +175,8 @@ class SignalingNetwork:
         n : int
             Number of cells.
         inhibition : Mapping[str, float or ndarray of shape (n,)]
-            Fractional inhibition (0..1) of kinases (``"JAK1"``) or pathways
-            (``"NFKB"``), e.g. from drugs.
+            Fractional inhibition (0..1) of kinases (``"JAK1"``), pathways
+            (``"NFKB"``) or receptors (``"IL6R"``: blockade scales occupancy), e.g. from drugs.
 
         Returns
         -------
@@ -186,9 +186,15 @@ class SignalingNetwork:
         xp = self.xp
         inhibition = inhibition or {}
         for key, v in inhibition.items():
-            if key not in KINASES and key not in PATHWAYS:
-                raise ConfigError(f"inhibition.{key}", v, f"a kinase or pathway among {list(KINASES + PATHWAYS)}")
+            if key not in KINASES and key not in PATHWAYS and key not in RECEPTORS:
+                raise ConfigError(
+                    f"inhibition.{key}", v,
+                    f"a kinase or pathway among {list(KINASES + PATHWAYS)} or a receptor among {sorted(RECEPTORS)}",
+                )  # fmt: skip
         occ = self.occupancy(concentrations, n)
+        for r in self.receptors:  # receptor blockade (e.g. tocilizumab on IL6R) scales occupancy
+            if r.name in inhibition:
+                occ[r.name] = occ[r.name] * (1.0 - xp.asarray(inhibition[r.name]))
         silent = {p: xp.ones(n) for p in PATHWAYS}  # Π (1 − signal) per pathway
         for r in self.receptors:
             signal = occ[r.name] * _kinase_gate(xp, r.kinases, inhibition, (n,))

@@ -50,7 +50,8 @@ def grid_mean_spinal(model) -> dict[str, float]:
     out = {}
     for m in SPINAL_MEDIATORS:  # four reductions
         if m in env.names:
-            out[m] = float(model.backend.to_host(env.fields[env.index(m)].mean()))
+            free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
+            out[m] = free * float(model.backend.to_host(env.fields[env.index(m)].mean()))
     return out
 
 
@@ -94,7 +95,7 @@ class PainModel:
             conc = self.nociceptors.concentrations(model)
             self.nociceptors.step(conc, model.inhibition, dt_min)
             self._write_firing(model)
-        self.dorsal_horn.update(self.spinal(model), model.inhibition, dt_min)
+        self.dorsal_horn.update(self.spinal(model), getattr(model, "spinal_inhibition", model.inhibition), dt_min)
 
     def _write_firing(self, model) -> None:
         neurons = model.cell_types["neuron"]

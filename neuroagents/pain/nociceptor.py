@@ -204,6 +204,9 @@ class Nociceptors:
         for m in names:  # over mediators
             i = env.index(m)
             out[m] = (1.0 - w) * term[i] + w * soma[i] if m in _SOMA_ACTING else term[i]
+            free = model.free_fraction(m) if hasattr(model, "free_fraction") else 1.0
+            if free < 1.0:  # neutralizing antibodies (anti-TNF, anti-NGF): receptors see free ligand
+                out[m] = out[m] * free
         return out
 
     # --- dynamics ---------------------------------------------------------------------------------
