@@ -250,7 +250,7 @@ class Microenvironment:
         has_sources = self._any_sources()
         q4 = self._c4(self._production) if has_sources else None
         k4 = self._c4(self._consumption) if has_sources else None
-        if self._work is None and self.kernel != "reference":
+        if self._work is None and self.kernel != "reference" and self.solver == "explicit":  # LOD sweeps in place
             self._work = self.xp.empty_like(self.fields)
         work4 = None if self._work is None else self._c4(self._work)
         step = self._kernels.lod_step if self.solver == "lod" else self._kernels.explicit_step
