@@ -3,7 +3,7 @@
 Subcommands are entries of :data:`COMMANDS`: a name, a one-line help, a
 function that adds the subcommand's options to its parser and a handler that
 runs it and returns the exit status. A later feature (``sweep``,
-``dashboard``, ``bench``, ``scenarios``, ``resume``) adds one entry; the
+``dashboard``, ``bench``, ``resume``) adds one entry; the
 handlers import what they need when they run, so ``neuroagents --version``
 stays fast.
 
@@ -74,10 +74,13 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenario",
         nargs="?",
-        help="a scenario file (arrives with the scenarios feature); leave out to run the embedded demo",
+        help="a built-in scenario name (see 'neuroagents scenarios') or a .toml file; leave out to run the embedded "
+        "demo",
     )
     p.add_argument("--demo", action="store_true", help="run the embedded demo (the default without a scenario)")
-    p.add_argument("--out", default="runs/demo", metavar="DIR", help="output directory (default: %(default)s)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output directory (default: runs/<scenario name>, or runs/demo)"
+    )
     p.add_argument("--force", action="store_true", help="write over the outputs of an earlier run in --out")
     p.add_argument(
         "--backend",
@@ -85,30 +88,46 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         choices=BACKEND_CHOICES,
         help="array backend; auto takes cupy only when a GPU is really usable (default: %(default)s)",
     )
-    p.add_argument("--solver", default="lod", choices=SOLVERS, help="diffusion solver (default: %(default)s)")
+    p.add_argument(
+        "--solver", default="lod", choices=SOLVERS, help="diffusion solver, demo only (default: %(default)s)"
+    )
     p.add_argument(
         "--kernel",
         default="auto",
         choices=("auto", *KERNELS),
-        help="solver implementation; auto takes the backend's fast kernel (default: %(default)s)",
+        help="solver implementation, demo only; auto takes the backend's fast kernel (default: %(default)s)",
     )
     p.add_argument("--dtype", default="float64", choices=DTYPES, help="field precision (default: %(default)s)")
-    p.add_argument("--hours", type=float, default=None, metavar="H", help="simulated time, h (demo default: 6)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument(
+        "--hours", type=float, default=None, metavar="H", help="simulated time, h (default: the scenario's; demo 6)"
+    )
+    when.add_argument("--days", type=float, default=None, metavar="D", help="simulated time, days (instead of --hours)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the run (scenario only)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, value read as TOML, e.g. --set cells.macrophage.speed_um_per_min=3 "
+        "(repeatable; scenario only)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.scenario is not None:
         if args.demo:
             raise NeuroagentsError(f"give a scenario or --demo, not both (scenario: {args.scenario!r})")
-        raise NeuroagentsError(
-            f"scenario files are not supported yet (got {args.scenario!r}): they arrive with the scenarios "
-            "feature; run the embedded demo with 'neuroagents run'"
-        )
+        return _run_scenario(args)
+    if args.set or args.seed is not None:
+        raise NeuroagentsError("--set and --seed need a scenario (e.g. 'neuroagents run healthy --seed 2')")
     from neuroagents import demo
 
-    hours = demo.DEFAULT_HOURS if args.hours is None else args.hours
+    hours = demo.DEFAULT_HOURS if args.hours is None and args.days is None else args.hours
+    if args.days is not None:
+        hours = args.days * 24.0
     result = demo.run_demo(
-        args.out,
+        args.out or "runs/demo",
         hours=hours,
         backend=args.backend,
         solver=args.solver,
@@ -132,6 +151,93 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {row.mediator:<10} mean {row.mean_nM:.3g} nM, max {row.max_nM:.3g} nM")
     print(f"  outputs  {', '.join(str(f) for f in result.files)}")
     return EXIT_OK
+
+
+def _scenario_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` options, then ``--seed``, ``--days`` and ``--hours`` as overrides of the scenario."""
+    overrides = list(args.set or [])
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"scenario.seed={args.seed}")
+    if getattr(args, "days", None) is not None:
+        overrides.append(f"scenario.duration_days={args.days!r}")
+    if getattr(args, "hours", None) is not None:
+        overrides.append(f"scenario.duration_min={args.hours * 60.0!r}")
+    return overrides
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    from neuroagents.scenario import load_scenario
+    from neuroagents.scenario.runner import format_minutes, run_scenario
+
+    if args.solver != "lod" or args.kernel != "auto":
+        raise NeuroagentsError(
+            f"--solver {args.solver} --kernel {args.kernel}: a scenario runs the model, which always uses the lod "
+            "solver with the backend's fast kernel; --solver and --kernel apply to the demo only"
+        )
+    scenario = load_scenario(args.scenario, _scenario_overrides(args))
+    name = scenario.scenario.name
+    result = run_scenario(
+        scenario,
+        args.out or f"runs/{name}",
+        backend=args.backend,
+        dtype=args.dtype,
+        force=args.force,
+        command=["neuroagents", *args.argv],
+    )
+    t = scenario.tissue
+    last = result.table.iloc[-1]
+    print(
+        f"neuroagents run {name}: {t.width_um / 1000:g} x {t.height_um / 1000:g} mm"
+        f"{f' x {t.depth_um / 1000:g} mm' if t.depth_um else ''} ({' x '.join(map(str, t.shape))} voxels of "
+        f"{t.voxel_um:g} µm), {scenario.scenario.species}, seed {scenario.scenario.seed}"
+    )
+    print(f"  backend  {result.backend} ({result.device}), dtype {args.dtype}")
+    print(
+        f"  steps    {result.steps} to t = {format_minutes(result.simulated_min)} ({result.simulated_min:g} min); "
+        f"wall time {result.wall_s:.1f} s"
+    )
+    readouts = [("withdrawal threshold", "withdrawal_threshold_g", "g"), ("pain", "pain_ongoing_hz", "Hz ongoing"),
+                ("", "pain_evoked_hz", "Hz evoked")]  # fmt: skip
+    shown = [f"{label} {float(last[c]):.3g} {unit}".strip() for label, c, unit in readouts if c in last]
+    if shown:
+        print(f"  last     {', '.join(shown)} (t = {format_minutes(float(last['time_min']))})")
+    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
+    return EXIT_OK
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+def _configure_scenarios(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", nargs="?", help="print this scenario resolved (inheritance and --set applied) as JSON")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (with a scenario; repeatable)"
+    )
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from neuroagents.errors import ConfigError
+    from neuroagents.scenario import BUILTIN_DIR, builtin_scenarios, load_scenario
+
+    if args.scenario is not None:
+        import json
+
+        s = load_scenario(args.scenario, args.set)
+        print(json.dumps({"files": list(s.files), "overrides": list(s.overrides), **s.resolved()}, indent=2))
+        return EXIT_OK
+    if args.set:
+        raise NeuroagentsError("--set needs a scenario (e.g. 'neuroagents scenarios healthy --set scenario.seed=2')")
+    rows, status = [], EXIT_OK
+    for name in builtin_scenarios():  # over built-in files
+        try:
+            rows.append((name, load_scenario(name).scenario.description or "(no description)"))
+        except ConfigError as exc:
+            rows.append((name, f"DOES NOT LOAD: {' '.join(str(exc).split())}"))
+            status = EXIT_USAGE
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, text in rows:  # over built-in scenarios, for people
+        print(f"{name:<{width}}  {text}")
+    print(f"\n{len(rows)} built-in scenarios in {BUILTIN_DIR}. Run one with 'neuroagents run NAME'; show one "
+          "resolved with 'neuroagents scenarios NAME'.")  # fmt: skip
+    return status
 
 
 # --- mediators ----------------------------------------------------------------------------------
@@ -199,6 +305,7 @@ def _mediators(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Command] = [
     Command("run", "run a simulation (the embedded demo when no scenario is given)", _configure_run, _run),
+    Command("scenarios", "list the built-in scenarios, or show one resolved", _configure_scenarios, _scenarios),
     Command(
         "mediators",
         "list the mediator catalogue with its sources",

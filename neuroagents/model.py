@@ -86,8 +86,9 @@ class NeuroImmuneModel(mesa.Model):
     crowding_limit : int
         Most cells, of all types together, one voxel may hold after a move (2 T cells per 20 µm voxel in
         GranSim, parameters.md). Placement (seeding, recruitment, division) does not check it.
-    mediators : sequence of str
-        Mediators on the grid (default: all the cell types use).
+    mediators : sequence of str or Mediator
+        Mediators on the grid (default: all the cell types use); catalogue names or
+        :class:`~neuroagents.mediators.Mediator` objects (e.g. with overridden numbers).
     cell_params : Mapping[str, Mapping]
         Overrides per cell type, e.g. ``{"macrophage": {"speed_um_per_min": 2}}``.
     inhibition : Mapping[str, float]
@@ -397,7 +398,15 @@ class NeuroImmuneModel(mesa.Model):
     def _record(self):
         self._snapshot = self.snapshot()
         self.datacollector.collect(self)
+        self._last_record_min = self.time_min
         self._next_record_min += self.record_every_min
+
+    def record(self) -> None:
+        """Record now, off schedule, unless this time is already recorded (e.g. at the end of a run)."""
+        if getattr(self, "_last_record_min", None) != self.time_min:
+            self._snapshot = self.snapshot()
+            self.datacollector.collect(self)
+            self._last_record_min = self.time_min
 
     # --- readouts ---------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:

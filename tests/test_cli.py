@@ -153,9 +153,10 @@ def test_bad_hours_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
         main(["run", "--debug", "--hours", "nan", "--out", str(tmp_path / "x")])
 
 
-def test_scenario_files_are_refused_honestly_for_now(capsys):
-    assert main(["run", "scenarios/nerve_injury.toml"]) == 2
-    assert "not supported yet" in _one_line(capsys.readouterr().err)
+def test_scenario_files_run(tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "scenarios/nerve_injury.toml", "--days", "0.005", "--backend", "numpy", "--out", str(out)]) == 0
+    assert (out / "timeseries.parquet").exists() and (out / "manifest.json").exists()
 
 
 def test_mediators_lists_the_catalogue(capsys):

@@ -1,0 +1,407 @@
+"""The scenario schema: every table and key a scenario file may hold, checked by pydantic v2.
+
+A scenario file is TOML. Its tables, once inheritance and ``--set`` overrides
+are merged in (:mod:`neuroagents.scenario.loader`), must match :class:`Scenario`
+exactly: an unknown key is an error (``extra="forbid"``), numbers are not
+silently made from strings (``strict``), and ``inf``/``nan`` are refused.
+Keys that name the parameters of the cell types, the pain model, the drugs and
+the inhibition table are checked against the code that owns them
+(:func:`~neuroagents.params.build_params`, :class:`~neuroagents.pharmacology.Pharmacology`,
+the kinase/pathway/receptor lists), so a scenario can never hold what the model
+would refuse.
+
+Room to grow: a single tissue is described by ``[tissue]`` today. Several
+tissues linked by axons (paw or joint, DRG, dorsal horn, each with its grid)
+will be ``[compartments.<name>]`` tables with the keys of ``[tissue]`` and
+``[[axons]]`` links; both names are reserved now and refused with "not
+supported yet", so no file written today can mean something else tomorrow.
+``schema_version`` lets a later, incompatible schema tell old files apart.
+
+Examples
+--------
+>>> s = Scenario.model_validate(EXAMPLE)
+>>> s.duration_min, s.model_kwargs()["n_macrophages"]
+(60.0, 10)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from neuroagents.errors import ConfigError
+
+__all__ = [
+    "EXAMPLE",
+    "MAX_CELLS_PER_TYPE",
+    "MAX_STEPS",
+    "MAX_VOXELS",
+    "RESERVED",
+    "Cells",
+    "InitialCounts",
+    "Injury",
+    "MediatorOverride",
+    "Scenario",
+    "ScenarioMeta",
+    "Stimulus",
+    "TimeSteps",
+    "Tissue",
+]
+
+MAX_VOXELS = 20_000_000
+"""Most voxels one tissue may have (a guard against a typo in a size: 24 fields of 2e7 voxels are ~4 GB each)."""
+MAX_STEPS = 100_000_000
+"""Most cell steps one run may take (a guard against a typo in a time step)."""
+MAX_CELLS_PER_TYPE = 10_000_000
+"""Most initial cells of one type (a guard against a typo)."""
+RESERVED = {
+    "compartments": "multi-compartment tissues (paw or joint, DRG, dorsal horn, each with its grid) are not "
+    "supported yet: describe the one tissue in [tissue]",
+    "axons": "axon links between compartments are not supported yet: describe the one tissue in [tissue]",
+}
+"""Top-level tables kept for later features, refused today with the reason."""
+
+
+def _f(allowed: str, default: Any = ..., **constraints) -> Any:
+    """A pydantic Field whose errors read ``must be <allowed>``."""
+    return Field(default, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+def _table(allowed: str, default_factory=None) -> Any:
+    extra = {"allowed": allowed}
+    if default_factory is None:
+        return Field(json_schema_extra=extra)
+    return Field(default_factory=default_factory, json_schema_extra=extra)
+
+
+def did_you_mean(key, choices) -> str:
+    """`` (did you mean 'x'?)`` for the nearest of ``choices`` (a close spelling, or a name it begins), else ``""``."""
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(key), choices, n=1, cutoff=0.6)
+    if not close and len(str(key)) >= 3:
+        close = [c for c in choices if c.startswith(str(key))][:1] or difflib.get_close_matches(
+            str(key), choices, n=1, cutoff=0.5
+        )
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Table(BaseModel):
+    """Base of every table: unknown keys are errors, no coercion from strings, finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class ScenarioMeta(_Table):
+    """``[scenario]``: what the run is, of which animal, for how long."""
+
+    name: str = _f("a name of letters, digits, '_', '-' or '.'", pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)
+    description: str = _f("one line of text", "", max_length=300)
+    species: Literal["mouse", "rat"] = _f("one of 'mouse', 'rat'")
+    # Sex is recorded (manifest, timeseries metadata) but the model has no sex parameter yet: sex differences
+    # in pain immunology (e.g. microglia-dependent allodynia in males, T-cell-dependent in females, Sorge 2015
+    # Nat Neurosci 18:1081) will be passed to NeuroImmuneModel when it takes them.
+    sex: Literal["female", "male"] = _f("one of 'female', 'male'")
+    seed: int = _f("an integer in [0, 2**63 - 1]", ge=0, le=2**63 - 1)
+    duration_days: float | None = _f("a duration in (0, 36500] (days)", None, gt=0, le=36500)
+    duration_min: float | None = _f("a duration in (0, 52560000] (min; 100 years)", None, gt=0, le=36500 * 1440)
+
+    @model_validator(mode="after")
+    def _one_duration(self):
+        if (self.duration_days is None) == (self.duration_min is None):
+            raise ConfigError(
+                "scenario.duration_days", self.duration_days, "given, or duration_min given (exactly one of the two)"
+            )
+        return self
+
+
+class Tissue(_Table):
+    """``[tissue]``: the single tissue patch (see the module docstring for compartments)."""
+
+    width_um: float = _f("a length > 0 (µm)", gt=0)
+    height_um: float = _f("a length > 0 (µm)", gt=0)
+    depth_um: float = _f("a length >= 0 (µm; 0 for a 2D patch)", ge=0)
+    voxel_um: float = _f("a length > 0 (µm)", gt=0)
+    vessel_spacing_um: float = _f("a length > 0 (µm)", gt=0)
+    crowding_limit: int = _f("an integer >= 1 (cells per voxel after a move)", ge=1, le=10_000)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Voxels along each axis, as the model computes them."""
+        dims = [self.width_um, self.height_um] + ([self.depth_um] if self.depth_um > 0 else [])
+        return tuple(max(1, round(d / self.voxel_um)) for d in dims)
+
+    @model_validator(mode="after")
+    def _not_too_big(self):
+        n = math.prod(self.shape)
+        if n > MAX_VOXELS:
+            raise ConfigError(
+                "tissue.voxel_um", self.voxel_um,
+                f"large enough that the tissue has at most {MAX_VOXELS:,} voxels (this one has {n:,}, shape "
+                f"{self.shape}); enlarge voxel_um or shrink the tissue",
+            )  # fmt: skip
+        return self
+
+
+def _count(kind: str) -> Any:
+    return _f(f"an integer in [0, {MAX_CELLS_PER_TYPE:,}] ({kind} cells at t = 0)", ge=0, le=MAX_CELLS_PER_TYPE)
+
+
+class InitialCounts(_Table):
+    """``[cells.initial]``: cells of each type at t = 0."""
+
+    mast_cell: int = _count("mast")
+    macrophage: int = _count("macrophage")
+    t_cell: int = _count("T")
+    microglia: int = _count("microglia")
+    neuron: int = _count("neuron")
+
+
+_PARAMS_TABLE = "a table of parameter overrides (see the cell type's Params in neuroagents/cells/)"
+
+
+class Cells(_Table):
+    """``[cells]``: initial counts in ``[cells.initial]``; parameter overrides in ``[cells.<type>]``.
+
+    (TOML cannot give ``cells.macrophage`` both a count and a table of
+    parameters, hence the separate ``initial`` table.)
+    """
+
+    initial: InitialCounts = _table("a table [cells.initial] of counts per cell type")
+    mast_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
+    macrophage: dict[str, Any] = _table(_PARAMS_TABLE, dict)
+    t_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
+    microglia: dict[str, Any] = _table(_PARAMS_TABLE, dict)
+    neuron: dict[str, Any] = _table(_PARAMS_TABLE, dict)
+
+    @field_validator("mast_cell", "macrophage", "t_cell", "microglia", "neuron")
+    @classmethod
+    def _params(cls, v: dict, info) -> dict:
+        from neuroagents.model import CELL_TYPES
+        from neuroagents.params import build_params
+
+        build_params(CELL_TYPES[info.field_name].Params, v, f"cells.{info.field_name}")
+        return v
+
+    def overrides(self) -> dict[str, dict]:
+        """Non-empty parameter overrides per cell type, as the model's ``cell_params``."""
+        return {k: dict(getattr(self, k)) for k in InitialCounts.model_fields if getattr(self, k)}
+
+
+class Injury(_Table):
+    """``[injury]``: a fraction of the neurons injured at one time (0 = sham)."""
+
+    injured_fraction: float = _f("a fraction in [0, 1]", ge=0, le=1)
+    time_min: float = _f("a time >= 0 (min)", ge=0)
+
+
+class TimeSteps(_Table):
+    """``[time]``: the time step of each process."""
+
+    cell_dt_min: float = _f("a time > 0 (min)", gt=0)
+    diffusion_dt_min: float = _f("a time > 0 (min)", gt=0)
+    record_every_min: float = _f("a time > 0 (min)", gt=0)
+
+
+class Stimulus(_Table):
+    """``[stimulus]``: constant experimental triggers."""
+
+    mast_cell: float = _f("a fraction in [0, 1] (0 = none; e.g. compound 48/80, carrageenan)", 0.0, ge=0, le=1)
+
+
+class MediatorOverride(_Table):
+    """``[mediators.<name>]``: replace catalogue numbers for one run (sources then say ``override``)."""
+
+    diffusion_um2_per_min: float | None = _f("a diffusion coefficient >= 0 (µm²/min)", None, ge=0)
+    decay_per_min: float | None = _f("a decay rate >= 0 (1/min)", None, ge=0)
+    molecular_mass_kda: float | None = _f("a molecular mass > 0 (kDa)", None, gt=0)
+
+    def changes(self) -> dict[str, float]:
+        """The numbers given, for :meth:`~neuroagents.mediators.Mediator.with_overrides`."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class Scenario(_Table):
+    """A whole scenario, after inheritance and overrides.
+
+    Build the model with :meth:`build_model` (or pass :meth:`model_kwargs` to
+    :class:`~neuroagents.model.NeuroImmuneModel` yourself).
+    """
+
+    schema_version: int = _f("1 (the only scenario schema so far)", 1, ge=1, le=1)  # an int: Literal[1] takes True
+    scenario: ScenarioMeta = _table("a table [scenario] with name, species, sex, seed and a duration")
+    tissue: Tissue = _table("a table [tissue] with width_um, height_um, depth_um, voxel_um, ...")
+    cells: Cells = _table("a table [cells] with [cells.initial] counts and [cells.<type>] overrides")
+    injury: Injury = _table("a table [injury] with injured_fraction and time_min")
+    time: TimeSteps = _table("a table [time] with cell_dt_min, diffusion_dt_min, record_every_min")
+    stimulus: Stimulus = _table("a table [stimulus] (mast_cell)", Stimulus)
+    pain: dict[str, Any] = _table("a table [pain] of PainParams overrides (docs/pain.md)", dict)
+    mediators: dict[str, MediatorOverride] = _table("tables [mediators.<name>] of catalogue overrides", dict)
+    drugs: list[dict[str, Any]] = _table("an array of tables [[drugs]] (dosing schedules, docs/drugs.md)", list)
+    inhibition: dict[str, Any] = _table("a table [inhibition] of fractions per kinase, pathway or receptor", dict)
+    compartments: Any = _f(RESERVED["compartments"], None)
+    axons: Any = _f(RESERVED["axons"], None)
+    _files: tuple[str, ...] = PrivateAttr(default=())
+    _overrides: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files merged into this scenario, bases first (``"--set"`` last when overrides were given)."""
+        return self._files
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """The ``KEY=VALUE`` overrides applied, in order."""
+        return self._overrides
+
+    def resolved(self) -> dict:
+        """The whole scenario as plain JSON-able data (manifests); it validates again as a :class:`Scenario`."""
+        return self.model_dump(mode="json", exclude={"compartments", "axons"}, exclude_none=True)
+
+    @field_validator("compartments", "axons", mode="before")
+    @classmethod
+    def _reserved(cls, v, info):
+        if v is not None:
+            key, shown = info.field_name, v
+            if isinstance(v, dict) and v:
+                key, shown = f"{key}.{next(iter(v))}", next(iter(v.values()))
+            raise ConfigError(key, shown, f"left out: {RESERVED[info.field_name]}")
+        return v
+
+    @field_validator("pain")
+    @classmethod
+    def _pain(cls, v: dict) -> dict:
+        from neuroagents.pain.params import PainParams
+        from neuroagents.params import build_params
+
+        build_params(PainParams, v, "pain")
+        return v
+
+    @field_validator("mediators", mode="before")
+    @classmethod
+    def _mediator_names(cls, v):
+        from neuroagents.model import DEFAULT_MEDIATORS
+
+        if isinstance(v, dict):
+            for name, table in v.items():
+                if name not in DEFAULT_MEDIATORS:
+                    allowed = f"a mediator on the grid{did_you_mean(name, DEFAULT_MEDIATORS)}: one of "
+                    raise ConfigError(f"mediators.{name}", table, allowed + ", ".join(DEFAULT_MEDIATORS))
+        return v
+
+    @field_validator("inhibition")
+    @classmethod
+    def _inhibition(cls, v: dict) -> dict:
+        from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
+
+        known = [*KINASES, *PATHWAYS, *sorted(RECEPTORS)]
+        for key, x in v.items():
+            if key not in known:
+                allowed = f"a kinase, pathway or receptor{did_you_mean(key, known)}: one of {', '.join(known)}"
+                raise ConfigError(f"inhibition.{key}", x, allowed)
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
+                raise ConfigError(f"inhibition.{key}", x, "a fraction in [0, 1]")
+        return v
+
+    @model_validator(mode="after")
+    def _steps(self):
+        n = self.duration_min / self.time.cell_dt_min
+        if n > MAX_STEPS:
+            raise ConfigError(
+                "time.cell_dt_min", self.time.cell_dt_min,
+                f"long enough that the run takes at most {MAX_STEPS:,} steps (this one: {n:.3g} steps of the "
+                f"{self.duration_min:g} min duration)",
+            )  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _drugs(self):
+        from neuroagents.pharmacology import Pharmacology
+        from neuroagents.pharmacology.dosing import DosingSchedule
+
+        for i, d in enumerate(self.drugs):  # over dosing tables: each names drugs[i] in its errors
+            DosingSchedule.from_mapping(d, where=f"drugs[{i}]")
+        if self.drugs:
+            Pharmacology(self.drugs, self.scenario.species)  # PK for this species, every target known
+        return self
+
+    # --- what the model takes ------------------------------------------------------------------
+    @property
+    def duration_min(self) -> float:
+        """Simulated time, min."""
+        s = self.scenario
+        return float(s.duration_min if s.duration_min is not None else s.duration_days * 1440.0)
+
+    def mediator_list(self):
+        """The model's ``mediators=``: catalogue names, with :class:`~neuroagents.mediators.Mediator` copies
+        for those overridden here; ``None`` when nothing is overridden (the model's default list)."""
+        if not self.mediators:
+            return None
+        from neuroagents.mediators import CATALOGUE
+        from neuroagents.model import DEFAULT_MEDIATORS
+
+        out = []
+        for name in DEFAULT_MEDIATORS:  # over the grid's mediators
+            o = self.mediators.get(name)
+            out.append(CATALOGUE[name].with_overrides(**o.changes()) if o is not None and o.changes() else name)
+        return out
+
+    def model_kwargs(self, *, backend: str = "numpy", dtype: str = "float64", seed: int | None = None) -> dict:
+        """Keyword arguments of :class:`~neuroagents.model.NeuroImmuneModel` for this scenario.
+
+        ``scenario.sex`` is not among them: the model has no sex parameter yet (it is kept in the manifest).
+        """
+        t, c, n = self.tissue, self.cells, self.cells.initial
+        return {
+            "width_um": t.width_um,
+            "height_um": t.height_um,
+            "depth_um": t.depth_um,
+            "voxel_um": t.voxel_um,
+            "vessel_spacing_um": t.vessel_spacing_um,
+            "crowding_limit": t.crowding_limit,
+            "n_mast_cells": n.mast_cell,
+            "n_macrophages": n.macrophage,
+            "n_t_cells": n.t_cell,
+            "n_microglia": n.microglia,
+            "n_neurons": n.neuron,
+            "injured_fraction": self.injury.injured_fraction,
+            "injury_time_min": self.injury.time_min,
+            "mediators": self.mediator_list(),
+            "cell_params": c.overrides() or None,
+            "inhibition": dict(self.inhibition) or None,
+            "cell_dt_min": self.time.cell_dt_min,
+            "diffusion_dt_min": self.time.diffusion_dt_min,
+            "record_every_min": self.time.record_every_min,
+            "backend": backend,
+            "dtype": dtype,
+            "mast_cell_stimulus": self.stimulus.mast_cell,
+            "drugs": [dict(d) for d in self.drugs],
+            "pain_params": dict(self.pain) or None,
+            "species": self.scenario.species,
+            "seed": self.scenario.seed if seed is None else seed,
+        }
+
+    def build_model(self, **kwargs):
+        """A :class:`~neuroagents.model.NeuroImmuneModel` for this scenario (``kwargs`` as :meth:`model_kwargs`)."""
+        from neuroagents.model import NeuroImmuneModel
+
+        return NeuroImmuneModel(**self.model_kwargs(**kwargs))
+
+
+EXAMPLE: dict = {
+    "scenario": {"name": "tiny", "species": "mouse", "sex": "female", "seed": 1, "duration_min": 60.0},
+    "tissue": {
+        "width_um": 200.0,
+        "height_um": 200.0,
+        "depth_um": 0.0,
+        "voxel_um": 20.0,
+        "vessel_spacing_um": 100.0,
+        "crowding_limit": 4,
+    },
+    "cells": {"initial": {"mast_cell": 5, "macrophage": 10, "t_cell": 0, "microglia": 0, "neuron": 4}},
+    "injury": {"injured_fraction": 0.0, "time_min": 0.0},
+    "time": {"cell_dt_min": 1.0, "diffusion_dt_min": 1.0, "record_every_min": 10.0},
+}
+"""A complete scenario as a plain mapping (for examples and tests)."""
