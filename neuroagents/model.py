@@ -39,7 +39,7 @@ from neuroagents.cells.macrophage import Macrophage
 from neuroagents.cells.mast_cell import MastCell
 from neuroagents.cells.microglia import Microglia
 from neuroagents.cells.neuron import Neuron
-from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
+from neuroagents.cells.signaling import check_inhibition_keys
 from neuroagents.cells.t_cell import TCell
 from neuroagents.errors import ConfigError
 from neuroagents.pain import PainModel
@@ -242,12 +242,8 @@ class NeuroImmuneModel(mesa.Model):
     # --- inputs ----------------------------------------------------------------------------
     def set_inhibition(self, inhibition: Mapping[str, float]) -> None:
         """Replace the fractional inhibition of kinases, pathways or receptors (0..1 each)."""
+        check_inhibition_keys(inhibition)
         for key, v in inhibition.items():
-            if key not in KINASES and key not in PATHWAYS and key not in RECEPTORS:
-                raise ConfigError(
-                    f"inhibition.{key}", v,
-                    f"a kinase or pathway among {list(KINASES + PATHWAYS)} or a receptor among {sorted(RECEPTORS)}",
-                )  # fmt: skip
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise ConfigError(f"inhibition.{key}", v, "a fraction in [0, 1]")
         self.inhibition = dict(inhibition)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork"]
+__all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys"]
 
 KINASES = ("JAK1", "JAK2", "JAK3", "TYK2")
 PATHWAYS = ("STAT1", "STAT3", "STAT5", "STAT6", "NFKB", "P38")
@@ -185,12 +185,7 @@ class SignalingNetwork:
         """
         xp = self.xp
         inhibition = inhibition or {}
-        for key, v in inhibition.items():
-            if key not in KINASES and key not in PATHWAYS and key not in RECEPTORS:
-                raise ConfigError(
-                    f"inhibition.{key}", v,
-                    f"a kinase or pathway among {list(KINASES + PATHWAYS)} or a receptor among {sorted(RECEPTORS)}",
-                )  # fmt: skip
+        check_inhibition_keys(inhibition)
         occ = self.occupancy(concentrations, n)
         for r in self.receptors:  # receptor blockade (e.g. tocilizumab on IL6R) scales occupancy
             if r.name in inhibition:
@@ -207,6 +202,16 @@ class SignalingNetwork:
         return {
             p: activity[p] + (target[p] - activity[p]) * (1.0 - math.exp(-dt_min / self.tau_min[p])) for p in PATHWAYS
         }
+
+
+def check_inhibition_keys(inhibition: Mapping[str, object]) -> None:
+    """Raise a ConfigError for a key that is no kinase, pathway or receptor of this module."""
+    for key, v in inhibition.items():
+        if key not in KINASES and key not in PATHWAYS and key not in RECEPTORS:
+            raise ConfigError(
+                f"inhibition.{key}", v,
+                f"a kinase or pathway among {list(KINASES + PATHWAYS)} or a receptor among {sorted(RECEPTORS)}",
+            )  # fmt: skip
 
 
 def _get_receptor(name: str) -> Receptor:
