@@ -47,11 +47,11 @@ from neuroagents.tissue.exchange import gather
 
 __all__ = ["CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "effects"]
 
-SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin")
+SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin", "elastase")
 """Mediators that sensitize nociceptors (IL-10 is read too, and does not)."""
 CHANNELS = ("na", "trpv1", "trpa1")
 """Channel drives: fractional increases of TTX-r Na (Nav1.7/1.8/1.9), TRPV1 and TRPA1 currents."""
-_SOMA_ACTING = ("TNF", "IL1B", "IL6")
+_SOMA_ACTING = ("TNF", "IL1B", "IL6", "elastase")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ def effects(p) -> tuple[Effect, ...]:
         Effect("EP2/EP4", "PGE2", p.pge2_ec50_nM, p.pge2_na, p.pge2_trpv1, p.pge2_trpa1),
         Effect("H1", "histamine", p.histamine_ec50_nM, p.histamine_na, p.histamine_trpv1, p.histamine_trpa1),
         Effect("5-HT2A/4/7", "serotonin", p.serotonin_ec50_nM, p.serotonin_na, p.serotonin_trpv1, p.serotonin_trpa1),
+        Effect("PAR2", "elastase", p.elastase_ec50_nM, p.elastase_na, 0.0, p.elastase_trpa1),
     )
 
 

@@ -47,6 +47,8 @@ class PainParams:
     histamine_ec50_nM: float = param(1000.0, "nM", "assumption: H1, µM range (U)", low=1e-6)
     serotonin_ec50_nM: float = param(100.0, "nM", "assumption: 5-HT2A/4/7, 0.1 µM range (U)", low=1e-6)
     il10_kd_nM: float = param(0.14, "nM", "IL-10 Kd 140 pM (M)", low=1e-6)
+    elastase_ec50_nM: float = param(10.0, "nM", "assumption: PAR2 cleavage by leukocyte elastase, nM range (U)",
+                                    low=1e-6)  # fmt: skip
     # --- peripheral: efficacies, fractional current increase at full occupancy -----------------
     tnf_r1_na: float = param(0.272, "1", f"TNFR1 agonist R32W: I_Na +27.2%, {_LEO}")
     tnf_r2_na: float = param(0.449, "1", f"TNFR2 agonist D145: I_Na +44.9%, {_LEO}")
@@ -73,6 +75,10 @@ class PainParams:
     serotonin_na: float = param(0.3, "1", "assumption; direction Gold 1996 PNAS (U: 5-HT raises TTX-r Na)")
     serotonin_trpv1: float = param(0.3, "1", "assumption (U)")
     serotonin_trpa1: float = param(0.1, "1", "assumption")
+    elastase_na: float = param(0.2, "1", "assumption; direction Vicuña 2015 Nat Med 21:518 (V: T-cell elastase "
+                                         "in the DRG causes mechanical allodynia, blocked by SerpinA3N)")  # fmt: skip
+    elastase_trpa1: float = param(0.3, "1", "assumption: elastase is a biased PAR2 agonist that sensitizes "
+                                            "mechanosensitive channels (Zhao 2015 J Biol Chem, U)")  # fmt: skip
     il10_block: float = param(0.5, "1", "assumption; direction Shen 2013 Exp Neurol (U: IL-10 lowers Na "
                                         "channels): divides the pro-nociceptive drive", high=1.0)  # fmt: skip
     cytokine_soma_weight: float = param(0.5, "1", "assumption: TNF, IL-1b, IL-6 also act on DRG somata "
