@@ -42,6 +42,7 @@ from neuroagents.cells.neuron import Neuron
 from neuroagents.cells.signaling import check_inhibition_keys
 from neuroagents.cells.t_cell import TCell
 from neuroagents.errors import ConfigError
+from neuroagents.interventions import parse_interventions
 from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
@@ -104,6 +105,9 @@ class NeuroImmuneModel(mesa.Model):
     drugs : sequence of Mapping
         Dosing schedules (``{"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 10, "interval_h": 12,
         "n_doses": 14}``; see ``docs/drugs.md``). Their effects at each step join ``inhibition``.
+    interventions : sequence of Mapping
+        Cell depletions at a time and knockouts of a mediator, receptor or cell type
+        (see :mod:`neuroagents.interventions`).
     pain_params : Mapping, optional
         Overrides of the pain model's parameters (see ``docs/pain.md``).
     species : {"mouse", "rat"}
@@ -138,6 +142,7 @@ class NeuroImmuneModel(mesa.Model):
         dtype: str = "float64",
         mast_cell_stimulus: float = 0.0,
         drugs=(),
+        interventions=(),
         pain_params: Mapping | None = None,
         species: str = "mouse",
         seed: int | None = None,
@@ -226,10 +231,19 @@ class NeuroImmuneModel(mesa.Model):
         self.allowed = self.xp.asarray(labels == 0)
         self.env.set_vessels(labels == 1, 0.0)  # blood clears the mediators (assumption: plasma ~ 0)
 
+        from neuroagents.cells.signaling import RECEPTORS
+
+        self.depletions, self.knockouts = parse_interventions(
+            list(interventions), cell_types={k: c.states for k, c in CELL_TYPES.items()},
+            mediators=self.env.names, receptors=sorted(RECEPTORS),
+        )  # fmt: skip
+        self._next_depletion = 0
+        for r in self.knockouts.receptors:  # a knocked-out receptor is fully and permanently blocked
+            self.base_inhibition[r] = self.inhibition[r] = self.spinal_inhibition[r] = 1.0
         overrides = dict(cell_params or {})
         self.cell_types = {kind: cls(self, overrides.get(kind)) for kind, cls in CELL_TYPES.items()}
         for kind, n in counts.items():
-            if n:
+            if n and kind not in self.knockouts.cell_types:
                 self.cell_types[kind].seed_cells(n)
         self.species = species
         self.pain = PainModel(self, params=pain_params, species=species)
@@ -314,6 +328,22 @@ class NeuroImmuneModel(mesa.Model):
             self.injured = True
         if self.pharmacology is not None:
             self.apply_drug_effects(self.pharmacology.effects(self.time_min))
+        while self._next_depletion < len(self.depletions) and self.depletions[self._next_depletion].time_min <= (
+            self.time_min + 1e-9
+        ):
+            self.deplete(self.depletions[self._next_depletion])
+            self._next_depletion += 1
+
+    def deplete(self, d) -> int:
+        """Remove a random fraction of one cell type (in one state, if given) now; returns how many."""
+        ct = self.cell_types[d.cell_type]
+        if ct.n == 0:
+            return 0
+        hit = self.rng.random(ct.n) < d.fraction
+        if d.state is not None:
+            hit &= ct.pop["state"] == ct.state_code(d.state)
+        ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
+        return ct.pop.remove(hit)
 
     def apply_drug_effects(self, effects: Mapping[str, Mapping[str, float]]) -> None:
         """Turn ``{compartment: {target: fraction}}`` into the model's inputs.

@@ -324,3 +324,17 @@ def test_non_utf8_files_are_syntax_errors(tmp_path):
     path.write_bytes(b'base = "healthy"\n# caf\xe9\n')
     with pytest.raises(ScenarioSyntaxError, match=r"latin1\.toml:2:\d+: not valid TOML: not UTF-8"):
         load_scenario(path)
+
+
+def test_interventions_in_a_scenario_reach_the_model_and_typos_are_named(tmp_path):
+    path = write(tmp_path / "clodronate.toml", 'base = "nerve_injury"\n[[interventions]]\nkind = "deplete"\n'
+                 'cell_type = "macrophage"\nfraction = 0.9\ntime_min = 0.0\n'
+                 '[[interventions]]\nkind = "knockout"\nmediator = "miR21"\n')  # fmt: skip
+    model = load_scenario(path, overrides=SMALL).build_model(backend="numpy")
+    assert model.knockouts.mediators == {"miR21"}
+    assert model.depletions[0].fraction == 0.9
+    bad = write(
+        tmp_path / "bad.toml", 'base = "nerve_injury"\n[[interventions]]\nkind = "knockout"\nmediator = "mir21"\n'
+    )
+    with pytest.raises(ConfigError, match=r"bad\.toml.*interventions\[0\]\.mediator = 'mir21'.*did you mean 'miR21'"):
+        load_scenario(bad)

@@ -98,8 +98,10 @@ class CellType:
         self.model.events.add(self.model.time_min, self.kind, event, self.pop.ids[mask])
 
     def add_cells(self, positions_um, state: str | None = None, **values):
-        """Place new cells at ``positions_um`` (shape (k, ndim)); returns their ids."""
+        """Place new cells at ``positions_um`` (shape (k, ndim)); returns their ids (none for a knocked-out type)."""
         xp = self.xp
+        if self.kind in self.model.knockouts.cell_types:
+            return xp.zeros(0, dtype=xp.int64)
         positions_um = xp.asarray(positions_um, dtype=xp.float64)
         k = positions_um.shape[0]
         direction = motility.random_unit_vectors(self.model.rng, k, self.model.grid.ndim, xp)
@@ -122,7 +124,7 @@ class CellType:
 
     def export(self, mediator: str, molecules_per_min, voxel=None) -> None:
         """Release ``molecules_per_min`` (per cell, or a scalar for all) into each cell's voxel."""
-        if mediator not in self.model.env.names or self.n == 0:
+        if mediator not in self.model.env.names or self.n == 0 or mediator in self.model.knockouts.mediators:
             return
         add_export(self.model.env, mediator, self.pop["voxel"] if voxel is None else voxel, molecules_per_min)
 

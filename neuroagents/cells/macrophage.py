@@ -174,4 +174,6 @@ class Macrophage(CellType):
         voxels = beside[where]
         pos = m.voxel_centres(voxels)
         ids = self.add_cells(pos, "M0", recruited=1)
+        if ids.size == 0:  # a knocked-out cell type
+            return
         self.mark(self.pop["id"] >= ids[0], "recruited")

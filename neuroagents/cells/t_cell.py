@@ -114,6 +114,8 @@ class TCell(CellType):
             return
         voxels = beside[where]
         ids = self.add_cells(m.voxel_centres(voxels))
+        if ids.size == 0:  # a knocked-out cell type
+            return
         new = self.pop["id"] >= ids[0]
         self.pop["state"][new] = self.choose_subsets(voxels)
         self.mark(new, "infiltrated")

@@ -241,6 +241,9 @@ class Scenario(_Table):
     mediators: dict[str, MediatorOverride] = _table("tables [mediators.<name>] of catalogue overrides", dict)
     drugs: list[dict[str, Any]] = _table("an array of tables [[drugs]] (dosing schedules, docs/drugs.md)", list)
     inhibition: dict[str, Any] = _table("a table [inhibition] of fractions per kinase, pathway or receptor", dict)
+    interventions: list[dict[str, Any]] = _table(
+        "an array of tables [[interventions]] (depletions and knockouts, neuroagents/interventions.py)", list
+    )
     compartments: Any = _f(RESERVED["compartments"], None)
     axons: Any = _f(RESERVED["axons"], None)
     _files: tuple[str, ...] = PrivateAttr(default=())
@@ -327,6 +330,18 @@ class Scenario(_Table):
             Pharmacology(self.drugs, self.scenario.species)  # PK for this species, every target known
         return self
 
+    @model_validator(mode="after")
+    def _interventions(self):
+        from neuroagents.cells.signaling import RECEPTORS
+        from neuroagents.interventions import parse_interventions
+        from neuroagents.model import CELL_TYPES, DEFAULT_MEDIATORS
+
+        parse_interventions(
+            self.interventions, cell_types={k: c.states for k, c in CELL_TYPES.items()},
+            mediators=DEFAULT_MEDIATORS, receptors=sorted(RECEPTORS),
+        )  # fmt: skip
+        return self
+
     # --- what the model takes ------------------------------------------------------------------
     @property
     def duration_min(self) -> float:
@@ -378,6 +393,7 @@ class Scenario(_Table):
             "dtype": dtype,
             "mast_cell_stimulus": self.stimulus.mast_cell,
             "drugs": [dict(d) for d in self.drugs],
+            "interventions": [dict(d) for d in self.interventions],
             "pain_params": dict(self.pain) or None,
             "species": self.scenario.species,
             "seed": self.scenario.seed if seed is None else seed,
