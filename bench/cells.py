@@ -115,7 +115,7 @@ def paint_fields(model, seed: int = 0, levels=None) -> None:
     env = model.env
     rng = np.random.default_rng(seed)
     axes = np.meshgrid(*(np.arange(s) for s in env.grid.shape), indexing="ij")
-    vessel = model.compartments.reshape(-1) == 1
+    vessel = model.regions.reshape(-1) == 1
     for i, name in enumerate(env.names):
         level = LEVELS_NM.get(name, 1.0) if levels is None else levels.get(name, 0.0)
         pattern = np.ones(env.grid.shape)
@@ -222,7 +222,7 @@ def time_diffusion(model, kernel: str, repeats: int) -> float:
     """CPU seconds per 1-min step of every field on the model's grid, with ``kernel``."""
     env = Microenvironment(model.grid, list(model.env.names), backend="numpy", kernel=kernel, solver="lod")
     env.fields[...] = model.env.fields
-    env.set_vessels(model.compartments == 1, 0.0)
+    env.set_vessels(model.regions == 1, 0.0)
     env.step(1.0)  # warm-up (compiles numba)
     times = []
     for _ in range(repeats):

@@ -465,7 +465,7 @@ class NaiveMesaModel(mesa.Model):
         self.ndim, self.shape, self.spacing_um = self.grid.ndim, self.grid.shape, self.grid.spacing_um
         self.lo = list(self.grid.origin_um)
         self.hi = [lo + ext for lo, ext in zip(self.grid.origin_um, self.grid.extent_um, strict=True)]
-        self.compartments = template.compartments
+        self.compartments = template.regions
         self.allowed = template.allowed.reshape(-1).tolist()
         self.vessel_voxels = template.vessel_voxels.tolist()
         self.mediator_index = {name: i for i, name in enumerate(self.env.names)}

@@ -34,12 +34,13 @@ KINDS = ("deplete", "knockout")
 
 @dataclass(frozen=True)
 class Depletion:
-    """Remove ``fraction`` of ``cell_type`` (in ``state``, if given) at ``time_min``."""
+    """Remove ``fraction`` of ``cell_type`` (in ``state`` and ``compartment``, if given) at ``time_min``."""
 
     cell_type: str
     fraction: float
     time_min: float
     state: str | None = None
+    compartment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def _choice(where, key, value, allowed):
 
 def parse_interventions(
     items: Sequence[Mapping], *, cell_types: Mapping[str, Sequence[str]], mediators: Sequence[str],
-    receptors: Sequence[str], where: str = "interventions",
+    receptors: Sequence[str], where: str = "interventions", compartments: Sequence[str] = (),
 ) -> tuple[tuple[Depletion, ...], Knockouts]:  # fmt: skip
     """Validate intervention tables.
 
@@ -82,6 +83,8 @@ def parse_interventions(
         Each cell type's state names.
     mediators, receptors : sequence of str
         What may be knocked out.
+    compartments : sequence of str
+        Names a depletion may be limited to (e.g. clodronate into the paw only).
 
     Returns
     -------
@@ -97,17 +100,20 @@ def parse_interventions(
             raise ConfigError(w, item, "a table with a 'kind'")
         kind = _choice(w, "kind", item.get("kind"), KINDS)
         if kind == "deplete":
-            extra = set(item) - {"kind", "cell_type", "fraction", "time_min", "state"}
+            extra = set(item) - {"kind", "cell_type", "fraction", "time_min", "state", "compartment"}
             if extra:
                 raise ConfigError(f"{w}.{sorted(extra)[0]}", item[sorted(extra)[0]],
-                                  "a key among kind, cell_type, fraction, time_min, state")  # fmt: skip
+                                  "a key among kind, cell_type, fraction, time_min, state, compartment")  # fmt: skip
             ct = _choice(w, "cell_type", item.get("cell_type"), cell_types)
             state = item.get("state")
             if state is not None:
                 _choice(w, "state", state, cell_types[ct])
+            comp = item.get("compartment")
+            if comp is not None:
+                _choice(w, "compartment", comp, list(compartments))
             depletions.append(Depletion(
                 ct, _number(w, "fraction", item.get("fraction", 1.0), 0.0, 1.0, "fraction"),
-                _number(w, "time_min", item.get("time_min", 0.0), 0.0, 1e9, "min"), state,
+                _number(w, "time_min", item.get("time_min", 0.0), 0.0, 1e9, "min"), state, comp,
             ))  # fmt: skip
         else:
             named = [k for k in ("mediator", "receptor", "cell_type") if k in item]

@@ -399,6 +399,19 @@ CATALOGUE: dict[str, Mediator] = {
             },
             description="exosomes carrying miR-21 from injured DRG neurons (Simeoli 2017 Nat Commun)",
         ),
+        Mediator(
+            "PAMP",
+            60.0,
+            _hl(240.0),
+            500.0,
+            sources={
+                "diffusion_um2_per_min": "assumption: a large polysaccharide/particulate agonist, 1 µm²/s",
+                "decay_per_min": "assumption: lymphatic and phagocytic clearance, half-life 4 h (calibrated to "
+                "carrageenan resolving within ~48 h)",
+                "molecular_mass_kda": "nominal: λ-carrageenan is a 200-800 kDa polymer (U); the unit of dose",
+            },
+            description="injected pattern-recognition agonist (carrageenan, CFA mycobacteria): TLR4/TLR2 -> NF-κB",
+        ),
     ]
 }
 

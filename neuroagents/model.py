@@ -27,12 +27,14 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import partial
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from neuroagents.axons import link_axons
 from neuroagents.backend import resolve_backend
 from neuroagents.cells.events import EventLog
 from neuroagents.cells.macrophage import Macrophage
@@ -41,12 +43,14 @@ from neuroagents.cells.microglia import Microglia
 from neuroagents.cells.neuron import Neuron
 from neuroagents.cells.signaling import check_inhibition_keys
 from neuroagents.cells.t_cell import TCell
+from neuroagents.compartment import Compartment, check_layout
 from neuroagents.errors import ConfigError
+from neuroagents.injections import parse_injections
 from neuroagents.interventions import parse_interventions
 from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
-from neuroagents.tissue import Grid, Microenvironment
+from neuroagents.sex import SEXES, sex_adjusted
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
@@ -56,7 +60,6 @@ DEFAULT_MEDIATORS = (
     "TNF", "IL1B", "IL6", "IL10", "IL17A", "IFNG", "IL4", "IL13", "GMCSF", "NGF", "PGE2", "histamine",
     "serotonin", "tryptase", "CCL2", "CSF1", "CX3CL1", "ATP", "BDNF", "SP", "CGRP", "elastase", "miR21", "IL23",
 )  # fmt: skip
-COMPARTMENTS = ("interstitium", "vessel")
 
 
 def _positive(name, value, allowed="a number > 0"):
@@ -64,9 +67,24 @@ def _positive(name, value, allowed="a number > 0"):
         raise ConfigError(name, value, allowed)
 
 
+def _check_cell_params(where, cell_params):
+    unknown = sorted(set(cell_params or {}) - set(CELL_TYPES))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", (cell_params or {})[unknown[0]],
+                          f"a cell type among {sorted(CELL_TYPES)}")  # fmt: skip
+    for kind, v in (cell_params or {}).items():
+        if not isinstance(v, Mapping):
+            raise ConfigError(f"{where}.{kind}", v, "a mapping of parameter names to values")
+
+
 def _count(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ConfigError(name, value, "an integer >= 0")
+
+
+def _reported(model, key: str) -> float:
+    """A DataCollector reporter: one key of the model's last snapshot (a module-level function, so it pickles)."""
+    return model._snapshot.get(key, float("nan"))
 
 
 class NeuroImmuneModel(mesa.Model):
@@ -143,25 +161,19 @@ class NeuroImmuneModel(mesa.Model):
         mast_cell_stimulus: float = 0.0,
         drugs=(),
         interventions=(),
+        injections=(),
         pain_params: Mapping | None = None,
         species: str = "mouse",
+        sex: str = "male",
+        compartments=None,
+        axons: Mapping | None = None,
         seed: int | None = None,
         rng=None,
     ):
         super().__init__(seed=seed, rng=rng)
-        if (
-            isinstance(depth_um, bool)
-            or not isinstance(depth_um, (int, float))
-            or not math.isfinite(depth_um)
-            or depth_um < 0
-        ):
-            raise ConfigError("depth_um", depth_um, "a length >= 0 (µm; 0 for a 2D patch)")
-        for name, v in (("width_um", width_um), ("height_um", height_um), ("voxel_um", voxel_um)):
-            _positive(name, v, "a length > 0 (µm)")
         for name, v in (("cell_dt_min", cell_dt_min), ("diffusion_dt_min", diffusion_dt_min)):
             _positive(name, v, "a time > 0 (min)")
         _positive("record_every_min", record_every_min, "a time > 0 (min)")
-        _positive("vessel_spacing_um", vessel_spacing_um, "a length > 0 (µm)")
         counts = {"mast_cell": n_mast_cells, "macrophage": n_macrophages, "t_cell": n_t_cells,
                   "microglia": n_microglia, "neuron": n_neurons}  # fmt: skip
         for arg, v in zip(("n_mast_cells", "n_macrophages", "n_t_cells", "n_microglia", "n_neurons"),
@@ -178,23 +190,20 @@ class NeuroImmuneModel(mesa.Model):
             isinstance(injury_time_min, (int, float)) and injury_time_min >= 0
         ):
             raise ConfigError("injury_time_min", injury_time_min, "a time >= 0 (min)")
-        unknown = sorted(set(cell_params or {}) - set(CELL_TYPES))
-        if unknown:
-            raise ConfigError(
-                f"cell_params.{unknown[0]}", (cell_params or {})[unknown[0]], f"a cell type among {sorted(CELL_TYPES)}"
-            )
-        for kind, v in (cell_params or {}).items():
-            if not isinstance(v, Mapping):
-                raise ConfigError(f"cell_params.{kind}", v, "a mapping of parameter names to values")
+        _check_cell_params("cell_params", cell_params)
         if isinstance(mast_cell_stimulus, bool) or not (
             isinstance(mast_cell_stimulus, (int, float)) and 0 <= mast_cell_stimulus <= 1
         ):
             raise ConfigError("mast_cell_stimulus", mast_cell_stimulus, "a fraction in [0, 1]")
+        if sex not in SEXES:
+            raise ConfigError("sex", sex, f"one of {list(SEXES)}")
+        self.sex = sex
         self.mast_cell_stimulus = float(mast_cell_stimulus)
         self.inhibition = {}
         self.set_inhibition(inhibition or {})
         self.base_inhibition = dict(self.inhibition)
         self.spinal_inhibition = dict(self.inhibition)
+        self.drg_inhibition = dict(self.inhibition)
         self.neutralization: dict[str, float] = {}  # mediator -> fraction bound by antibodies (periphery)
         self.spinal_neutralization: dict[str, float] = {}
         self.enzyme_inhibition: dict[str, float] = {}  # COX2 -> fraction of PGE2 synthesis blocked
@@ -205,12 +214,6 @@ class NeuroImmuneModel(mesa.Model):
         self.xp = self.backend.xp
         if self.backend.is_gpu:  # a device generator seeded from the model's own
             self.rng = self.backend.rng(int(self.rng.integers(2**63)))
-        dims = [width_um, height_um] + ([depth_um] if depth_um and depth_um > 0 else [])
-        shape = tuple(max(1, round(d / voxel_um)) for d in dims)
-        self.grid = Grid(shape, spacing_um=voxel_um)
-        self.env = Microenvironment(
-            self.grid, list(mediators or DEFAULT_MEDIATORS), backend=self.backend, dtype=dtype, solver="lod"
-        )
         self.cell_dt_min = float(cell_dt_min)
         self.diffusion_dt_min = float(diffusion_dt_min)
         self.record_every_min = float(record_every_min)
@@ -221,31 +224,75 @@ class NeuroImmuneModel(mesa.Model):
         self.time_min = 0.0
         self.events = EventLog()
 
-        # compartments: parallel vessels along x (sinks and recruitment sites) in interstitium
-        labels = np.zeros(shape, dtype=np.int8)
-        n_ves = max(1, round(height_um / vessel_spacing_um))
-        rows = ((np.arange(n_ves) + 0.5) * shape[1] / n_ves).astype(int)
-        labels[:, rows, ...] = COMPARTMENTS.index("vessel")
-        self.compartments = labels
-        self.vessel_voxels = self.xp.asarray(np.flatnonzero(labels.reshape(-1) == 1))
-        self.allowed = self.xp.asarray(labels == 0)
-        self.env.set_vessels(labels == 1, 0.0)  # blood clears the mediators (assumption: plasma ~ 0)
+        # compartments: one tissue patch, or several (paw / DRG / dorsal horn) linked by the neurons' axons
+        mediators = list(mediators or DEFAULT_MEDIATORS)
+        if injections and not any(getattr(m, "name", m) == "PAMP" for m in mediators):
+            mediators.append("PAMP")  # the injected agonist's field, only where something is injected
+        if compartments is None:
+            layouts = [{"name": "tissue", "kind": "periphery", "width_um": width_um, "height_um": height_um,
+                        "depth_um": depth_um, "voxel_um": voxel_um, "vessel_spacing_um": vessel_spacing_um,
+                        "cells": counts}]  # fmt: skip
+        else:
+            if isinstance(compartments, (str, bytes)) or not isinstance(compartments, Sequence) or not compartments:
+                raise ConfigError("compartments", compartments, "a non-empty list of compartment layouts")
+            layouts = [check_layout(c, i) for i, c in enumerate(compartments)]
+            names = [c["name"] for c in layouts]
+            if len(set(names)) != len(names):
+                raise ConfigError("compartments", names, "distinct compartment names")
+        self.compartments: dict[str, Compartment] = {}
+        for lay in layouts:  # over compartments (a handful)
+            defaults = {"width_um": width_um, "height_um": height_um, "depth_um": 0.0, "voxel_um": voxel_um,
+                        "vessel_spacing_um": vessel_spacing_um}  # fmt: skip
+            geom = {k: lay.get(k, v) for k, v in defaults.items()}
+            comp = Compartment(self, lay["name"], lay.get("kind", "periphery"), mediators=mediators, dtype=dtype,
+                               **geom)  # fmt: skip
+            self.compartments[comp.name] = comp
+        first = next(iter(self.compartments.values()))
+        self.grid = first.grid
+        self.env = first.env
+        self.regions = first.regions
+        self.vessel_voxels = first.vessel_voxels
+        self.allowed = first.allowed
+        self.axons = link_axons(axons, self.compartments)
 
         from neuroagents.cells.signaling import RECEPTORS
 
         self.depletions, self.knockouts = parse_interventions(
             list(interventions), cell_types={k: c.states for k, c in CELL_TYPES.items()},
-            mediators=self.env.names, receptors=sorted(RECEPTORS),
+            mediators=first.env.names, receptors=sorted(RECEPTORS), compartments=sorted(self.compartments),
         )  # fmt: skip
+        self.injections = parse_injections(list(injections), self.compartments, first.env.names)
         self._next_depletion = 0
+        self._next_injection = 0
         for r in self.knockouts.receptors:  # a knocked-out receptor is fully and permanently blocked
-            self.base_inhibition[r] = self.inhibition[r] = self.spinal_inhibition[r] = 1.0
-        overrides = dict(cell_params or {})
-        self.cell_types = {kind: cls(self, overrides.get(kind)) for kind, cls in CELL_TYPES.items()}
-        for kind, n in counts.items():
-            if n and kind not in self.knockouts.cell_types:
-                self.cell_types[kind].seed_cells(n)
+            self.base_inhibition[r] = self.inhibition[r] = self.spinal_inhibition[r] = self.drg_inhibition[r] = 1.0
         self.species = species
+        global_params = sex_adjusted(cell_params or {}, sex)
+        for lay in layouts:  # over compartments
+            comp = self.compartments[lay["name"]]
+            where = "cell_params" if compartments is None else f"compartments.{comp.name}.cell_params"
+            _check_cell_params(where, lay.get("cell_params"))
+            local = {k: {**global_params.get(k, {}), **(lay.get("cell_params") or {}).get(k, {})} for k in CELL_TYPES}
+            comp.cell_types = {kind: cls(comp, local.get(kind) or None) for kind, cls in CELL_TYPES.items()}
+            cells = lay.get("cells") or {}
+            if not isinstance(cells, Mapping):
+                raise ConfigError(f"compartments.{comp.name}.cells", cells, "a table of cell counts by type")
+            for kind, n in cells.items():
+                if kind not in CELL_TYPES:
+                    raise ConfigError(f"compartments.{comp.name}.cells.{kind}", n,
+                                      f"a cell type among {sorted(CELL_TYPES)}")  # fmt: skip
+                _count(f"compartments.{comp.name}.cells.{kind}", n)
+                if kind == "neuron" and n and comp is not self.axons.soma:
+                    raise ConfigError(f"compartments.{comp.name}.cells.neuron", n,
+                                      f"0: neurons live in the compartment of their somata ({self.axons.soma.name})")
+        for lay in layouts:  # seed after every compartment exists (neuron terminals point into others)
+            comp = self.compartments[lay["name"]]
+            for kind, n in (lay.get("cells") or {}).items():
+                if n and kind not in self.knockouts.cell_types:
+                    comp.cell_types[kind].seed_cells(n)
+                    comp.cell_types[kind].seeded += n
+        self.cell_types = first.cell_types
+        self.neurons = self.axons.soma.cell_types["neuron"]
         self.pain = PainModel(self, params=pain_params, species=species)
 
         self.phase_order = PHASES
@@ -263,48 +310,20 @@ class NeuroImmuneModel(mesa.Model):
         self.inhibition = dict(inhibition)
 
     def random_interstitial_positions(self, n: int, region=None):
-        """``n`` positions (µm) uniformly in interstitial voxels, optionally within ``region`` (bool grid mask)."""
-        ok = self.compartments == 0
-        if region is not None:
-            ok &= region
-        voxels = np.flatnonzero(ok.reshape(-1))
-        if voxels.size == 0:
-            raise ConfigError("layout", "no interstitial voxel", "a tissue with room for cells")
-        chosen = voxels[self.rng_host.integers(0, voxels.size, size=n)]
-        idx = np.stack(np.unravel_index(chosen, self.grid.shape), axis=1)
-        jitter = self.rng_host.uniform(0.0, 1.0, size=idx.shape)
-        return self.xp.asarray((idx + jitter) * np.asarray(self.grid.spacing_um))
+        """``n`` positions (µm) in the first compartment's interstitium (see :class:`Compartment`)."""
+        return next(iter(self.compartments.values())).random_interstitial_positions(n, region)
 
     def voxel_centres(self, voxels):
-        """Centres (µm) of flat voxel indices, shape ``(k, ndim)``."""
-        xp = self.xp
-        idx = xp.stack(xp.unravel_index(voxels, self.grid.shape), axis=1)
-        return (idx + 0.5) * xp.asarray(self.grid.spacing_um)
+        """Centres (µm) of flat voxel indices of the first compartment, shape ``(k, ndim)``."""
+        return next(iter(self.compartments.values())).voxel_centres(voxels)
 
-    def beside_vessels(self, field):
-        """For each vessel voxel, the interstitial neighbour (across y) with more of ``field``.
-
-        Returns
-        -------
-        beside : ndarray of shape (K,), int64
-            Flat voxel indices where recruited cells enter.
-        level : ndarray of shape (K,)
-            The field's concentration there, nM.
-        """
-        xp = self.xp
-        stride = int(np.prod(self.grid.shape[2:])) if self.grid.ndim > 2 else 1
-        ny = self.grid.shape[1] if self.grid.ndim > 1 else 1
-        v = self.vessel_voxels
-        y = (v // stride) % ny
-        flat = field.reshape(-1)
-        labels = xp.asarray(self.compartments.reshape(-1))
-        below = xp.where(y > 0, v - stride, v)
-        above = xp.where(y < ny - 1, v + stride, v)
-        lvl_below = xp.where(labels[below] == 0, flat[below], -1.0)
-        lvl_above = xp.where(labels[above] == 0, flat[above], -1.0)
-        beside = xp.where(lvl_above > lvl_below, above, below)
-        level = xp.maximum(xp.maximum(lvl_above, lvl_below), 0.0)
-        return beside, level
+    def inhibition_in(self, kind: str) -> dict[str, float]:
+        """Fractional inhibition seen by cells in a compartment of ``kind`` ("periphery", "drg", "dorsal_horn")."""
+        if kind == "dorsal_horn":
+            return self.spinal_inhibition
+        if kind == "drg":
+            return self.drg_inhibition
+        return self.inhibition
 
     @property
     def rng_host(self) -> np.random.Generator:
@@ -324,7 +343,7 @@ class NeuroImmuneModel(mesa.Model):
 
     def _phase_dose(self, dt):
         if not self.injured and self.injured_fraction > 0 and self.time_min >= self.injury_time_min:
-            self.cell_types["neuron"].injure(self.injured_fraction)
+            self.neurons.injure(self.injured_fraction)
             self.injured = True
         if self.pharmacology is not None:
             self.apply_drug_effects(self.pharmacology.effects(self.time_min))
@@ -333,17 +352,26 @@ class NeuroImmuneModel(mesa.Model):
         ):
             self.deplete(self.depletions[self._next_depletion])
             self._next_depletion += 1
+        while self._next_injection < len(self.injections) and self.injections[self._next_injection].time_min <= (
+            self.time_min + 1e-9
+        ):
+            self.injections[self._next_injection].inject(self.compartments, self.time_min)
+            self._next_injection += 1
 
     def deplete(self, d) -> int:
-        """Remove a random fraction of one cell type (in one state, if given) now; returns how many."""
-        ct = self.cell_types[d.cell_type]
-        if ct.n == 0:
-            return 0
-        hit = self.rng.random(ct.n) < d.fraction
-        if d.state is not None:
-            hit &= ct.pop["state"] == ct.state_code(d.state)
-        ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
-        return ct.pop.remove(hit)
+        """Remove a random fraction of one cell type (in one state and compartment, if given) now; returns how many."""
+        names = [d.compartment] if getattr(d, "compartment", None) else list(self.compartments)
+        removed = 0
+        for name in names:  # over compartments
+            ct = self.compartments[name].cell_types[d.cell_type]
+            if ct.n == 0:
+                continue
+            hit = self.rng.random(ct.n) < d.fraction
+            if d.state is not None:
+                hit &= ct.pop["state"] == ct.state_code(d.state)
+            ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
+            removed += ct.pop.remove(hit)
+        return removed
 
     def apply_drug_effects(self, effects: Mapping[str, Mapping[str, float]]) -> None:
         """Turn ``{compartment: {target: fraction}}`` into the model's inputs.
@@ -354,6 +382,7 @@ class NeuroImmuneModel(mesa.Model):
         miR21 scales the exosomal miR-21 drive of macrophages.
         """
         periphery = split_by_kind(effects.get("periphery", {}))
+        drg = split_by_kind(effects.get("drg", effects.get("periphery", {})))
         spinal = split_by_kind(effects.get("dorsal_horn", {}))
 
         def joined(groups):
@@ -363,6 +392,7 @@ class NeuroImmuneModel(mesa.Model):
             return out
 
         self.inhibition = joined(periphery)
+        self.drg_inhibition = joined(drg)
         self.spinal_inhibition = joined(spinal)
         self.neutralization = dict(periphery["neutralization"])
         self.spinal_neutralization = dict(spinal["neutralization"])
@@ -374,45 +404,37 @@ class NeuroImmuneModel(mesa.Model):
         table = self.spinal_neutralization if spinal else self.neutralization
         return 1.0 - table.get(mediator, 0.0)
 
+    def _cell_types(self):
+        for comp in self.compartments.values():  # over compartments
+            yield from comp.cell_types.values()
+
     def _phase_sense(self, dt):
-        for ct in self.cell_types.values():
+        for ct in self._cell_types():
             ct.sense(dt)
 
     def _phase_decide(self, dt):
-        for ct in self.cell_types.values():
+        for ct in self._cell_types():
             ct.decide(dt)
 
     def _phase_secrete(self, dt):
-        self.env.clear_sources()
-        for ct in self.cell_types.values():
+        for comp in self.compartments.values():
+            comp.env.clear_sources()
+        for ct in self._cell_types():
             if ct.n:
                 ct.secrete()
+        for inj in self.injections[: self._next_injection]:  # depots release on
+            inj.release(self.compartments, self.time_min, dt)
 
     def _phase_diffuse(self, dt):
         n_sub = max(1, math.ceil(dt / self.diffusion_dt_min - 1e-9))
-        for _ in range(n_sub):  # sub-steps in time
-            self.env.step(dt / n_sub)
+        for comp in self.compartments.values():
+            for _ in range(n_sub):  # sub-steps in time
+                comp.env.step(dt / n_sub)
 
     def _phase_move(self, dt):
-        self._occupancy = {k: self.xp.bincount(ct.pop["voxel"], minlength=self.grid.n_voxels)
-                           for k, ct in self.cell_types.items() if ct.n}  # fmt: skip
-        for ct in self.cell_types.values():
-            ct.move(dt)
-            if ct.n:
-                self._occupancy[ct.kind] = self.xp.bincount(ct.pop["voxel"], minlength=self.grid.n_voxels)
-            else:
-                self._occupancy.pop(ct.kind, None)
+        for comp in self.compartments.values():
+            comp.move_cells(dt)
         self.time_min += dt
-
-    def occupancy_except(self, cell_type):
-        """Cells of every other type in each voxel, ``(n_voxels,)`` int, or None (crowding counts all types)."""
-        others = [v for k, v in getattr(self, "_occupancy", {}).items() if k != cell_type.kind]
-        if not others:
-            return None
-        total = others[0].copy()
-        for v in others[1:]:  # over cell types
-            total += v
-        return total
 
     def _phase_pain(self, dt):
         self.pain.update(self, dt)
@@ -436,19 +458,25 @@ class NeuroImmuneModel(mesa.Model):
 
     # --- readouts ---------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:
-        """Cells per type and state."""
-        return {kind: ct.census() for kind, ct in self.cell_types.items()}
+        """Cells per type and state, over all compartments."""
+        total: dict[str, dict[str, int]] = {}
+        for comp in self.compartments.values():
+            for kind, ct in comp.cell_types.items():
+                census = ct.census()
+                acc = total.setdefault(kind, dict.fromkeys(census, 0))
+                for state, n in census.items():
+                    acc[state] += n
+        return total
 
     def mean_by_compartment(self) -> dict[str, np.ndarray]:
-        """Mean concentration of each mediator (nM) in each compartment, ``{name: (M,)}``."""
-        flat = self.env.fields.reshape(len(self.env.names), -1)
-        out = {}
-        labels = self.xp.asarray(self.compartments.reshape(-1))
-        for c, name in enumerate(COMPARTMENTS):  # over compartments
-            mask = labels == c
-            n = int(mask.sum())
-            out[name] = self.backend.to_host(flat[:, mask].mean(axis=1)) if n else np.zeros(len(self.env.names))
-        return out
+        """Mean concentration of each mediator (nM), ``{place: (M,)}``.
+
+        One tissue patch: by region (``interstitium``, ``vessel``). Several compartments: the interstitium of
+        each, by compartment name.
+        """
+        if len(self.compartments) == 1:
+            return next(iter(self.compartments.values())).mean_by_region()
+        return {name: comp.mean_by_region()["interstitium"] for name, comp in self.compartments.items()}
 
     def snapshot(self) -> dict:
         """Every recorded quantity now, as plain numbers (one census, one reduction per compartment)."""
@@ -456,6 +484,11 @@ class NeuroImmuneModel(mesa.Model):
         for kind, counts in self.counts().items():
             for state, n in counts.items():
                 snap[f"n_{kind}_{state}"] = n
+        if len(self.compartments) > 1:
+            for name, comp in self.compartments.items():
+                for kind, ct in comp.cell_types.items():
+                    for state, n in ct.census().items():
+                        snap[f"n_{kind}_{state}_{name}"] = n
         means = self.mean_by_compartment()
         for comp, values in means.items():
             for i, name in enumerate(self.env.names):
@@ -464,15 +497,24 @@ class NeuroImmuneModel(mesa.Model):
         return snap
 
     def _reporters(self) -> dict:
-        keys = list(self.snapshot())
-        return {k: (lambda m, k=k: m._snapshot.get(k, float("nan"))) for k in keys}
+        return {k: partial(_reported, key=k) for k in self.snapshot()}
 
     def timeseries(self) -> pd.DataFrame:
         """One tidy row per recorded time (minutes), from the DataCollector."""
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
-    def inspect(self, kind: str, cell_id: int) -> dict:
-        """A readable record of one cell (see :meth:`CellType.inspect`)."""
-        if kind not in self.cell_types:
-            raise ConfigError("kind", kind, f"one of {sorted(self.cell_types)}")
-        return self.cell_types[kind].inspect(cell_id)
+    def inspect(self, kind: str, cell_id: int, compartment: str | None = None) -> dict:
+        """A readable record of one cell (see :meth:`CellType.inspect`), found in any compartment unless named."""
+        if kind not in CELL_TYPES:
+            raise ConfigError("kind", kind, f"one of {sorted(CELL_TYPES)}")
+        if compartment is not None and compartment not in self.compartments:
+            raise ConfigError("compartment", compartment, f"one of {sorted(self.compartments)}")
+        names = [compartment] if compartment else list(self.compartments)
+        for name in names:  # over compartments
+            try:
+                rec = self.compartments[name].cell_types[kind].inspect(cell_id)
+            except ConfigError:
+                continue
+            rec["compartment"] = name
+            return rec
+        raise ConfigError("cell_id", cell_id, f"the id of a living {kind} (in {names})")

@@ -116,7 +116,7 @@ def test_timeseries_has_time_counts_per_type_and_state_and_means_per_compartment
     for kind, counts in m.counts().items():
         for s, n in counts.items():
             assert last[f"n_{kind}_{s}"] == n
-    inter = m.compartments.reshape(-1) == 0
+    inter = m.regions.reshape(-1) == 0
     fields = m.env.to_host().reshape(len(m.env.names), -1)
     for i, name in enumerate(m.env.names):
         assert last[f"mean_{name}_nM_interstitium"] == pytest.approx(fields[i, inter].mean(), rel=1e-12, abs=0.0)

@@ -86,7 +86,7 @@ def test_resolved_scenario_validates_again_and_sex_is_kept():
     again = Scenario.model_validate(s.resolved())
     assert again.model_dump() == s.model_dump()
     assert s.resolved()["scenario"]["sex"] in ("female", "male")
-    assert "sex" not in s.model_kwargs()  # the model has no sex parameter yet
+    assert s.model_kwargs()["sex"] == s.scenario.sex  # the model scales cell parameters by sex
 
 
 def test_example_mapping_and_mediator_overrides_reach_the_grid():
@@ -260,9 +260,10 @@ def test_overrides_apply_in_order_over_inheritance():
         ("drugs[2].drug=x", "drugs[2].drug = 'x': must be an index into drugs (1 items)"),
         ("drugs=3", "drugs = 3: must be an array of tables [[drugs]]"),
         ("tissue.width_um.x=1", "tissue.width_um.x = 1: must be a key into a table (tissue.width_um is 2000.0"),
-        ("compartments.drg.width_um=500", "compartments.drg = {'width_um': 500}: must be left out: multi-compartment "
-                                          "tissues (paw or joint, DRG, dorsal horn, each with its grid) are not "
-                                          "supported yet"),
+        ("compartments.drg.kind=spleen", "compartments.drg.kind = 'spleen': must be 'periphery' (skin, paw, joint, "
+                                         "nerve), 'drg' or 'dorsal_horn'"),
+        ("axons.soma=drg", "axons = {'soma': 'drg', 'periphery': None, 'spinal': None}: must be left out: axons link "
+                           "[compartments.<name>]"),
         ("schema_version=2", "schema_version = 2: must be 1"),
     ],
 )  # fmt: skip

@@ -78,6 +78,7 @@ class CellType:
         self.pop = Population(self.kind, ndim, cols, xp=self.xp)
         self.signaling = SignalingNetwork(self.receptors, xp=self.xp) if self.receptors else None
         self.event_counts = dict.fromkeys(self.events, 0)
+        self.seeded = 0  # cells placed at the start (the model counts them; a reference for density limits)
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -122,11 +123,15 @@ class CellType:
         """Place ``n`` cells uniformly in the interstitium, in the first state."""
         return self.add_cells(self.model.random_interstitial_positions(n))
 
-    def export(self, mediator: str, molecules_per_min, voxel=None) -> None:
-        """Release ``molecules_per_min`` (per cell, or a scalar for all) into each cell's voxel."""
-        if mediator not in self.model.env.names or self.n == 0 or mediator in self.model.knockouts.mediators:
+    def export(self, mediator: str, molecules_per_min, voxel=None, env=None) -> None:
+        """Release ``molecules_per_min`` (per cell, or a scalar for all) into each cell's voxel.
+
+        ``voxel`` and ``env`` re-point the release, e.g. to a neuron's terminal in another compartment.
+        """
+        env = self.model.env if env is None else env
+        if mediator not in env.names or self.n == 0 or mediator in self.model.knockouts.mediators:
             return
-        add_export(self.model.env, mediator, self.pop["voxel"] if voxel is None else voxel, molecules_per_min)
+        add_export(env, mediator, self.pop["voxel"] if voxel is None else voxel, molecules_per_min)
 
     def uptake(self, mediator: str, rate_per_min) -> None:
         """Take up ``rate_per_min`` × concentration from each cell's voxel (volume-weighted)."""

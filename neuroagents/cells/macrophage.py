@@ -74,7 +74,7 @@ class Macrophage(CellType):
     states = ("M0", "M1", "M2")
     events = ("none", "born", "recruited", "to_M1", "to_M2", "to_M0", "died")
     Params = MacrophageParams
-    receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R")
+    receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R", "TLR4")
     columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64}
     chemoattractant = "CCL2"
 

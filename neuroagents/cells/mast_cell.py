@@ -62,8 +62,10 @@ class MastCell(CellType):
     def trigger(self):
         """Degranulation trigger in [0, 1], ``(n,)``."""
         xp, p = self.xp, self.params
-        loc = self.local(["SP", "CGRP"])
+        loc = self.local(["SP", "CGRP", "PAMP"])
         t = xp.full(self.n, float(getattr(self.model, "mast_cell_stimulus", 0.0)))
+        if "PAMP" in loc:  # carrageenan and CFA degranulate mast cells (TLR4/TLR2; assumption: TLR4's EC50)
+            t = xp.maximum(t, hill(loc["PAMP"], 2.0, 1.0, xp))
         if "SP" in loc:
             t = xp.maximum(t, hill(loc["SP"], p.sp_half_effect_nM, 1.0, xp))
         if "CGRP" in loc:

@@ -39,6 +39,10 @@ class MicrogliaParams:
     deactivation_per_min: float = param(1 / 1440, "1/min", "assumption: ~a day")
     division_per_min: float = param(1 / 2880, "1/min", "assumption: proliferation peaks days 2-3 (Gu 2016)")
     death_per_min: float = param(1 / 43200, "1/min", "assumption: ~30 days")
+    max_fold: float = param(
+        3.0, "1", "logistic ceiling on proliferation, x the seeded number: dorsal-horn microgliosis after nerve "
+        "injury is a few-fold (Gu 2016, U)", low=1.0
+    )
     bdnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     tnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     il1b_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
@@ -89,7 +93,9 @@ class Microglia(CellType):
             return
         m, p, xp = self.model, self.params, self.xp
         dies = motility.event_mask(m.rng, self.n, p.death_per_min, dt_min, xp)
-        divides = (self.pop["state"] == 1) & motility.event_mask(m.rng, self.n, p.division_per_min, dt_min, xp) & ~dies
+        room = max(0.0, 1.0 - self.n / (p.max_fold * max(self.seeded, 1)))  # logistic: proliferation slows, stops
+        divides = (self.pop["state"] == 1) & motility.event_mask(m.rng, self.n, p.division_per_min * room, dt_min,
+                                                                 xp) & ~dies  # fmt: skip
         if bool(divides.any()):
             parents = self.pop.position_um[divides]
             k = parents.shape[0]

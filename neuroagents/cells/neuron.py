@@ -9,6 +9,14 @@ Rules
   Commun 8:1778) at their soma.
 * **Activity-dependent release**: substance P and CGRP from the peripheral
   terminal, in proportion to the neuron's firing rate (``firing_hz``).
+* **Axons** (:mod:`neuroagents.axons`): in a model with compartments the somata
+  sit in the DRG, the peripheral terminal in the paw or joint and the central
+  terminal in the dorsal horn. Injured neurons ship CSF1 (Guan 2016), CCL2
+  (Thacker 2009 Eur J Pain, U) and ATP release to their central terminals, and
+  every spike releases SP and CGRP at both ends.
+* **Injury programme**: after injury, the injured-neuron release ramps up as
+  ``1 − exp(−t/τ)`` (de novo expression: CSF1 is induced in injured DRG
+  neurons within a day, Guan 2016; ``τ = 0`` releases at once).
 
 The seam for the pain model: :class:`IntrinsicActivity` sets ``firing_hz``
 from injury alone (baseline plus ectopic firing). The pain module replaces it
@@ -42,6 +50,11 @@ class NeuronParams:
     mir21_injured_vesicles_per_s: float = param(0.05, "vesicles/cell/s", "assumption; Simeoli 2017 (direction, V)")
     sp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
     cgrp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
+    injury_program_tau_min: float = param(0.0, "min", "assumption: 0 = at once; ~1 day for de novo CSF1 (Guan 2016)")
+    central_release_fraction: float = param(
+        1.0, "1", "assumption: central release per model neuron relative to its soma; > 1 when each model neuron "
+        "stands for many afferents converging on the dorsal horn (Guan 2016, direction)"
+    )
 
 
 class Neuron(CellType):
@@ -51,19 +64,25 @@ class Neuron(CellType):
     states = ("intact", "injured")
     events = ("none", "born", "injured")
     Params = NeuronParams
-    columns: ClassVar[dict] = {"firing_hz": np.float64, "excitability": np.float64, "terminal_voxel": np.int64}
+    columns: ClassVar[dict] = {"firing_hz": np.float64, "excitability": np.float64, "terminal_voxel": np.int64,
+                               "central_voxel": np.int64, "injured_min": np.float64}  # fmt: skip
 
     def seed_cells(self, n: int):
         m = self.model
-        ids = self.add_cells(m.random_interstitial_positions(n), excitability=1.0)
-        # the peripheral terminal: a fixed offset in a random direction, kept inside the grid
+        ids = self.add_cells(m.random_interstitial_positions(n), excitability=1.0, central_voxel=-1)
         xp = self.xp
-        d = m.rng.standard_normal((n, m.grid.ndim))
-        d = d / xp.maximum(xp.sqrt((d * d).sum(axis=1, keepdims=True)), 1e-12)
-        term = self.pop.position_um[-n:] + d * self.params.terminal_distance_um
-        hi = xp.asarray(m.grid.extent_um) - 1e-6
-        term = xp.clip(term, 0.0, hi)
-        self.pop["terminal_voxel"][-n:] = m.grid.voxel_of(term, xp)
+        axons = getattr(m, "axons", None)
+        if axons is not None and axons.periphery is not m:  # the terminal sits in another compartment
+            self.pop["terminal_voxel"][-n:] = axons.periphery.random_interstitial_voxels(n)
+        else:  # the peripheral terminal: a fixed offset in a random direction, kept inside the grid
+            d = m.rng.standard_normal((n, m.grid.ndim))
+            d = d / xp.maximum(xp.sqrt((d * d).sum(axis=1, keepdims=True)), 1e-12)
+            term = self.pop.position_um[-n:] + d * self.params.terminal_distance_um
+            hi = xp.asarray(m.grid.extent_um) - 1e-6
+            term = xp.clip(term, 0.0, hi)
+            self.pop["terminal_voxel"][-n:] = m.grid.voxel_of(term, xp)
+        if axons is not None and axons.spinal is not None:
+            self.pop["central_voxel"][-n:] = axons.spinal.random_interstitial_voxels(n)
         return ids
 
     def injure(self, fraction: float) -> None:
@@ -72,22 +91,44 @@ class Neuron(CellType):
             return
         hit = (self.model.rng.random(self.n) < fraction) & (self.pop["state"] == 0)
         self.pop["state"][hit] = 1
+        self.pop["injured_min"][hit] = self.model.time_min
         self.mark(hit, "injured")
+
+    def injury_program(self):
+        """How far each neuron's injury response has come, in [0, 1] (0 for intact neurons), ``(n,)``."""
+        injured = self.pop["state"] == 1
+        tau = self.params.injury_program_tau_min
+        if tau <= 0:
+            return injured.astype(np.float64)
+        since = self.xp.maximum(self.model.time_min - self.pop["injured_min"], 0.0)
+        return injured * (1.0 - self.xp.exp(-since / tau))
 
     def move(self, dt_min: float) -> None:
         """Neurons stay where they are."""
 
     def secrete(self) -> None:
         p = self.params
-        injured = (self.pop["state"] == 1).astype(np.float64) * 60.0  # per s -> per min
+        injured = self.injury_program() * 60.0  # per s -> per min
         self.export("CCL2", injured * p.ccl2_injured_molecules_per_s)
         self.export("CSF1", injured * p.csf1_injured_molecules_per_s)
         self.export("CX3CL1", injured * p.cx3cl1_injured_molecules_per_s)
         self.export("ATP", injured * p.atp_injured_molecules_per_s)
         self.export("miR21", injured * p.mir21_injured_vesicles_per_s)
         spikes_per_min = self.pop["firing_hz"] * 60.0
-        self.export("SP", spikes_per_min * p.sp_molecules_per_spike, voxel=self.pop["terminal_voxel"])
-        self.export("CGRP", spikes_per_min * p.cgrp_molecules_per_spike, voxel=self.pop["terminal_voxel"])
+        axons = getattr(self.model, "axons", None)
+        terminal_env = axons.periphery.env if axons is not None else None
+        self.export("SP", spikes_per_min * p.sp_molecules_per_spike, voxel=self.pop["terminal_voxel"], env=terminal_env)
+        self.export("CGRP", spikes_per_min * p.cgrp_molecules_per_spike, voxel=self.pop["terminal_voxel"],
+                    env=terminal_env)  # fmt: skip
+        if axons is None or axons.spinal is None:
+            return
+        central, env = self.pop["central_voxel"], axons.spinal.env
+        ship = injured * p.central_release_fraction
+        self.export("CSF1", ship * p.csf1_injured_molecules_per_s, voxel=central, env=env)
+        self.export("CCL2", ship * p.ccl2_injured_molecules_per_s, voxel=central, env=env)
+        self.export("ATP", ship * p.atp_injured_molecules_per_s, voxel=central, env=env)
+        self.export("SP", spikes_per_min * p.sp_molecules_per_spike, voxel=central, env=env)
+        self.export("CGRP", spikes_per_min * p.cgrp_molecules_per_spike, voxel=central, env=env)
 
 
 class IntrinsicActivity:

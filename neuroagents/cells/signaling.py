@@ -100,6 +100,8 @@ RECEPTORS: dict[str, Receptor] = {
         Receptor("IL23R", "IL23", 0.1, 1.0, ("JAK2", "TYK2"), ("STAT3",), f"Kd assumption; {_WIRING}"),
         Receptor("CX3CR1", "CX3CL1", 0.5, 1.0, (), ("P38",), "Kd assumption; microglial p38 (Zhuang 2007, U)"),
         Receptor("CSF1R", "CSF1", 0.5, 1.0, (), ("P38",), "Kd assumption; neuronal CSF1 -> microglia (Guan 2016)"),
+        Receptor("TLR4", "PAMP", 2.0, 1.0, (), ("NFKB", "P38"),
+                 "EC50 ~1 µg/mL carrageenan ≈ 2 nM of the 500 kDa unit (Bhattacharyya 2008, U); TLR4 -> NF-κB"),
         Receptor("P2X4", "ATP", 1000.0, 1.0, (), ("P38",), "EC50 ~1 µM (assumption); P2X4 -> p38 -> BDNF (Trang 2009)"),
     ]
 }

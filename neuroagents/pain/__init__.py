@@ -41,18 +41,25 @@ _FINE_GRID_POINTS = 48
 
 
 def grid_mean_spinal(model) -> dict[str, float]:
-    """Spinal mediator levels (nM): for now the mean of each field over the whole grid.
+    """Spinal mediator levels (nM): the mean of each field over the dorsal-horn compartment's grid.
 
-    A stand-in until the model has a dorsal-horn compartment; pass another
-    callable as ``PainModel(..., spinal=...)`` to re-point it.
+    A model with one tissue patch has no dorsal horn: its grid stands in for it. Pass another callable as
+    ``PainModel(..., spinal=...)`` to re-point it.
     """
-    env = model.env
+    axons = getattr(model, "axons", None)
+    env = axons.spinal.env if axons is not None and axons.spinal is not None else model.env
     out = {}
     for m in SPINAL_MEDIATORS:  # four reductions
         if m in env.names:
             free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
             out[m] = free * float(model.backend.to_host(env.fields[env.index(m)].mean()))
     return out
+
+
+def _neurons(model):
+    """The model's neuron population (in the somata's compartment), or None."""
+    neurons = getattr(model, "neurons", None)
+    return neurons if neurons is not None else model.cell_types.get("neuron")
 
 
 class PainModel:
@@ -81,7 +88,7 @@ class PainModel:
         self.dorsal_horn = DorsalHorn(self.params)
         self.spinal = spinal or grid_mean_spinal
         self._windup_cache: dict[tuple, tuple[float, float]] = {}
-        neurons = model.cell_types.get("neuron")
+        neurons = _neurons(model)
         if neurons is not None and neurons.n:
             self.nociceptors.align(neurons.pop.ids)
             self._write_firing(model)
@@ -89,7 +96,7 @@ class PainModel:
     # --- the step ------------------------------------------------------------------------------
     def update(self, model, dt_min: float) -> None:
         """Advance sensitization, priming and the dorsal horn's slow state by ``dt_min``; set ``firing_hz``."""
-        neurons = model.cell_types.get("neuron")
+        neurons = _neurons(model)
         if neurons is not None and neurons.n:
             self.nociceptors.align(neurons.pop.ids)
             conc = self.nociceptors.concentrations(model)
@@ -98,7 +105,7 @@ class PainModel:
         self.dorsal_horn.update(self.spinal(model), getattr(model, "spinal_inhibition", model.inhibition), dt_min)
 
     def _write_firing(self, model) -> None:
-        neurons = model.cell_types["neuron"]
+        neurons = _neurons(model)
         pop = neurons.pop
         pop["firing_hz"] = self.nociceptors.ongoing_hz(
             (pop["state"] == 1), pop["excitability"], neurons.params.baseline_hz, neurons.params.ectopic_hz
@@ -108,7 +115,7 @@ class PainModel:
     def _host_state(self, model):
         """Per-neuron indices, ongoing firing and transduction on the host (a naive neuron if there are none)."""
         p = self.params
-        neurons = model.cell_types.get("neuron")
+        neurons = _neurons(model)
         if neurons is None or neurons.n == 0:
             idx = {"s_mech": np.zeros(1), "threshold_factor": np.ones(1), "s_heat": np.zeros(1),
                    "heat_half_C": np.full(1, p.heat_half_C), "gain": np.ones(1)}  # fmt: skip
@@ -175,7 +182,7 @@ class PainModel:
 
     def inspect_neuron(self, model, row: int) -> dict:
         """Everything the pain model knows about the neuron in population row ``row``, for people."""
-        neurons = model.cell_types["neuron"]
+        neurons = _neurons(model)
         if not 0 <= row < neurons.n:
             raise ConfigError("row", row, f"a neuron row in [0, {neurons.n})")
         self.nociceptors.align(neurons.pop.ids)

@@ -193,12 +193,15 @@ class Nociceptors:
     # --- sensing ----------------------------------------------------------------------------------
     def concentrations(self, model) -> dict[str, object]:
         """Mediators (nM) each neuron senses, ``{name: ndarray (n,)}`` (terminal; soma mixed for cytokines)."""
-        env = model.env
-        pop = model.cell_types["neuron"].pop
+        neurons = getattr(model, "neurons", None) or model.cell_types["neuron"]
+        axons = getattr(model, "axons", None)
+        env = neurons.model.env  # the somata's compartment (the DRG when there are several)
+        term_env = axons.periphery.env if axons is not None else env
+        pop = neurons.pop
         names = [m for m in (*SENSITIZERS, "IL10") if m in env.names]
         if not names:
             return {}
-        term = gather(env.fields, pop["terminal_voxel"])
+        term = gather(term_env.fields, pop["terminal_voxel"])
         soma = gather(env.fields, pop["voxel"])
         w = self.p.cytokine_soma_weight
         out = {}

@@ -135,7 +135,6 @@ def _from_pydantic(err: dict) -> tuple[tuple, object, str]:
         return loc, MISSING, f"given: {_allowed_of(info) or 'a value'}"
     if kind == "extra_forbidden":
         known = list(parent.model_fields) if parent is not None else []
-        known = [k for k in known if k not in ("compartments", "axons")]
         table = f"[{format_path(loc[:-1])}]" if len(loc) > 1 else "the top level"
         allowed = f"a known key{did_you_mean(loc[-1], known)}; known in {table}: {', '.join(known)}"
         return loc, short(err["input"]), allowed

@@ -57,12 +57,8 @@ MAX_STEPS = 100_000_000
 """Most cell steps one run may take (a guard against a typo in a time step)."""
 MAX_CELLS_PER_TYPE = 10_000_000
 """Most initial cells of one type (a guard against a typo)."""
-RESERVED = {
-    "compartments": "multi-compartment tissues (paw or joint, DRG, dorsal horn, each with its grid) are not "
-    "supported yet: describe the one tissue in [tissue]",
-    "axons": "axon links between compartments are not supported yet: describe the one tissue in [tissue]",
-}
-"""Top-level tables kept for later features, refused today with the reason."""
+RESERVED: dict[str, str] = {}
+"""Top-level tables kept for later features, refused today with the reason (none at the moment)."""
 
 
 def _f(allowed: str, default: Any = ..., **constraints) -> Any:
@@ -100,9 +96,8 @@ class ScenarioMeta(_Table):
     name: str = _f("a name of letters, digits, '_', '-' or '.'", pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)
     description: str = _f("one line of text", "", max_length=300)
     species: Literal["mouse", "rat"] = _f("one of 'mouse', 'rat'")
-    # Sex is recorded (manifest, timeseries metadata) but the model has no sex parameter yet: sex differences
-    # in pain immunology (e.g. microglia-dependent allodynia in males, T-cell-dependent in females, Sorge 2015
-    # Nat Neurosci 18:1081) will be passed to NeuroImmuneModel when it takes them.
+    # Sex scales the cell parameters where the literature reports a difference (neuroagents/sex.py: microglia-
+    # dependent allodynia in males, T-cell-dependent in females, Sorge 2015 Nat Neurosci 18:1081).
     sex: Literal["female", "male"] = _f("one of 'female', 'male'")
     seed: int = _f("an integer in [0, 2**63 - 1]", ge=0, le=2**63 - 1)
     duration_days: float | None = _f("a duration in (0, 36500] (days)", None, gt=0, le=36500)
@@ -169,7 +164,8 @@ class Cells(_Table):
     parameters, hence the separate ``initial`` table.)
     """
 
-    initial: InitialCounts = _table("a table [cells.initial] of counts per cell type")
+    initial: InitialCounts | None = _f("a table [cells.initial] of counts per cell type (one tissue patch; "
+                                       "with [compartments], counts go in [compartments.<name>.cells])", None)
     mast_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
     macrophage: dict[str, Any] = _table(_PARAMS_TABLE, dict)
     t_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
@@ -188,6 +184,57 @@ class Cells(_Table):
     def overrides(self) -> dict[str, dict]:
         """Non-empty parameter overrides per cell type, as the model's ``cell_params``."""
         return {k: dict(getattr(self, k)) for k in InitialCounts.model_fields if getattr(self, k)}
+
+
+def _zero_count(kind: str) -> Any:
+    return _f(f"an integer in [0, {MAX_CELLS_PER_TYPE:,}] ({kind} cells at t = 0)", 0, ge=0, le=MAX_CELLS_PER_TYPE)
+
+
+class CompartmentCells(_Table):
+    """``[compartments.<name>.cells]``: cells of each type at t = 0 in one compartment (0 when left out)."""
+
+    mast_cell: int = _zero_count("mast")
+    macrophage: int = _zero_count("macrophage")
+    t_cell: int = _zero_count("T")
+    microglia: int = _zero_count("microglia")
+    neuron: int = _zero_count("neuron")
+
+
+class CompartmentSpec(_Table):
+    """``[compartments.<name>]``: one tissue compartment with its own grid (sizes default to ``[tissue]``'s)."""
+
+    kind: Literal["periphery", "drg", "dorsal_horn"] = _f(
+        "'periphery' (skin, paw, joint, nerve), 'drg' or 'dorsal_horn': which drug exposure its cells see"
+    )
+    description: str = _f("one line for people", "", max_length=300)
+    width_um: float | None = _f("a length > 0 (µm)", None, gt=0)
+    height_um: float | None = _f("a length > 0 (µm)", None, gt=0)
+    depth_um: float = _f("a length >= 0 (µm; 0 for a 2D patch)", 0.0, ge=0)
+    voxel_um: float | None = _f("a length > 0 (µm)", None, gt=0)
+    vessel_spacing_um: float | None = _f("a length > 0 (µm)", None, gt=0)
+    cells: CompartmentCells = _table("a table of cell counts per type", CompartmentCells)
+    cell_params: dict[str, dict[str, Any]] = _table("tables [compartments.<name>.cell_params.<type>]", dict)
+
+    @field_validator("cell_params")
+    @classmethod
+    def _params(cls, v: dict) -> dict:
+        from neuroagents.model import CELL_TYPES
+        from neuroagents.params import build_params
+
+        for kind, table in v.items():
+            if kind not in CELL_TYPES:
+                allowed = f"a cell type{did_you_mean(kind, CELL_TYPES)}: one of {', '.join(CELL_TYPES)}"
+                raise ConfigError(f"cell_params.{kind}", table, allowed)
+            build_params(CELL_TYPES[kind].Params, table, f"cell_params.{kind}")
+        return v
+
+
+class Axons(_Table):
+    """``[axons]``: which compartments hold the neurons' somata, peripheral and central terminals."""
+
+    soma: str = _f("the name of the compartment of the somata (the DRG)")
+    periphery: str | None = _f("the name of the compartment of the peripheral terminals", None)
+    spinal: str | None = _f("the name of the compartment of the central terminals (the dorsal horn)", None)
 
 
 class Injury(_Table):
@@ -244,8 +291,13 @@ class Scenario(_Table):
     interventions: list[dict[str, Any]] = _table(
         "an array of tables [[interventions]] (depletions and knockouts, neuroagents/interventions.py)", list
     )
-    compartments: Any = _f(RESERVED["compartments"], None)
-    axons: Any = _f(RESERVED["axons"], None)
+    compartments: dict[str, CompartmentSpec] = _table(
+        "tables [compartments.<name>] (paw or joint, DRG, dorsal horn), each with its grid and cells", dict
+    )
+    axons: Axons | None = _f("a table [axons] with soma, periphery, spinal (compartment names)", None)
+    injections: list[dict[str, Any]] = _table(
+        "an array of tables [[injections]] (carrageenan, CFA; neuroagents/injections.py)", list
+    )
     _files: tuple[str, ...] = PrivateAttr(default=())
     _overrides: tuple[str, ...] = PrivateAttr(default=())
 
@@ -261,17 +313,29 @@ class Scenario(_Table):
 
     def resolved(self) -> dict:
         """The whole scenario as plain JSON-able data (manifests); it validates again as a :class:`Scenario`."""
-        return self.model_dump(mode="json", exclude={"compartments", "axons"}, exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True)
 
-    @field_validator("compartments", "axons", mode="before")
-    @classmethod
-    def _reserved(cls, v, info):
-        if v is not None:
-            key, shown = info.field_name, v
-            if isinstance(v, dict) and v:
-                key, shown = f"{key}.{next(iter(v))}", next(iter(v.values()))
-            raise ConfigError(key, shown, f"left out: {RESERVED[info.field_name]}")
-        return v
+    @model_validator(mode="after")
+    def _layout(self):
+        if not self.compartments:
+            if self.cells.initial is None:
+                raise ConfigError("cells.initial", None, "a table [cells.initial] of counts per cell type")
+            if self.axons is not None:
+                raise ConfigError("axons", self.axons.model_dump(), "left out: axons link [compartments.<name>]")
+            return self
+        if self.cells.initial is not None:
+            raise ConfigError("cells.initial", self.cells.initial.model_dump(),
+                              "left out when [compartments] is given: put counts in [compartments.<name>.cells]")
+        names = sorted(self.compartments)
+        for name in names:
+            if not name.isidentifier():
+                raise ConfigError(f"compartments.{name}", name, "a name of letters, digits and '_' (e.g. 'drg')")
+        if self.axons is not None:
+            for key in ("soma", "periphery", "spinal"):
+                v = getattr(self.axons, key)
+                if v is not None and v not in self.compartments:
+                    raise ConfigError(f"axons.{key}", v, f"a compartment{did_you_mean(v, names)}: one of {names}")
+        return self
 
     @field_validator("pain")
     @classmethod
@@ -289,9 +353,10 @@ class Scenario(_Table):
 
         if isinstance(v, dict):
             for name, table in v.items():
-                if name not in DEFAULT_MEDIATORS:
-                    allowed = f"a mediator on the grid{did_you_mean(name, DEFAULT_MEDIATORS)}: one of "
-                    raise ConfigError(f"mediators.{name}", table, allowed + ", ".join(DEFAULT_MEDIATORS))
+                if name not in (*DEFAULT_MEDIATORS, "PAMP"):
+                    known = (*DEFAULT_MEDIATORS, "PAMP")
+                    allowed = f"a mediator on the grid{did_you_mean(name, known)}: one of "
+                    raise ConfigError(f"mediators.{name}", table, allowed + ", ".join(known))
         return v
 
     @field_validator("inhibition")
@@ -333,13 +398,16 @@ class Scenario(_Table):
     @model_validator(mode="after")
     def _interventions(self):
         from neuroagents.cells.signaling import RECEPTORS
+        from neuroagents.injections import parse_injections
         from neuroagents.interventions import parse_interventions
         from neuroagents.model import CELL_TYPES, DEFAULT_MEDIATORS
 
+        names = sorted(self.compartments) or ["tissue"]
         parse_interventions(
             self.interventions, cell_types={k: c.states for k, c in CELL_TYPES.items()},
-            mediators=DEFAULT_MEDIATORS, receptors=sorted(RECEPTORS),
+            mediators=DEFAULT_MEDIATORS, receptors=sorted(RECEPTORS), compartments=names,
         )  # fmt: skip
+        parse_injections(self.injections, dict.fromkeys(names), ["PAMP"])
         return self
 
     # --- what the model takes ------------------------------------------------------------------
@@ -358,17 +426,26 @@ class Scenario(_Table):
         from neuroagents.model import DEFAULT_MEDIATORS
 
         out = []
-        for name in DEFAULT_MEDIATORS:  # over the grid's mediators
+        names = (*DEFAULT_MEDIATORS, "PAMP") if "PAMP" in self.mediators or self.injections else DEFAULT_MEDIATORS
+        for name in names:  # over the grid's mediators
             o = self.mediators.get(name)
             out.append(CATALOGUE[name].with_overrides(**o.changes()) if o is not None and o.changes() else name)
         return out
 
     def model_kwargs(self, *, backend: str = "numpy", dtype: str = "float64", seed: int | None = None) -> dict:
-        """Keyword arguments of :class:`~neuroagents.model.NeuroImmuneModel` for this scenario.
-
-        ``scenario.sex`` is not among them: the model has no sex parameter yet (it is kept in the manifest).
-        """
-        t, c, n = self.tissue, self.cells, self.cells.initial
+        """Keyword arguments of :class:`~neuroagents.model.NeuroImmuneModel` for this scenario."""
+        t, c = self.tissue, self.cells
+        n = c.initial or InitialCounts(mast_cell=0, macrophage=0, t_cell=0, microglia=0, neuron=0)
+        compartments = None
+        if self.compartments:
+            compartments = []
+            for name, spec in self.compartments.items():  # over compartments, in file order
+                lay = {"name": name, "kind": spec.kind, "depth_um": spec.depth_um, "cells": spec.cells.model_dump(),
+                       "cell_params": {k: dict(v) for k, v in spec.cell_params.items()}}
+                for key in ("width_um", "height_um", "voxel_um", "vessel_spacing_um"):
+                    v = getattr(spec, key)
+                    lay[key] = getattr(t, key) if v is None else v
+                compartments.append(lay)  # fmt: skip
         return {
             "width_um": t.width_um,
             "height_um": t.height_um,
@@ -396,6 +473,10 @@ class Scenario(_Table):
             "interventions": [dict(d) for d in self.interventions],
             "pain_params": dict(self.pain) or None,
             "species": self.scenario.species,
+            "sex": self.scenario.sex,
+            "compartments": compartments,
+            "axons": self.axons.model_dump() if self.axons is not None else None,
+            "injections": [dict(d) for d in self.injections],
             "seed": self.scenario.seed if seed is None else seed,
         }
 

@@ -1,0 +1,44 @@
+"""Draw the figures of docs/validation.md from the model (``python docs/validation_figures.py``, a few minutes).
+
+Every curve is a run of a built-in scenario (neuroagents/validation.py); nothing is drawn from stored numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from neuroagents.validation import CASES, run
+
+OUT = Path(__file__).parent / "img"
+
+
+def figure(key: str) -> Path:
+    case = CASES[key]
+    runs = {label: run(sc, ov) for label, (sc, ov) in case.arms.items()}
+    extra = "n_macrophage_M1_drg" if key in ("sni", "mir21") else "n_macrophage_M1_paw"
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, t in runs.items():
+        x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
+        axes[0].plot(x, t[case.readout], label=label)
+        axes[1].plot(x, t[extra], label=label)
+    unit = "days" if next(iter(runs.values()))["day"].max() > 3 else "hours"
+    axes[0].set(xlabel=f"time ({unit})", ylabel="withdrawal threshold (g, interpolated)", title=case.title[:60])
+    axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title="cells")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"expected: {case.expectation} — {case.source[:70]}", fontsize=8)
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"validation_{key}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    for key in CASES:
+        print(figure(key))

@@ -1,0 +1,53 @@
+"""Sex as a scenario parameter: where the literature reports that female and male rodents differ.
+
+The best-established difference in neuro-immune pain is *which* immune cell
+carries mechanical hypersensitivity after nerve injury: microglia (P2X4 ->
+p38 -> BDNF) in male mice, T cells in female mice, with similar pain in both
+(Sorge 2015 Nat Neurosci 18:1081, V; Mapplebeck 2018 Pain 159:1752, U).
+Minocycline and microglial inhibitors reverse it in males, not in females.
+The model expresses that as multipliers on cell parameters for ``"female"``
+(``"male"`` is the reference the other numbers were calibrated against):
+
+* microglial BDNF release × 0.2 (assumption: "largely absent" in Sorge 2015);
+* T-cell infiltration × 3 (assumption: direction from Sorge 2015).
+
+The multipliers scale the parameter's value, whether the default or one a
+scenario sets (scenarios are calibrated on males, as most of the literature).
+
+Examples
+--------
+>>> sex_adjusted({}, "female")["microglia"]["bdnf_molecules_per_s"]
+0.1
+>>> sex_adjusted({"microglia": {"bdnf_molecules_per_s": 2.0}}, "female")["microglia"]["bdnf_molecules_per_s"]
+0.4
+>>> sex_adjusted({}, "male")
+{}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+__all__ = ["SEXES", "SEX_MULTIPLIERS", "sex_adjusted"]
+
+SEXES = ("male", "female")
+SEX_MULTIPLIERS: dict[str, dict[str, dict[str, float]]] = {
+    "female": {
+        "microglia": {"bdnf_molecules_per_s": 0.2},
+        "t_cell": {"infiltration_per_min": 3.0},
+    },
+}
+
+
+def sex_adjusted(cell_params: Mapping, sex: str) -> dict:
+    """``cell_params`` with the sex multipliers applied to each adjusted parameter's value (default or set)."""
+    from neuroagents.model import CELL_TYPES
+
+    out = {k: dict(v) for k, v in cell_params.items()}
+    for kind, factors in SEX_MULTIPLIERS.get(sex, {}).items():
+        defaults = {f.name: f.default for f in dataclasses.fields(CELL_TYPES[kind].Params)}
+        for key, factor in factors.items():
+            table = out.setdefault(kind, {})
+            table[key] = table.get(key, defaults[key]) * factor
+    return out

@@ -1,0 +1,89 @@
+"""Validation against published outcomes (parameters.md, "Published outcomes"), from the built-in scenarios.
+
+Each run is a whole scenario (tens of seconds on one core), so the runs are shared by the tests of a module.
+The expectations are directions and time windows from the sources in neuroagents/validation.py, not numbers
+fitted to the model's own output.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from neuroagents.validation import CASES, run
+
+pytestmark = pytest.mark.slow
+
+
+@functools.cache
+def _arm(case: str, label: str):
+    scenario, overrides = CASES[case].arms[label]
+    return run(scenario, overrides)
+
+
+def _daily(table, column):
+    """The readout at each whole day (the record nearest each day)."""
+    days = np.arange(0, int(table["day"].max()) + 1)
+    idx = np.abs(table["day"].to_numpy()[:, None] - days[None, :]).argmin(axis=0)
+    return days, table[column].to_numpy()[idx]
+
+
+def test_sni_hypersensitivity_from_day_1_through_day_28():
+    sni, sham = _arm("sni", "SNI"), _arm("sni", "sham")
+    days, thr = _daily(sni, "withdrawal_threshold_interp_g")
+    _, thr_sham = _daily(sham, "withdrawal_threshold_interp_g")
+    assert days[-1] == 28
+    assert thr[0] == pytest.approx(thr_sham[0])  # the same animal before surgery
+    # from day 1 on, every day: at least 30 % below sham (Smith 2013: SNI lowers the threshold from day 1)
+    assert np.all(thr[1:] < 0.7 * thr_sham[1:]), list(zip(days, thr, thr_sham, strict=True))
+    # and it does not wear off: day 28 is as low as day 7 or lower
+    assert thr[28] <= thr[7] * 1.1
+    # the filament readout agrees: below the naive filament from day 1
+    _, filament = _daily(sni, "withdrawal_threshold_g")
+    assert np.all(filament[1:] < filament[0])
+
+
+def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity():
+    wt, ko = _arm("mir21", "SNI"), _arm("mir21", "SNI, no neuronal miR-21")
+    late = slice(int(np.searchsorted(wt["day"], 3.0)), None)  # days 3-28
+    m1_wt = wt["n_macrophage_M1_drg"].to_numpy()[late].mean()
+    m1_ko = ko["n_macrophage_M1_drg"].to_numpy()[late].mean()
+    assert m1_ko < 0.5 * m1_wt, (m1_wt, m1_ko)
+    total = [t[["n_macrophage_M0_drg", "n_macrophage_M1_drg", "n_macrophage_M2_drg"]].sum(axis=1).to_numpy()[late]
+             for t in (wt, ko)]  # fmt: skip
+    assert total[1].mean() < total[0].mean()  # fewer macrophages in the DRG (Simeoli 2017)
+    thr_wt = wt["withdrawal_threshold_interp_g"].to_numpy()[late]
+    thr_ko = ko["withdrawal_threshold_interp_g"].to_numpy()[late]
+    assert thr_ko.mean() > 1.2 * thr_wt.mean()  # less hypersensitivity
+    assert thr_ko.mean() < ko["withdrawal_threshold_interp_g"].iloc[0]  # ... but still some (microglia, ectopia)
+
+
+def test_carrageenan_hyperalgesia_develops_within_hours():
+    t = _arm("carrageenan", "carrageenan")
+    base = t["withdrawal_threshold_interp_g"].iloc[0]
+    early = t[t["time_min"] <= 360]
+    assert early["withdrawal_threshold_interp_g"].min() < 0.7 * base  # within 6 h: at least 30 % down
+    assert t.loc[t["withdrawal_threshold_interp_g"].idxmin(), "time_min"] <= 360 or (
+        early["withdrawal_threshold_interp_g"].min() < 0.6 * base)  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: the macrophage TNF/IL-1β loop does not switch off once the "
+                   "carrageenan has cleared, so the paw stays sensitized; resolution needs pro-resolving signals "
+                   "(IL-10/M2 switching, efferocytosis) the model lacks (docs/validation.md)")  # fmt: skip
+def test_carrageenan_hyperalgesia_resolves_within_48_h():
+    t = _arm("carrageenan", "carrageenan")
+    base = t["withdrawal_threshold_interp_g"].iloc[0]
+    assert t["withdrawal_threshold_interp_g"].iloc[-1] > 0.85 * base
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: in arthritis.toml the pain comes from TLR-driven macrophages "
+                   "(NF-κB: TNF, IL-1β, PGE2), which are not JAK-coupled, so tofacitinib barely changes it; the "
+                   "JAK-dependent routes (IL-6/gp130 and GM-CSF on nociceptors, Th17 support) are too weak here "
+                   "(docs/validation.md)")  # fmt: skip
+def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently():
+    after = {label: _arm("arthritis_jak", label).query("day >= 10")["withdrawal_threshold_interp_g"].mean()
+             for label in CASES["arthritis_jak"].arms}  # fmt: skip
+    untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
+    assert untreated < low < high and high > 1.2 * untreated, after
