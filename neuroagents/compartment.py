@@ -186,6 +186,19 @@ class Compartment:
         level = xp.maximum(xp.maximum(lvl_above, lvl_below), 0.0)
         return beside, level
 
+    def interstitial_voxels_within(self, radius_um: float | None):
+        """Flat indices (on the backend) of interstitial voxels within ``radius_um`` of the centre (all for None).
+
+        Cached per radius: a depot asks every step.
+        """
+        cache = self.__dict__.setdefault("_within", {})
+        if radius_um not in cache:
+            inside = self.regions == 0
+            if radius_um is not None:
+                inside = inside & self.central_region(radius_um)
+            cache[radius_um] = self.model.xp.asarray(np.flatnonzero(inside.reshape(-1)))
+        return cache[radius_um]
+
     def central_region(self, radius_um: float):
         """Boolean grid mask of voxels whose centres lie within ``radius_um`` of the grid's centre."""
         g = self.grid

@@ -65,11 +65,7 @@ class Injection:
         return self.dose_ug_per_mL / AGENT_MASS_KDA * 1e3
 
     def _voxels(self, comp):
-        xp = comp.model.xp
-        inside = comp.regions == 0
-        if self.radius_um is not None:
-            inside = inside & comp.central_region(self.radius_um)
-        return xp.asarray(inside.reshape(-1).nonzero()[0])
+        return comp.interstitial_voxels_within(self.radius_um)
 
     def inject(self, compartments: Mapping, time_min: float) -> None:
         """Place the bolus (nothing for a depot, which releases in :meth:`release`)."""
