@@ -22,7 +22,8 @@ from neuroagents.scenario import (
 from neuroagents.scenario.schema import EXAMPLE
 
 BUILTINS = sorted(builtin_scenarios())
-SMALL = ["tissue.width_um=400", "tissue.height_um=400", "scenario.duration_min=3"]
+SMALL = ["tissue.width_um=400", "tissue.height_um=400", "scenario.duration_min=3", "time.cell_dt_min=1.0",
+         "time.diffusion_dt_min=1.0"]
 """Overrides that make any scenario a few cheap steps."""
 
 
