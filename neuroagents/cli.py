@@ -2,8 +2,8 @@
 
 Subcommands are entries of :data:`COMMANDS`: a name, a one-line help, a
 function that adds the subcommand's options to its parser and a handler that
-runs it and returns the exit status. A later feature (``sweep``,
-``dashboard``, ``bench``, ``resume``) adds one entry; the
+runs it and returns the exit status. A later feature (``dashboard``,
+``bench``) adds one entry; the
 handlers import what they need when they run, so ``neuroagents --version``
 stays fast.
 
@@ -112,6 +112,31 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         help="override a scenario key, value read as TOML, e.g. --set cells.macrophage.speed_um_per_min=3 "
         "(repeatable; scenario only)",
     )
+    p.add_argument(
+        "--snapshot-every",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="field snapshots (fields.zarr) every MIN simulated minutes, plus the first and last state; 0 for none "
+        "(default: 1440 when xarray and zarr are installed; scenario only)",
+    )
+    p.add_argument(
+        "--snapshot-mediators",
+        default=None,
+        metavar="A,B",
+        help="mediators to keep in the snapshots, comma-separated (default: all; scenario only)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="write checkpoint.pkl every MIN simulated minutes, for 'neuroagents resume DIR' (default: only when "
+        "stopped by Ctrl-C or SIGTERM; scenario only)",
+    )
+
+
+_SCENARIO_ONLY = ("set", "seed", "snapshot_every", "snapshot_mediators", "checkpoint_every")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -119,8 +144,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.demo:
             raise NeuroagentsError(f"give a scenario or --demo, not both (scenario: {args.scenario!r})")
         return _run_scenario(args)
-    if args.set or args.seed is not None:
-        raise NeuroagentsError("--set and --seed need a scenario (e.g. 'neuroagents run healthy --seed 2')")
+    given = [f"--{k.replace('_', '-')}" for k in _SCENARIO_ONLY if getattr(args, k, None) not in (None, [])]
+    if given:
+        raise NeuroagentsError(f"{' and '.join(given)} need a scenario (e.g. 'neuroagents run healthy --seed 2')")
     from neuroagents import demo
 
     hours = demo.DEFAULT_HOURS if args.hours is None and args.days is None else args.hours
@@ -167,7 +193,7 @@ def _scenario_overrides(args: argparse.Namespace) -> list[str]:
 
 def _run_scenario(args: argparse.Namespace) -> int:
     from neuroagents.scenario import load_scenario
-    from neuroagents.scenario.runner import format_minutes, run_scenario
+    from neuroagents.scenario.runner import run_scenario
 
     if args.solver != "lod" or args.kernel != "auto":
         raise NeuroagentsError(
@@ -175,23 +201,37 @@ def _run_scenario(args: argparse.Namespace) -> int:
             "solver with the backend's fast kernel; --solver and --kernel apply to the demo only"
         )
     scenario = load_scenario(args.scenario, _scenario_overrides(args))
-    name = scenario.scenario.name
+    snapshot_every = "default" if args.snapshot_every is None else (args.snapshot_every or None)
+    mediators = None
+    if args.snapshot_mediators:
+        mediators = [m.strip() for m in args.snapshot_mediators.split(",") if m.strip()]
     result = run_scenario(
         scenario,
-        args.out or f"runs/{name}",
+        args.out or f"runs/{scenario.scenario.name}",
         backend=args.backend,
         dtype=args.dtype,
         force=args.force,
         command=["neuroagents", *args.argv],
+        snapshot_every_min=snapshot_every,
+        snapshot_mediators=mediators,
+        checkpoint_every_min=args.checkpoint_every,
+        handle_signals=True,
     )
-    t = scenario.tissue
+    return _report_run("run", scenario, result)
+
+
+def _report_run(command: str, scenario, result) -> int:
+    """Print what a run did (stdout); a run stopped by a signal says how to resume it and exits 130."""
+    from neuroagents.scenario.runner import format_minutes
+
+    t, name = scenario.tissue, scenario.scenario.name
     last = result.table.iloc[-1]
     print(
-        f"neuroagents run {name}: {t.width_um / 1000:g} x {t.height_um / 1000:g} mm"
+        f"neuroagents {command} {name}: {t.width_um / 1000:g} x {t.height_um / 1000:g} mm"
         f"{f' x {t.depth_um / 1000:g} mm' if t.depth_um else ''} ({' x '.join(map(str, t.shape))} voxels of "
         f"{t.voxel_um:g} µm), {scenario.scenario.species}, seed {scenario.scenario.seed}"
     )
-    print(f"  backend  {result.backend} ({result.device}), dtype {args.dtype}")
+    print(f"  backend  {result.backend} ({result.device})")
     print(
         f"  steps    {result.steps} to t = {format_minutes(result.simulated_min)} ({result.simulated_min:g} min); "
         f"wall time {result.wall_s:.1f} s"
@@ -202,7 +242,23 @@ def _run_scenario(args: argparse.Namespace) -> int:
     if shown:
         print(f"  last     {', '.join(shown)} (t = {format_minutes(float(last['time_min']))})")
     print(f"  outputs  {', '.join(str(f) for f in result.files)}")
+    if result.status == "interrupted":
+        print(f"neuroagents {command}: stopped at t = {result.simulated_min:g} min with a checkpoint; continue with "
+              f"'neuroagents resume {result.out_dir}'", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+# --- resume -------------------------------------------------------------------------------------
+def _configure_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="the output directory of a run stopped after a checkpoint")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from neuroagents.scenario.runner import resume_run
+
+    result = resume_run(args.dir, command=["neuroagents", *args.argv], handle_signals=True)
+    return _report_run("resume", result.scenario, result)
 
 
 # --- scenarios ----------------------------------------------------------------------------------
@@ -303,8 +359,47 @@ def _mediators(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- sweep, analyze (neuroagents.batch) ---------------------------------------------------------------
+def _configure_sweep(p: argparse.ArgumentParser) -> None:
+    from neuroagents.batch.commands import configure_sweep
+
+    configure_sweep(p)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from neuroagents.batch.commands import sweep
+
+    return sweep(args)
+
+
+def _configure_analyze(p: argparse.ArgumentParser) -> None:
+    from neuroagents.batch.commands import configure_analyze
+
+    configure_analyze(p)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from neuroagents.batch.commands import analyze
+
+    return analyze(args)
+
+
+# --- dashboard (viz/server.py) -----------------------------------------------------------------------
+def _configure_dashboard(p: argparse.ArgumentParser) -> None:
+    from viz.server import configure
+
+    configure(p)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from viz.server import handle
+
+    return handle(args)
+
+
 COMMANDS: list[Command] = [
     Command("run", "run a simulation (the embedded demo when no scenario is given)", _configure_run, _run),
+    Command("resume", "carry on a stopped run from its checkpoint to its end", _configure_resume, _resume),
     Command("scenarios", "list the built-in scenarios, or show one resolved", _configure_scenarios, _scenarios),
     Command(
         "mediators",
@@ -312,6 +407,9 @@ COMMANDS: list[Command] = [
         _configure_mediators,
         _mediators,
     ),
+    Command("sweep", "run a sweep file: many runs over parameters and seeds, resumable", _configure_sweep, _sweep),
+    Command("analyze", "Sobol or Morris sensitivity indices of a finished sweep", _configure_analyze, _analyze),
+    Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),
 ]
 """The subcommands, in the order ``--help`` lists them. Later features append theirs."""
 

@@ -1,45 +1,69 @@
-"""Run a scenario to its duration and write what it computed.
+"""Run a scenario to its duration, checkpoint it, resume it, and write what it computed.
 
-:func:`run_scenario` builds the model from a validated
-:class:`~neuroagents.scenario.schema.Scenario`, steps it to the scenario's
-duration with a progress line (simulated time, rate, ETA) on a stream, and
-writes into the output directory:
+:func:`run_scenario` builds the model from a validated :class:`~neuroagents.scenario.schema.Scenario`, steps it
+to the scenario's duration with a progress line (simulated time, rate, ETA), and writes into the output
+directory (every file through a temporary name and a rename, so none is ever half written):
 
 ``timeseries.parquet``
-    :meth:`NeuroImmuneModel.timeseries`: one row per recorded time.
+    :meth:`NeuroImmuneModel.timeseries`: one row per recorded time (``time_min``, pain readouts, cells per type
+    and state, mean mediators per compartment).
+``fields.zarr``
+    Field snapshots (:class:`~neuroagents.recording.FieldSnapshots`): at t = 0, every ``snapshot_every_min``
+    and at the end; read with ``xarray.open_zarr(path, group="tissue")``.
 ``manifest.json``
-    The resolved scenario, the files it came from and the overrides, the seed,
-    the backend and device that ran, package versions, wall time, and the
-    status (``completed``, ``failed`` with the error, or ``interrupted``).
+    The resolved scenario, files and overrides, seed, backend and device that ran, package versions, wall time,
+    the snapshot schedule, the checkpoints, the segments of a resumed run, and the status (``completed``,
+    ``failed`` with the error, or ``interrupted``).
 ``summary.png``
     Pain readouts and cell counts over time (:mod:`~neuroagents.scenario.summary`).
+``checkpoint.pkl``
+    With ``checkpoint_every_min``, and whenever a run is stopped by SIGINT or SIGTERM between two steps: the
+    whole model (:mod:`neuroagents.checkpoint`); :func:`resume_run` carries on from it, and a resumed NumPy run
+    equals the uninterrupted one bit for bit. The time series and the manifest are rewritten at each
+    checkpoint, so a long run's results so far can be read while it runs.
 
-A run that fails part-way still writes the time series so far and a manifest
-naming the error, then raises :class:`ScenarioRunError`.
+After every step the fields are checked: a NaN, infinite or negative concentration stops the run with
+:class:`ScenarioRunError` naming the mediator, and the last good checkpoint (taken before it) is kept. A run
+that fails part-way still writes the time series so far and a manifest naming the error.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import platform
+import shutil
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from importlib import metadata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import neuroagents
+from neuroagents.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from neuroagents.demo import check_out_dir
-from neuroagents.errors import NeuroagentsError
+from neuroagents.errors import ConfigError, NeuroagentsError
+from neuroagents.progress import Progress, format_minutes
+from neuroagents.recording import (
+    FIELDS_STORE,
+    FieldSnapshots,
+    SnapshotSchedule,
+    atomic_write,
+    check_fields,
+    fields_available,
+    jsonable,
+    package_versions,
+    write_json,
+)
 from neuroagents.scenario.schema import Scenario
 
-__all__ = ["OUTPUT_FILES", "Progress", "RunResult", "ScenarioRunError", "run_scenario"]
+__all__ = ["DEFAULT_SNAPSHOT_EVERY_MIN", "OUTPUT_FILES", "Progress", "RunResult", "ScenarioRunError", "format_minutes",
+           "planned_steps", "resume_run", "run_scenario"]  # fmt: skip
 
-OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png")
-_PACKAGES = ("numpy", "scipy", "numba", "pandas", "pyarrow", "mesa", "pydantic", "matplotlib")
+OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png", FIELDS_STORE)
+"""What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
+DEFAULT_SNAPSHOT_EVERY_MIN = 1440.0
+"""Field snapshots once a simulated day by default (and at the start and the end)."""
 
 
 class ScenarioRunError(NeuroagentsError, RuntimeError):
@@ -48,7 +72,7 @@ class ScenarioRunError(NeuroagentsError, RuntimeError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`run_scenario` did.
+    """What :func:`run_scenario` or :func:`resume_run` did.
 
     Attributes
     ----------
@@ -58,11 +82,18 @@ class RunResult:
     backend, device : str
         The array backend that ran and its device.
     steps : int
+        Cell steps done, in all segments.
     simulated_min : float
     wall_s : float
-        Whole run, s (building, stepping, writing).
+        This process, s (building or loading, stepping, writing).
     table : pandas.DataFrame
         The time series.
+    status : {"completed", "interrupted"}
+        ``interrupted`` when a signal stopped the run between two steps; it can be resumed.
+    checkpoint : Path or None
+        The last checkpoint written, if any.
+    scenario : Scenario
+        The scenario that ran.
     """
 
     out_dir: Path
@@ -73,141 +104,104 @@ class RunResult:
     simulated_min: float
     wall_s: float
     table: object
+    status: str = "completed"
+    checkpoint: Path | None = None
+    scenario: Scenario | None = None
 
 
-def format_minutes(minutes: float) -> str:
-    """``90 min``, ``5 h``, ``7 d``: a simulated time for people.
+def planned_steps(duration_min: float, cell_dt_min: float) -> int:
+    """Cell steps that reach ``duration_min`` (at least one).
 
     Examples
     --------
-    >>> format_minutes(30), format_minutes(600), format_minutes(10080)
-    ('30 min', '10 h', '7 d')
+    >>> planned_steps(10.0, 1.0), planned_steps(10.5, 1.0), planned_steps(0.1, 1.0)
+    (10, 11, 1)
     """
-    if minutes < 120:
-        return f"{minutes:.3g} min"
-    if minutes < 2880:
-        return f"{minutes / 60:.3g} h"
-    return f"{minutes / 1440:.3g} d"
+    return max(1, math.ceil(duration_min / cell_dt_min - 1e-9))
 
 
-def _format_wall(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    s = round(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+def _positive_or_none(key: str, value, unit: str = "min") -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, value, f"a time > 0 ({unit}), or left out")
+    return float(value)
 
 
-class Progress:
-    """A progress line: simulated time, rate and ETA, redrawn in place on a terminal.
+@dataclass
+class _Run:
+    """Everything about a run but the model: kept in its checkpoint."""
 
-    Parameters
-    ----------
-    stream : text stream or None
-        Where to write (None: nowhere).
-    total_min : float
-        Simulated time at the end, min.
-    label : str
-    every_s : float, optional
-        Least wall time between two lines (default 0.5 s on a terminal, 10 s otherwise).
+    scenario: Scenario
+    path: Path
+    backend: str
+    dtype: str
+    n_planned: int
+    snapshots: FieldSnapshots | None
+    checkpoint_every_min: float | None
+    next_checkpoint_min: float = math.inf
+    done: int = 0
+    last_checkpoint: dict | None = None
+    segments: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    model_kwargs: dict = field(default_factory=dict)
+
+    def state(self) -> dict:
+        s = self.scenario
+        return {"scenario_name": s.scenario.name, "scenario": s.resolved(), "files": list(s.files),
+                "overrides": list(s.overrides), "backend": self.backend, "dtype": self.dtype,
+                "n_planned": self.n_planned, "done": self.done,
+                "snapshots": self.snapshots.state() if self.snapshots else None,
+                "checkpoint_every_min": self.checkpoint_every_min, "next_checkpoint_min": self.next_checkpoint_min,
+                "segments": list(self.segments), "notes": list(self.notes),
+                "model_kwargs": self.model_kwargs}  # fmt: skip
+
+    @classmethod
+    def from_state(cls, path: Path, st: dict) -> _Run:
+        scenario = Scenario.model_validate(st["scenario"])
+        scenario._files, scenario._overrides = tuple(st["files"]), tuple(st["overrides"])
+        snaps = FieldSnapshots.from_state(path / FIELDS_STORE, st["snapshots"]) if st["snapshots"] else None
+        return cls(scenario, path, st["backend"], st["dtype"], st["n_planned"], snaps, st["checkpoint_every_min"],
+                   st["next_checkpoint_min"], st["done"], None, list(st["segments"]), list(st["notes"]),
+                   st["model_kwargs"])  # fmt: skip
+
+
+class _StopOnSignal:
+    """While active (main thread only), SIGINT and SIGTERM ask the run to stop after the current step.
+
+    A second SIGINT aborts at once (KeyboardInterrupt). Batch schedulers send SIGTERM before they kill a job
+    at its time limit (SLURM waits ``KillWait``, 30 s by default), which is time enough to finish one step and
+    write a checkpoint.
     """
 
-    def __init__(self, stream: TextIO | None, total_min: float, label: str, every_s: float | None = None):
+    def __init__(self, enabled: bool, stream: TextIO | None):
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
         self.stream = stream
-        self.total_min = total_min
-        self.label = label
-        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-        self.every_s = every_s if every_s is not None else (0.5 if self.tty else 10.0)
-        self.t0 = time.perf_counter()
-        self.last = self.t0  # the first line after every_s: a short run prints only its last line
-        self.width = 0
+        self.requested: str | None = None
+        self.previous: dict = {}
 
-    def line(self, t_min: float) -> str:
-        """The text of the line at simulated time ``t_min``."""
-        wall = time.perf_counter() - self.t0
-        rate = t_min / wall if wall > 0 else math.inf
-        eta = (self.total_min - t_min) / rate if rate > 0 else math.inf
-        pct = 100.0 * t_min / self.total_min if self.total_min > 0 else 100.0
-        return (f"{self.label}: t = {format_minutes(t_min)} of {format_minutes(self.total_min)} ({pct:.0f}%), "
-                f"{rate:.3g} simulated min per s, ETA {_format_wall(max(eta, 0.0))}")  # fmt: skip
-
-    def update(self, t_min: float, *, force: bool = False) -> None:
-        """Write the line if ``every_s`` has passed since the last one (or ``force``)."""
-        now = time.perf_counter()
-        if self.stream is None or (not force and now - self.last < self.every_s):
-            return
-        self.last = now
-        text = self.line(t_min)
-        if self.tty:
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self, t_min: float) -> None:
-        """Write the final line."""
-        self.update(t_min, force=True)
-        if self.tty and self.stream is not None:
-            self.stream.write("\n")
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+        if self.stream is not None:
+            self.stream.write(f"\nneuroagents: {self.requested}: stopping after this step and writing a checkpoint "
+                              "(Ctrl-C again to abort at once)\n")  # fmt: skip
             self.stream.flush()
 
+    def __enter__(self):
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # over the two stop signals
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _jsonable(obj):
-    """Plain JSON data from kwargs that may hold Mediator dataclasses, tuples and NumPy scalars."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if hasattr(obj, "item"):
-        return obj.item()
-    return str(obj)
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():  # over the handlers replaced
+            signal.signal(sig, handler)
+        return False
 
 
-def _manifest(scenario: Scenario, model, kwargs, status, error, done, n_planned, wall_s, step_wall_s, command) -> dict:
-    return {
-        "job": f"neuroagents scenario {scenario.scenario.name!r}",
-        "description": scenario.scenario.description,
-        "status": status,
-        "error": error,
-        "command": command,
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": list(scenario.files),
-        "overrides": list(scenario.overrides),
-        "seed": kwargs["seed"],
-        "backend": model.backend.name,
-        "device": model.backend.device,
-        "dtype": kwargs["dtype"],
-        "steps": done,
-        "steps_planned": n_planned,
-        "simulated_min": model.time_min,
-        "duration_min": scenario.duration_min,
-        "wall_s": round(wall_s, 3),
-        "step_wall_s": round(step_wall_s, 3),
-        "notes": ["scenario.sex is recorded here; the model has no sex parameter yet"],
-        "scenario": scenario.resolved(),
-        "model_kwargs": _jsonable(kwargs),
-        "outputs": list(OUTPUT_FILES),
-        "versions": {
-            "neuroagents": neuroagents.__version__,
-            "python": platform.python_version(),
-            **{p: _version(p) for p in _PACKAGES},
-            "cupy": (_version("cupy-cuda12x") or _version("cupy")) if model.backend.is_gpu else None,
-        },
-        "platform": platform.platform(),
-    }
-
-
+# --- starting, resuming -----------------------------------------------------------------------------
 def run_scenario(
     scenario: Scenario,
     out_dir,
@@ -217,6 +211,10 @@ def run_scenario(
     force: bool = False,
     command: list[str] | None = None,
     progress: TextIO | bool = True,
+    snapshot_every_min: float | str | None = "default",
+    snapshot_mediators: list[str] | None = None,
+    checkpoint_every_min: float | None = None,
+    handle_signals: bool = False,
 ) -> RunResult:
     """Run ``scenario`` to its duration and write :data:`OUTPUT_FILES` into ``out_dir``.
 
@@ -225,7 +223,7 @@ def run_scenario(
     scenario : Scenario
         From :func:`~neuroagents.scenario.loader.load_scenario`.
     out_dir : str or Path
-        Created if missing; must be empty unless ``force``.
+        Created if missing; must be empty unless ``force`` (then this run's outputs are replaced).
     backend : {"auto", "numpy", "cupy"}
     dtype : {"float64", "float32"}
         Precision of the mediator fields.
@@ -235,6 +233,15 @@ def run_scenario(
         The command line, kept in the manifest.
     progress : text stream or bool
         Where the progress line goes: True for ``sys.stderr`` (the default), False for nowhere.
+    snapshot_every_min : float, None or "default"
+        Field snapshots every this many simulated minutes (plus t = 0 and the end); None for none. "default":
+        :data:`DEFAULT_SNAPSHOT_EVERY_MIN` when xarray and zarr are installed, else none (the manifest says why).
+    snapshot_mediators : list of str, optional
+        Mediators to keep in the snapshots (default all).
+    checkpoint_every_min : float, optional
+        Write ``checkpoint.pkl`` every this many simulated minutes.
+    handle_signals : bool
+        Stop cleanly on SIGINT/SIGTERM after the current step, with a checkpoint (the command line sets it).
 
     Returns
     -------
@@ -243,70 +250,235 @@ def run_scenario(
     Raises
     ------
     ConfigError
-        Before anything is written, when the output directory or the model's arguments are refused.
+        Before anything is written, when the output directory, an option or the model's arguments are refused.
     ScenarioRunError
-        When a step fails; the time series so far and a manifest with the error are written first.
+        When a step fails or the fields go bad; the time series so far and a manifest with the error are
+        written first, and the last good checkpoint is kept.
     KeyboardInterrupt
-        Likewise after writing, when interrupted.
+        Likewise after writing, when interrupted in the middle of a step.
     """
-    from neuroagents.scenario.summary import plot_summary
-
-    path = check_out_dir(out_dir, force=force)
     t0 = time.perf_counter()
+    path = Path(out_dir)
+    if (path / CHECKPOINT_FILE).exists() and not force:
+        raise ConfigError("out_dir", str(path), f"a new or empty directory; it holds the checkpoint of an earlier run: "
+                          f"continue it with 'neuroagents resume {path}', or pass --force to start over")  # fmt: skip
+    check_out_dir(path, force=force)
+    notes = ["scenario.sex is recorded here; the model has no sex parameter yet"]
+    checkpoint_every_min = _positive_or_none("--checkpoint-every", checkpoint_every_min)
+    if snapshot_every_min == "default":
+        ok, why = fields_available()
+        snapshot_every_min = DEFAULT_SNAPSHOT_EVERY_MIN if ok else None
+        if not ok:
+            notes.append(f"no field snapshots: {why}")
+    else:
+        snapshot_every_min = _positive_or_none("--snapshot-every", snapshot_every_min)
+        ok, why = fields_available()
+        if snapshot_every_min is not None and not ok:
+            raise ConfigError("--snapshot-every", snapshot_every_min, f"left out: {why}")
+    if snapshot_mediators and snapshot_every_min is None:
+        raise ConfigError("--snapshot-mediators", ",".join(snapshot_mediators), "given with field snapshots on")
     kwargs = scenario.model_kwargs(backend=backend, dtype=dtype)
     model = scenario.build_model(backend=backend, dtype=dtype)
-    dt = model.cell_dt_min
-    n_planned = max(1, math.ceil(scenario.duration_min / dt - 1e-9))
+    snaps = None
+    if snapshot_every_min is not None:
+        snaps = FieldSnapshots(path / FIELDS_STORE, SnapshotSchedule(snapshot_every_min), snapshot_mediators)
+        snaps.check(model)
+    if force:  # this run's own outputs of an earlier run go; other files stay
+        shutil.rmtree(path / FIELDS_STORE, ignore_errors=True)
+        (path / CHECKPOINT_FILE).unlink(missing_ok=True)
+    run = _Run(scenario, path, backend, dtype, planned_steps(scenario.duration_min, model.cell_dt_min), snaps,
+               checkpoint_every_min, checkpoint_every_min or math.inf, notes=notes,
+               model_kwargs=jsonable(kwargs))  # fmt: skip
+    return _drive(run, model, t0, command, progress, handle_signals)
+
+
+def resume_run(out_dir, *, command: list[str] | None = None, progress: TextIO | bool = True,
+               handle_signals: bool = False) -> RunResult:  # fmt: skip
+    """Carry on a run from the checkpoint in ``out_dir`` to the end of its scenario.
+
+    The scenario, backend, dtype, snapshot and checkpoint schedules are the run's own (kept in the
+    checkpoint). Field snapshots written after the checkpoint by the interrupted process are dropped and
+    written again; the time series and the manifest are rewritten whole.
+
+    Raises
+    ------
+    ConfigError
+        When ``out_dir`` holds no checkpoint or a completed run.
+    CheckpointError
+        When the checkpoint is damaged, from another neuroagents version, or needs a GPU that is not here.
+    """
+    import json
+
+    t0 = time.perf_counter()
+    path = Path(out_dir)
+    manifest_path = path / "manifest.json"
+    status = None
+    if manifest_path.is_file():
+        try:
+            status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+        except (ValueError, OSError):
+            status = None
+    if status == "completed":
+        raise ConfigError("resume", str(path), "the directory of an unfinished run: this run completed")
+    if not (path / CHECKPOINT_FILE).is_file():
+        why = ("the run stopped before its first checkpoint; start it again (with --force) and give "
+               "--checkpoint-every MIN") if manifest_path.is_file() else "no run was found there"  # fmt: skip
+        raise ConfigError("resume", str(path), f"a run directory holding {CHECKPOINT_FILE} ({why})")
+    model, state, header = load_checkpoint(path / CHECKPOINT_FILE)
+    run = _Run.from_state(path, state)
+    run.last_checkpoint = {"time_min": header["time_min"], "steps": state["done"], "written_utc": header["written_utc"]}
+    if run.snapshots is not None:
+        run.snapshots.truncate()
+    return _drive(run, model, t0, command, progress, handle_signals, resumed_from=run.last_checkpoint)
+
+
+# --- the loop ---------------------------------------------------------------------------------------
+def _checkpoint(run: _Run, model, seg: dict, t0: float) -> None:
+    """Save the model and the run; the segment so far goes with it, so a resumed run's manifest lists it."""
+    state = run.state()
+    done = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(time.perf_counter() - t0, 3),
+            "status": "checkpointed"}  # fmt: skip
+    state["segments"] = [*run.segments, done]
+    save_checkpoint(run.path / CHECKPOINT_FILE, model, state)
+    run.last_checkpoint = {"time_min": model.time_min, "steps": run.done,
+                           "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+
+
+def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resumed_from=None) -> RunResult:
+    """Step ``model`` from ``run.done`` to ``run.n_planned``, checkpointing and snapshotting; write the outputs."""
     stream = sys.stderr if progress is True else (progress or None)
-    bar = Progress(stream, n_planned * dt, scenario.scenario.name)
-    status, error, caught, done = "completed", None, None, 0
+    dt = model.cell_dt_min
+    name = run.scenario.scenario.name
+    bar = Progress(stream, run.n_planned * dt, name, start_min=model.time_min)
+    seg = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
+           "host": platform.node(), "from_step": run.done, "from_min": model.time_min,
+           "resumed_from_checkpoint": resumed_from}  # fmt: skip
+    status, caught, error_step = "completed", None, None
+    path = run.path
+    path.mkdir(parents=True, exist_ok=True)
     t1 = time.perf_counter()
-    try:
-        for _ in range(n_planned):  # over cell steps
-            model.step()
-            done += 1
-            bar.update(model.time_min)
-    except KeyboardInterrupt as exc:
-        status, caught = "interrupted", exc
-    except Exception as exc:  # any failure: record it, write what was computed, then report it
-        status, caught = "failed", exc
+    with _StopOnSignal(handle_signals, stream) as stop:
+        try:
+            if run.snapshots is not None:
+                run.snapshots.maybe_write(model)
+            while run.done < run.n_planned:  # over cell steps
+                error_step = run.done + 1
+                model.step()
+                run.done += 1
+                error_step = run.done  # a bad field or a failed write belongs to the step just done
+                check_fields(model)
+                if run.snapshots is not None:
+                    run.snapshots.maybe_write(model)
+                if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
+                    while run.next_checkpoint_min <= model.time_min + 1e-9:
+                        run.next_checkpoint_min += run.checkpoint_every_min
+                    _checkpoint(run, model, seg, t0)
+                    _write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
+                bar.update(model.time_min)
+                if stop.requested and run.done < run.n_planned:
+                    status = "interrupted"
+                    _checkpoint(run, model, seg, t0)
+                    break
+        except KeyboardInterrupt as exc:
+            status, caught = "interrupted", exc
+        except Exception as exc:  # any failure: record it, write what was computed, then report it
+            status, caught = "failed", exc
+    error = None
     if caught is not None:
         message = "interrupted" if isinstance(caught, KeyboardInterrupt) else str(caught)
-        error = {"type": type(caught).__name__, "message": message, "step": done + 1, "time_min": model.time_min}
-    if caught is None:
-        model.record()  # the final state, whatever the recording schedule (not a half-done step's)
-    t2 = time.perf_counter()
+        error = {"type": type(caught).__name__, "message": message, "step": error_step, "time_min": model.time_min}
     bar.close(model.time_min)
-
-    path.mkdir(parents=True, exist_ok=True)
-    table = model.timeseries()
-    table.to_parquet(path / "timeseries.parquet", index=False)
-    files = [path / "timeseries.parquet"]
-    plot_error = None
-    try:
-        plot_summary(table, path / "summary.png", title=_title(scenario, model, status))
-        files.append(path / "summary.png")
-    except Exception as exc:  # a figure must not hide the run's own error; it is reported below
-        if caught is None:
-            raise
-        plot_error = f"{type(exc).__name__}: {exc}"
-    wall_s = time.perf_counter() - t0
-    manifest = _manifest(scenario, model, kwargs, status, error, done, n_planned, wall_s, t2 - t1, command)
-    if plot_error:
-        manifest["notes"].append(f"summary.png not drawn: {plot_error}")
-    (path / "manifest.json").write_text(json.dumps(manifest, indent=2, allow_nan=True) + "\n", encoding="utf-8")
-    files.append(path / "manifest.json")
-
+    seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
+    files = []
+    if status != "failed" and caught is None:
+        model.record()  # the final state, whatever the recording schedule (not a half-done step's)
+        if status == "completed" and run.snapshots is not None and run.snapshots.schedule.last_min != model.time_min:
+            run.snapshots.write(model)
+    files = _write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
+    ckpt = path / CHECKPOINT_FILE if run.last_checkpoint else None
     if isinstance(caught, KeyboardInterrupt):
+        if ckpt is not None and stream is not None:
+            stream.write(f"neuroagents: the last checkpoint is at t = {run.last_checkpoint['time_min']:g} min; "
+                         f"continue with 'neuroagents resume {path}'\n")  # fmt: skip
         raise caught
     if caught is not None:
+        where = (f"; the last good checkpoint is {ckpt} (t = {run.last_checkpoint['time_min']:g} min)" if ckpt
+                 else "")  # fmt: skip
         raise ScenarioRunError(
-            f"scenario {scenario.scenario.name!r} failed in step {done + 1} of {n_planned} (from t = "
-            f"{model.time_min:g} min): {type(caught).__name__}: {caught}; the time series so far and a manifest "
-            f"naming the error are in {path}"
+            f"scenario {name!r} failed in step {error_step} of {run.n_planned} (from t = "
+            f"{(error_step - 1) * dt:g} min): {type(caught).__name__}: {caught}; the time series so far and a "
+            f"manifest naming the error are in {path}{where}"
         ) from caught
-    return RunResult(path, tuple(files), model.backend.name, model.backend.device, done, model.time_min, wall_s,
-                     table)  # fmt: skip
+    return RunResult(path, tuple(files), model.backend.name, model.backend.device, run.done, model.time_min,
+                     time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
+
+
+def _write_outputs(run: _Run, model, status, error, seg, wall_s, *, draw: bool, final: bool = False) -> list[Path]:
+    """Write the time series, the summary figure (when ``draw``) and the manifest, each atomically."""
+    from neuroagents.scenario.summary import plot_summary
+
+    path = run.path
+    table = model.timeseries()
+    with atomic_write(path / "timeseries.parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    files = [path / "timeseries.parquet"]
+    if run.snapshots is not None and run.snapshots.schedule.count:
+        files.append(path / FIELDS_STORE)
+    notes = list(run.notes)
+    if draw:
+        try:
+            with atomic_write(path / "summary.png") as tmp:
+                plot_summary(table, tmp, title=_title(run.scenario, model, status))
+            files.append(path / "summary.png")
+        except Exception as exc:  # a figure must not hide the run's own error; it is reported below
+            if error is None:
+                raise
+            notes.append(f"summary.png not drawn: {type(exc).__name__}: {exc}")
+    segment = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(wall_s, 3), "status": status}
+    segments = [*run.segments, segment]
+    if final:
+        run.segments.append(segment)
+    manifest = _manifest(run, model, status, error, segments, notes)
+    write_json(path / "manifest.json", manifest)
+    files.append(path / "manifest.json")
+    if run.last_checkpoint:
+        files.append(path / CHECKPOINT_FILE)
+    return files
+
+
+def _manifest(run: _Run, model, status, error, segments, notes) -> dict:
+    scenario = run.scenario
+    snaps = run.snapshots
+    return {
+        "job": f"neuroagents scenario {scenario.scenario.name!r}",
+        "description": scenario.scenario.description,
+        "status": status,
+        "error": error,
+        "command": segments[0].get("command"),
+        "created_utc": segments[0]["started_utc"],
+        "updated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": list(scenario.files),
+        "overrides": list(scenario.overrides),
+        "seed": scenario.scenario.seed,
+        "backend": model.backend.name,
+        "device": model.backend.device,
+        "dtype": run.dtype,
+        "steps": run.done,
+        "steps_planned": run.n_planned,
+        "simulated_min": model.time_min,
+        "duration_min": scenario.duration_min,
+        "wall_s": round(sum(s["wall_s"] for s in segments), 3),
+        "step_wall_s": round(sum(s.get("step_wall_s", 0.0) for s in segments), 3),
+        "segments": segments,
+        "fields": None if snaps is None else snaps.manifest_entry(),
+        "checkpoint": {"file": CHECKPOINT_FILE, "every_min": run.checkpoint_every_min, "last": run.last_checkpoint},
+        "notes": notes,
+        "scenario": scenario.resolved(),
+        "model_kwargs": run.model_kwargs,
+        "outputs": [p for p in (*OUTPUT_FILES, CHECKPOINT_FILE) if (run.path / p).exists()],
+        "versions": package_versions(gpu=model.backend.is_gpu),
+        "platform": platform.platform(),
+    }
 
 
 def _title(scenario: Scenario, model, status: str) -> str:

@@ -87,4 +87,4 @@ def plot_summary(table, png_path, *, title: str = "") -> None:
             ax.legend(fontsize=7, ncols=2)
     if title:
         fig.suptitle(title, fontsize=12)
-    fig.savefig(png_path, dpi=90)
+    fig.savefig(png_path, dpi=90, format="png")

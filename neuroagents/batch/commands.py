@@ -1,0 +1,94 @@
+"""``neuroagents sweep`` and ``neuroagents analyze``: options and handlers (heavy imports only when they run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from neuroagents.errors import NeuroagentsError
+
+__all__ = ["analyze", "configure_analyze", "configure_sweep", "sweep"]
+
+
+class SweepFailedRuns(NeuroagentsError):
+    """Some runs of a sweep failed every attempt; the others are written."""
+
+
+def configure_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sweep", metavar="SWEEP.toml", help="a sweep file (see scenarios/sweeps/ and docs/headless.md)")
+    p.add_argument("--out", default=None, metavar="DIR", help="sweep directory (default: runs/sweeps/<name>); "
+                   "running the same command again skips the runs already finished there")  # fmt: skip
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run on a local Dask cluster of N worker processes (default: in this process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDR",
+                       help="run on an existing Dask cluster: its scheduler, tcp://HOST:PORT, or a scheduler "
+                       "file (.json)")  # fmt: skip
+    p.add_argument("--retries", type=int, default=1, metavar="K", help="further attempts of a failed run "
+                   "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="discard a different sweep already in --out")
+    p.add_argument("--dry-run", action="store_true", help="validate the file and print the runs; run nothing")
+
+
+def sweep(args: argparse.Namespace) -> int:
+    from neuroagents.batch.executors import make_executor
+    from neuroagents.batch.spec import load_sweep
+    from neuroagents.batch.sweep import plan_sweep, run_sweep
+    from neuroagents.errors import ConfigError
+    from neuroagents.progress import format_wall
+
+    if args.retries < 0:
+        raise ConfigError("--retries", args.retries, "an integer >= 0")
+    spec = load_sweep(args.sweep)
+    if args.dry_run:
+        design, tasks, _ = plan_sweep(spec)
+        print(design.table().to_string(index=False, max_rows=40))
+        print(f"\nsweep {spec.name}: {len(design.points)} points x {spec.replicates} replicates = {len(tasks)} runs "
+              f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated")  # fmt: skip
+        return 0
+    executor = make_executor(args.workers, args.scheduler)
+    r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries)
+    print(f"neuroagents sweep {spec.name}: {r.n_runs} runs ({spec.method} design, {spec.replicates} replicates) "
+          f"of scenario {spec.scenario}")  # fmt: skip
+    print(f"  ran      {len(r.done)} now {r.executor or '(nothing to run)'}, {r.done_before} done before; "
+          f"{r.retried} succeeded on a retry; wall time {format_wall(r.wall_s)}")  # fmt: skip
+    print(f"  results  {r.out_dir / 'results'}  (pandas.read_parquet of that directory: one table, a run_id "
+          f"column)")  # fmt: skip
+    if r.failed:
+        first = next(iter(r.failed.items()))
+        raise SweepFailedRuns(f"{len(r.failed)} of {r.n_runs} runs failed every attempt (e.g. {first[0]}: "
+                              f"{first[1]}); their errors are in {r.out_dir / 'runs'}; the other runs are written; "
+                              "run the same command again to retry them")  # fmt: skip
+    if spec.method in ("sobol", "morris"):
+        print(f"  next     neuroagents analyze {r.out_dir}")
+    return 0
+
+
+def configure_analyze(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="SWEEP_DIR", help="the directory of a finished sobol or morris sweep")
+    p.add_argument("--readout", action="append", default=None, metavar="COLUMN",
+                   help="a time-series column to analyze (repeatable; default: the sweep file's [analysis] "
+                   "readouts)")  # fmt: skip
+    p.add_argument("--at", default=None, metavar="end|mean|MIN",
+                   help="the value at the end, the mean over time, or at a time in minutes (default: the sweep "
+                   "file's)")  # fmt: skip
+
+
+def analyze(args: argparse.Namespace) -> int:
+    from neuroagents.batch.analyze import analyze_sweep
+    from neuroagents.errors import ConfigError
+
+    at = args.at
+    if at is not None and at not in ("end", "mean"):
+        try:
+            at = float(at)
+        except ValueError:
+            raise ConfigError("--at", at, "'end', 'mean' or a time in minutes") from None
+    a = analyze_sweep(args.dir, readouts=args.readout, at=at)
+    table = a.indices.pivot_table(index=["readout", "parameter"], columns="index", values="value", sort=False)
+    print(f"neuroagents analyze {args.dir}: {a.method} indices")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    for note in a.notes:  # over notes
+        print(f"  note: {note}", file=sys.stderr)
+    print(f"  wrote    {a.csv}, {a.png}")
+    return 0

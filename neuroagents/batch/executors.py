@@ -1,0 +1,252 @@
+"""Where a sweep's runs execute: in this process, on a local Dask cluster, or on an existing Dask cluster.
+
+A run is :func:`run_task` applied to a :class:`RunTask` — plain data in, plain data out, importable by name
+— so any executor can run it: this process, a worker process of a ``distributed.LocalCluster``
+(``--workers N``), or the workers of a cluster whose scheduler is already running (``--scheduler
+tcp://HOST:PORT``: SLURM via dask-jobqueue, GPU nodes via dask-cuda; see ``docs/headless.md``). The result
+comes back to this process, which alone writes the sweep directory, so workers need no shared file system.
+
+A run that raises (or whose worker dies) is tried once more (``retries``); each failure is reported to the
+caller, which records it.
+
+The same run gives the same table whichever executor ran it: its seed is in its scenario, and the model
+on NumPy is deterministic (numba runs one thread per Dask worker, ``NUMBA_NUM_THREADS=1``, because a numba
+parallel region stalls when another process holds a core).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import platform
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from neuroagents.errors import ConfigError
+
+__all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "make_executor", "run_task"]
+
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Environment of local Dask workers: one thread each (the workers are the parallelism)."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run, as plain data.
+
+    Attributes
+    ----------
+    run_id : str
+    point, replicate, seed : int
+    params : dict
+        The varied keys and values (copied into the result's columns).
+    scenario : dict
+        The run's resolved scenario (seed included), validated again where it runs.
+    backend, dtype : str
+    """
+
+    run_id: str
+    point: int
+    replicate: int
+    seed: int
+    params: dict
+    scenario: dict
+    backend: str
+    dtype: str
+
+
+@dataclass
+class RunOutcome:
+    """What came back from a run: its time series, or its error.
+
+    Attributes
+    ----------
+    run_id : str
+    table : pandas.DataFrame or None
+        ``run_id, point, replicate, seed``, the varied keys, then the model's time series.
+    error : dict or None
+        ``type``, ``message``, ``traceback``.
+    info : dict
+        ``wall_s``, ``host``, ``pid``, ``backend``, ``device``.
+    """
+
+    run_id: str
+    table: object
+    error: dict | None
+    info: dict
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@functools.cache
+def _backend_here(choice: str) -> str:
+    """The backend ``choice`` resolves to in this process, resolved (and "auto" logged) once per process."""
+    from neuroagents.backend import resolve_backend
+
+    return resolve_backend(choice).name
+
+
+def run_task(task: RunTask) -> RunOutcome:
+    """Build the model of ``task``, run it to the scenario's end, and return its time series (or its error).
+
+    The fields are checked after every step; a NaN or negative one fails the run with the mediator named.
+    """
+    from neuroagents.recording import check_fields
+    from neuroagents.scenario import Scenario
+    from neuroagents.scenario.runner import planned_steps
+
+    t0 = time.perf_counter()
+    info = {"host": platform.node(), "pid": os.getpid(), "backend": None, "device": None}
+    try:
+        scenario = Scenario.model_validate(task.scenario)
+        model = scenario.build_model(backend=_backend_here(task.backend), dtype=task.dtype)
+        info.update(backend=model.backend.name, device=model.backend.device)
+        for _ in range(planned_steps(scenario.duration_min, model.cell_dt_min)):  # over cell steps
+            model.step()
+            check_fields(model)
+        model.record()
+        table = model.timeseries()
+        meta = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
+                **task.params}  # fmt: skip
+        for i, (k, v) in enumerate(meta.items()):  # over the leading columns
+            table.insert(i, k, v)
+        return RunOutcome(task.run_id, table, None, {**info, "wall_s": round(time.perf_counter() - t0, 3)})
+    except Exception as exc:  # the run's failure is its result; the sweep records it and goes on
+        error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(limit=20)}
+        return RunOutcome(task.run_id, None, error, {**info, "wall_s": round(time.perf_counter() - t0, 3)})
+
+
+Report = Callable[[RunOutcome, int, bool], None]
+"""``report(outcome, attempt, final)``: called once per attempt; ``final`` when no retry follows."""
+
+
+class InProcessExecutor:
+    """Run the tasks one after another in this process (the default)."""
+
+    name = "in-process"
+    workers = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def describe(self) -> str:
+        return "in this process"
+
+    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1) -> None:
+        for task in tasks:  # over runs
+            attempt = 1
+            while True:
+                outcome = run_task(task)
+                final = outcome.ok or attempt > retries
+                report(outcome, attempt, final)
+                if final:
+                    break
+                attempt += 1
+
+
+class DaskExecutor:
+    """Run the tasks on Dask: a new local cluster of ``workers`` processes, or the cluster at ``scheduler``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a ``distributed.LocalCluster`` with this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (or a scheduler file's path).
+    """
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        if (workers is None) == (scheduler is None):
+            raise ConfigError("executor", (workers, scheduler), "either workers or a scheduler address")
+        self.n_workers, self.scheduler = workers, scheduler
+        self.cluster = self.client = None
+
+    def __enter__(self):
+        if self.client is not None:  # already started (e.g. to time the start apart): use it
+            return self
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            opt = "--workers" if self.scheduler is None else "--scheduler"
+            raise ConfigError(opt, self.n_workers or self.scheduler, "left out, or Dask installed: pip install -e "
+                              "'.[cluster]'") from None  # fmt: skip
+        if self.scheduler is not None:
+            try:
+                if self.scheduler.endswith(".json"):
+                    self.client = Client(scheduler_file=self.scheduler, timeout="30s")
+                else:
+                    self.client = Client(self.scheduler, timeout="30s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError("--scheduler", self.scheduler, f"the address of a running Dask scheduler "
+                                  f"(tcp://HOST:PORT) or its scheduler file; connecting failed: {exc}") from None
+        else:
+            # silence_logs: the workers' warnings about tasks cancelled after a Ctrl-C are not news
+            self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, env=dict(WORKER_ENV),
+                                        silence_logs=logging.ERROR)  # fmt: skip
+            self.client = Client(self.cluster)
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+        return False
+
+    @property
+    def workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1)["workers"]) if self.client is not None else 0
+
+    def describe(self) -> str:
+        if self.cluster is not None:
+            return f"on a local Dask cluster of {self.n_workers} worker processes"
+        return f"on the Dask cluster at {self.scheduler} ({self.workers} workers now)"
+
+    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1) -> None:
+        from distributed import as_completed
+
+        client = self.client
+        pending = {}
+        for task in tasks:  # over runs: submit all; the scheduler queues them
+            pending[client.submit(run_task, task, pure=False, key=f"run-{task.run_id}-1")] = (task, 1)
+        ac = as_completed(list(pending))
+        try:
+            for fut in ac:  # over finished attempts
+                task, attempt = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # a worker died or the task could not run: an attempt that failed
+                    outcome = RunOutcome(task.run_id, None, {"type": type(exc).__name__, "message": str(exc),
+                                                             "traceback": ""}, {"wall_s": None})  # fmt: skip
+                final = outcome.ok or attempt > retries
+                report(outcome, attempt, final)
+                if not final:
+                    nxt = client.submit(run_task, task, pure=False, key=f"run-{task.run_id}-{attempt + 1}")
+                    pending[nxt] = (task, attempt + 1)
+                    ac.add(nxt)
+        finally:
+            if pending:  # interrupted: nothing keeps running on the cluster for a sweep that stopped
+                client.cancel(list(pending))
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None):
+    """:class:`InProcessExecutor` by default; :class:`DaskExecutor` for ``workers`` or ``scheduler``."""
+    if workers is not None and scheduler is not None:
+        raise ConfigError("--workers", workers, "left out when --scheduler is given (its cluster has its workers)")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError("--workers", workers, "an integer >= 1")
+    if workers is None and scheduler is None:
+        return InProcessExecutor()
+    return DaskExecutor(workers=workers, scheduler=scheduler)
