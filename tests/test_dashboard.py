@@ -1,0 +1,225 @@
+"""The dashboard without a browser: actions, drawing, lessons, assets, the command, and the page via solara.render."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import io
+import re
+import tarfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("solara", reason="the dashboard extra is not installed (pip install 'neuroagents[dashboard]')")
+
+from neuroagents.errors import ConfigError
+from neuroagents.model import NeuroImmuneModel
+from viz import actions, assets, drawing, live
+from viz.controls import Setup, build
+from viz.lessons import load_lessons
+
+SMALL = dict(width_um=400, height_um=400, n_mast_cells=8, n_macrophages=20, n_neurons=6)
+SKIN = ("tissue.width_um=600", "tissue.height_um=600", "cells.initial.mast_cell=12", "cells.initial.macrophage=30",
+        "cells.initial.neuron=8")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["actions", "assets", "controls", "drawing", "lessons", "live", "plots", "server"])
+def test_viz_doctests(name):
+    mod = importlib.import_module(f"viz.{name}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+# --- actions --------------------------------------------------------------------------------
+def test_drug_now_equals_the_same_schedule_from_the_start():
+    given = live.LiveModel(seed=3, **SMALL)
+    actions.give_drug(given, "tofacitinib", "oral", 10.0, interval_h=12.0, n_doses=2)
+    scheduled = NeuroImmuneModel(seed=3, **SMALL, drugs=[{"drug": "tofacitinib", "route": "oral",
+                                                          "dose_mg_per_kg": 10.0, "interval_h": 12.0, "n_doses": 2}])
+    for t in (30.0, 600.0, 800.0):
+        assert given.pharmacology.effects(t) == scheduled.pharmacology.effects(t)
+    for _ in range(5):
+        given.step()
+        scheduled.step()
+    assert given.inhibition == pytest.approx(scheduled.inhibition)
+    assert given.inhibition["JAK1"] > 0.3
+    assert [a.kind for a in given.actions] == ["drug"] and "q12h x2" in given.actions[0].label
+
+
+def test_drug_given_later_starts_then_and_keeps_earlier_doses():
+    m = live.LiveModel(seed=1, **SMALL)
+    actions.give_drug(m, "adalimumab", "iv", 10.0)
+    for _ in range(3):
+        m.step()
+    actions.give_drug(m, "tofacitinib", "oral", 10.0)
+    starts = sorted((s.drug, s.start_min) for s in m.pharmacology.schedules)
+    assert starts == [("adalimumab", 0.0), ("tofacitinib", 3.0)]
+    assert m.pharmacology.effects(3.0)["periphery"]["JAK1"] < 1e-9  # an oral dose has not been absorbed yet
+    assert m.pharmacology.effects(3.0)["periphery"]["TNF"] > 0.9  # the i.v. antibody from t = 0 is still there
+
+
+def test_deplete_now_removes_that_fraction_of_that_state():
+    m = live.LiveModel(seed=2, **{**SMALL, "n_macrophages": 400})
+    a = actions.deplete_now(m, "macrophage", 0.5)
+    n = m.cell_types["macrophage"].n
+    assert 150 < n < 250 and a.detail == f"removed {400 - n} of 400 macrophage"
+    with pytest.raises(ConfigError, match=r"deplete\.fraction"):
+        actions.deplete_now(m, "macrophage", 1.5)
+    with pytest.raises(ConfigError, match="did you mean 'mast_cell'"):
+        actions.deplete_now(m, "mast_cells", 0.5)
+    before = m.cell_types["mast_cell"].census()
+    actions.deplete_now(m, "mast_cell", 1.0, state="refractory")  # none are refractory yet
+    assert m.cell_types["mast_cell"].census() == before
+
+
+def test_knockouts_now():
+    m = live.LiveModel(seed=1, **SMALL, mast_cell_stimulus=0.8)
+    ref = live.LiveModel(seed=1, **SMALL, mast_cell_stimulus=0.8)
+    actions.knock_out_now(m, "mediator", "histamine")
+    actions.knock_out_now(m, "receptor", "TNFR1")
+    actions.knock_out_now(m, "cell_type", "t_cell")
+    actions.give_drug(m, "ibuprofen", "iv", 10.0)  # drug effects are recomputed each step: the receptor stays blocked
+    for _ in range(10):
+        m.step()
+        ref.step()
+    hist = m.env.names.index("histamine")
+    assert float(ref.env.fields[hist].max()) > 0 and float(m.env.fields[hist].max()) == 0.0
+    assert m.inhibition["TNFR1"] == 1.0 and "t_cell" in m.knockouts.cell_types
+    with pytest.raises(ConfigError, match="knockout"):
+        actions.knock_out_now(m, "gene", "Tnf")
+
+
+# --- drawing --------------------------------------------------------------------------------
+def test_heatmap_shows_the_field_and_a_stable_sample_of_cells():
+    m = live.LiveModel(seed=1, **{**SMALL, "n_macrophages": 600}, mast_cell_stimulus=0.8)
+    for _ in range(3):
+        m.step()
+    view = live.views(m)["tissue"]
+    frame = drawing.field_frame(view, "histamine")
+    assert frame.vmax == pytest.approx(float(m.env.field("histamine").max())) and frame.vmax > 0
+    layer = drawing.cell_layer(view, max_cells=100)
+    assert layer.n_total == sum(ct.n for ct in m.cell_types.values())
+    assert 50 < layer.n_drawn < 160
+    again = drawing.cell_layer(view, max_cells=100)
+    assert np.array_equal(layer.drawn["macrophage"][2], again.drawn["macrophage"][2])
+    svg = drawing.heatmap_svg(view, frame, layer)
+    assert svg.count("<use ") == layer.n_drawn and 'data-mediator="histamine"' in svg
+    kind, cid = "neuron", int(m.cell_types["neuron"].pop.ids[0])
+    x, y = m.cell_types["neuron"].pop.position_um[0][:2]
+    assert drawing.nearest_cell(view, float(x), float(y), radius_um=0.5) == (kind, cid)
+    assert drawing.nearest_cell(view, -1e4, -1e4) is None
+
+
+def test_heatmap_of_a_3d_grid_is_one_slice():
+    m = live.LiveModel(seed=1, width_um=200, height_um=200, depth_um=100, n_mast_cells=4, n_macrophages=20,
+                       n_neurons=2)  # fmt: skip
+    view = live.views(m)["tissue"]
+    frame = drawing.field_frame(view, "TNF", z_index=2)
+    layer = drawing.cell_layer(view, z_index=2)
+    assert frame.z_index == 2 and 0 < layer.n_total < 26
+
+
+# --- lessons and setups ---------------------------------------------------------------------
+def test_at_least_four_lessons_and_each_runs_with_its_actions():
+    lessons = load_lessons()
+    assert len(lessons) >= 4
+    for ls in lessons.values():
+        small = (*ls.overrides, "tissue.width_um=400", "tissue.height_um=400")
+        model, _, _ = build(Setup(ls.scenario, small, ls.name))
+        assert ls.mediator in model.env.names and ls.counts in model.cell_types
+        model.step()
+        for t in ls.actions:
+            getattr(actions, {"drug": "give_drug", "deplete": "deplete_now", "knockout": "knock_out_now"}[t.kind])(
+                model, **t.kwargs
+            )
+        model.step()
+        assert len(model.actions) == len(ls.actions)
+
+
+def test_setup_errors_are_one_line():
+    with pytest.raises(ConfigError, match=r"tissue.width_um = -1: must be a length > 0"):
+        build(Setup("healthy", ("tissue.width_um=-1",)))
+
+
+# --- assets and the command -----------------------------------------------------------------
+def test_asset_packages_and_unpacking(tmp_path):
+    specs = assets.required_packages()
+    assert any(s.startswith("@widgetti/solara-vuetify-app@") for s in specs)
+    assert any(s.startswith("requirejs@") for s in specs)
+    assert assets.missing_assets(tmp_path) == list(specs)
+    data = b"define([], {});"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("package/require.js")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    tgz = tmp_path / "requirejs-2.3.6.tgz"
+    tgz.write_bytes(buf.getvalue())
+    target = tmp_path / "cache" / "requirejs@2.3.6"
+    target.parent.mkdir()
+    assets._unpack(tgz, target)
+    assert (target / "require.js").read_bytes() == data
+    assert "requirejs@2.3.6" not in assets.missing_assets(tmp_path / "cache")
+
+
+def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):
+    from neuroagents.cli import main
+
+    assert main(["dashboard", "--assets-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--fetch-assets" in err
+    assert main(["dashboard", "helthy", "--allow-cdn"]) == 2
+    assert "did you mean 'healthy'" in capsys.readouterr().err
+
+
+# --- the page, rendered without a browser ---------------------------------------------------
+def _page(monkeypatch):
+    import ipyvuetify as v
+    import solara
+
+    monkeypatch.setenv("NEUROAGENTS_DASHBOARD_SCENARIO", "inflamed_skin")
+    monkeypatch.setenv("NEUROAGENTS_DASHBOARD_SET", '["' + '", "'.join(SKIN) + '"]')
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+
+    def html():
+        return " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+
+    def click(label):
+        rc.find(v.Btn, children=[label]).widget.click()
+
+    return rc, html, click
+
+
+def _chart(html: str, series: str) -> dict:
+    m = re.search(rf'data-series="{re.escape(series)}" data-n="(\d+)" data-first="([^"]*)" data-last="([^"]*)"', html)
+    assert m, f"no series {series!r} on the page"
+    return {"n": int(m.group(1)), "first": float(m.group(2) or "nan"), "last": float(m.group(3) or "nan")}
+
+
+def test_page_steps_gives_a_drug_and_marks_it(monkeypatch):
+    rc, html, click = _page(monkeypatch)
+    assert 'data-time-min="0"' in html()
+    n0 = _chart(html(), "evoked (standard filament)")["n"]
+    for _ in range(2):
+        click("Step")  # five steps each
+    page = html()
+    assert 'data-time-min="10"' in page
+    assert _chart(page, "evoked (standard filament)")["n"] == n0 + 1
+    assert "na-marker" not in page
+    click("Give now")  # tofacitinib 10 mg/kg oral, the panel's default
+    page = html()
+    assert page.count('data-label="tofacitinib 10 mg/kg oral"') == 4  # a marker on each of the four charts
+    assert "acts on JAK1" in page or "tofacitinib" in page
+    rc.close()
+
+
+def test_two_sessions_have_their_own_models(monkeypatch):
+    rc1, html1, click1 = _page(monkeypatch)
+    rc2, html2, _ = _page(monkeypatch)
+    click1("Step")
+    assert 'data-time-min="5"' in html1() and 'data-time-min="0"' in html2()
+    rc1.close()
+    rc2.close()
