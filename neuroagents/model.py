@@ -46,7 +46,7 @@ from neuroagents.cells.t_cell import TCell
 from neuroagents.compartment import Compartment, check_layout
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
-from neuroagents.interventions import parse_interventions
+from neuroagents.interventions import Depletion, parse_interventions
 from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
@@ -357,6 +357,51 @@ class NeuroImmuneModel(mesa.Model):
         ):
             self.injections[self._next_injection].inject(self.compartments, self.time_min)
             self._next_injection += 1
+
+    def add_dosing(self, schedule) -> None:
+        """Add one dosing schedule to the run (a ``[[drugs]]`` table or a :class:`DosingSchedule`).
+
+        PK is solved by superposition, so doses already given keep their exact course; the new schedule acts
+        from the next step's dose phase. Schedules starting in the past are allowed (their earlier doses count).
+        """
+        old = self.pharmacology
+        schedules = [*(old.schedules if old is not None else ()), schedule]
+        kwargs = {"body_weight_kg": old.body_weight_kg} if old is not None else {}
+        self.pharmacology = Pharmacology(schedules, self.species, **kwargs)
+
+    def knock_out(self, what: str, name: str) -> int:
+        """Knock out a mediator, receptor or cell type from now to the end of the run; returns cells removed.
+
+        Parameters
+        ----------
+        what : {"mediator", "receptor", "cell_type"}
+        name : str
+            A mediator on the grid, a receptor, or a cell type. A mediator is released by no cell from now on; a
+            receptor is fully blocked in every compartment; a cell type is removed from every compartment and
+            never recruited or born again.
+        """
+        from neuroagents.cells.signaling import RECEPTORS
+
+        if what not in ("mediator", "receptor", "cell_type"):
+            raise ConfigError("knockout", what, "one of ['cell_type', 'mediator', 'receptor']")
+        try:
+            _, ko = parse_interventions(
+                [{"kind": "knockout", what: name}], cell_types={k: c.states for k, c in CELL_TYPES.items()},
+                mediators=self.env.names, receptors=sorted(RECEPTORS), compartments=sorted(self.compartments),
+                where="knockout",
+            )  # fmt: skip
+        except ConfigError as exc:  # name the key as the caller gave it: knockout.receptor, not knockout[0].receptor
+            raise ConfigError(exc.key.replace("knockout[0]", "knockout"), exc.value, exc.allowed, exc.where) from None
+        old = self.knockouts
+        self.knockouts = type(old)(old.mediators | ko.mediators, old.receptors | ko.receptors,
+                                   old.cell_types | ko.cell_types)  # fmt: skip
+        for r in ko.receptors:  # the four tables the constructor sets (drug effects are rebuilt from the base one)
+            for table in (self.base_inhibition, self.inhibition, self.spinal_inhibition, self.drg_inhibition):
+                table[r] = 1.0
+        removed = 0
+        for kind in ko.cell_types:
+            removed += self.deplete(Depletion(kind, 1.0, self.time_min))
+        return removed
 
     def deplete(self, d) -> int:
         """Remove a random fraction of one cell type (in one state and compartment, if given) now; returns how many."""

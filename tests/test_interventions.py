@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from neuroagents.errors import ConfigError
@@ -89,3 +90,53 @@ def test_t_cell_deficiency_means_no_t_cells_ever():
 def test_bad_interventions_are_clear_errors(item, match):
     with pytest.raises(ConfigError, match=match):
         NeuroImmuneModel(**SMALL, interventions=[item])
+
+
+def _three_tissue(**kw):
+    comps = [{"name": "paw", "kind": "periphery", "width_um": 300.0, "height_um": 300.0, "cells": {"macrophage": 30}},
+             {"name": "drg", "kind": "drg", "width_um": 300.0, "height_um": 300.0,
+              "cells": {"macrophage": 30, "neuron": 10}},
+             {"name": "dh", "kind": "dorsal_horn", "width_um": 300.0, "height_um": 300.0,
+              "cells": {"microglia": 20, "t_cell": 5}}]  # fmt: skip
+    return NeuroImmuneModel(seed=4, compartments=comps, injured_fraction=0.5, **kw)
+
+
+def test_a_schedule_added_mid_run_equals_the_same_schedule_given_from_the_start():
+    """``add_dosing`` (the dashboard's "give now"): PK by superposition, so the run is the one planned ahead."""
+    dose = {"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 10.0, "start_min": 20.0, "interval_h": 1.0,
+            "n_doses": 3}  # fmt: skip
+    planned, live = _three_tissue(drugs=[dose]), _three_tissue()
+    for _ in range(20):
+        planned.step()
+        live.step()
+    live.add_dosing(dose)
+    for _ in range(40):
+        planned.step()
+        live.step()
+    assert live.inhibition["JAK1"] > 0.0  # the drug acts
+    pd.testing.assert_frame_equal(planned.timeseries(), live.timeseries())
+
+
+def test_knock_out_mid_run_reaches_every_compartment():
+    m = _three_tissue()
+    for _ in range(5):
+        m.step()
+    assert m.knock_out("receptor", "TNFR1") == 0
+    m.add_dosing({"drug": "adalimumab", "route": "sc", "dose_mg_per_kg": 1.0, "start_min": m.time_min})
+    m.step()  # drug effects are rebuilt from the base tables: the knockout must survive that
+    assert m.inhibition["TNFR1"] == m.drg_inhibition["TNFR1"] == m.spinal_inhibition["TNFR1"] == 1.0
+    assert m.knock_out("cell_type", "macrophage") == 60  # 30 in the paw + 30 in the DRG
+    assert all(c.cell_types["macrophage"].n == 0 for c in m.compartments.values())
+    m.knock_out("mediator", "CCL2")
+    for _ in range(10):
+        m.step()
+    assert all(c.cell_types["macrophage"].n == 0 for c in m.compartments.values())  # never recruited again
+    assert "CCL2" in m.knockouts.mediators and "TNFR1" in m.knockouts.receptors
+
+
+def test_knock_out_of_an_unknown_name_is_a_clear_error():
+    m = _three_tissue()
+    with pytest.raises(ConfigError, match=r"knockout\.receptor = 'TNFR': .*did you mean 'TNFR1'"):
+        m.knock_out("receptor", "TNFR")
+    with pytest.raises(ConfigError, match=r"knockout = 'gene'"):
+        m.knock_out("gene", "Tnf")

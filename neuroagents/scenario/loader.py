@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -56,8 +57,20 @@ __all__ = [
     "resolve_source",
 ]
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-"""Where the built-in scenarios live (the repository's ``scenarios/``)."""
+def _builtin_dir() -> Path:
+    """The repository's ``scenarios/`` (a checkout or an editable install), else the installed copy.
+
+    A regular (non-editable) install puts the scenario files, as data files, in ``<prefix>/share/neuroagents/
+    scenarios`` (see ``[tool.setuptools.data-files]`` in pyproject.toml).
+    """
+    here = Path(__file__).resolve().parents[2] / "scenarios"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "neuroagents" / "scenarios"
+
+
+BUILTIN_DIR = _builtin_dir()
+"""Where the built-in scenarios live (the repository's ``scenarios/``, or the installed copy)."""
 MAX_BASE_DEPTH = 16
 """Longest chain of ``base`` files."""
 _EXCLUSIVE = {("duration_days", "duration_min"): ("scenario",), ("dose_mg", "dose_mg_per_kg"): ("drugs", int)}
