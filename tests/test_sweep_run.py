@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -191,3 +192,17 @@ def test_executor_options_are_checked(sweep_file, tmp_path):
     rc, _, err = run_cli(["sweep", str(sweep_file), "--retries", "-1", "--out", str(tmp_path / "o")])
     assert rc == 2 and "--retries = -1: must be an integer >= 0" in err
     assert isinstance(executors.make_executor(), InProcessExecutor)
+
+
+def test_sigterm_stops_a_sweep_like_ctrl_c():
+    """Batch schedulers send SIGTERM before killing a job: the sweep command turns it into a clean stop."""
+    import os
+    import signal
+
+    from neuroagents.batch.commands import _sigterm_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), _sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+    assert signal.getsignal(signal.SIGTERM) == before

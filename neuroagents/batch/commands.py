@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 
 from neuroagents.errors import NeuroagentsError
@@ -30,6 +32,24 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="validate the file and print the runs; run nothing")
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt for the duration (main thread only; elsewhere a no-op)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def sweep(args: argparse.Namespace) -> int:
     from neuroagents.batch.executors import make_executor
     from neuroagents.batch.spec import load_sweep
@@ -47,7 +67,8 @@ def sweep(args: argparse.Namespace) -> int:
               f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated")  # fmt: skip
         return 0
     executor = make_executor(args.workers, args.scheduler)
-    r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries)
+    with _sigterm_as_interrupt():  # a batch scheduler's SIGTERM stops the sweep as Ctrl-C does: cleanly, resumable
+        r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries)
     print(f"neuroagents sweep {spec.name}: {r.n_runs} runs ({spec.method} design, {spec.replicates} replicates) "
           f"of scenario {spec.scenario}")  # fmt: skip
     print(f"  ran      {len(r.done)} now {r.executor or '(nothing to run)'}, {r.done_before} done before; "
