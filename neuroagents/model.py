@@ -285,6 +285,10 @@ class NeuroImmuneModel(mesa.Model):
                 if kind == "neuron" and n and comp is not self.axons.soma:
                     raise ConfigError(f"compartments.{comp.name}.cells.neuron", n,
                                       f"0: neurons live in the compartment of their somata ({self.axons.soma.name})")
+        for kind in CELL_TYPES:  # one id sequence per cell type across compartments: a cell's id is unique
+            counter = first.cell_types[kind].pop.id_counter
+            for comp in self.compartments.values():  # over compartments
+                comp.cell_types[kind].pop.id_counter = counter
         for lay in layouts:  # seed after every compartment exists (neuron terminals point into others)
             comp = self.compartments[lay["name"]]
             for kind, n in (lay.get("cells") or {}).items():

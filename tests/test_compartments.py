@@ -111,3 +111,16 @@ def test_a_three_compartment_scenario_is_reproducible():
     a.record()
     b.record()
     assert a.timeseries().equals(b.timeseries())
+
+
+def test_cell_ids_are_unique_across_compartments_and_inspect_finds_the_right_one():
+    m = _model(injured_fraction=1.0)
+    for _ in range(60):  # recruitment interleaves new cells in several compartments
+        m.step()
+    for kind in ("macrophage", "neuron", "microglia"):
+        ids = np.concatenate([c.cell_types[kind].pop.ids for c in m.compartments.values()])
+        assert len(np.unique(ids)) == len(ids), kind
+    for name, comp in m.compartments.items():
+        mac = comp.cell_types["macrophage"]
+        if mac.n:
+            assert m.inspect("macrophage", int(mac.pop.ids[-1]))["compartment"] == name

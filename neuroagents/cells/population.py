@@ -27,9 +27,20 @@ import numpy as np
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["Population"]
+__all__ = ["IdCounter", "Population"]
 
 _BUILTIN = ("id", "position_um")
+
+
+class IdCounter:
+    """The next id of one cell type. Populations of that type in several compartments share one, so a cell's id
+    is unique in the whole model (``model.inspect(kind, id)`` needs no compartment)."""
+
+    __slots__ = ("next",)
+
+    def __init__(self, start: int = 0):
+        self.next = int(start)
+
 
 
 class Population:
@@ -66,7 +77,7 @@ class Population:
         self.ndim = ndim
         self.xp = xp
         self.n = 0
-        self._next_id = 0
+        self.id_counter = IdCounter()
         self._specs: dict[str, tuple[np.dtype, tuple[int, ...]]] = {
             "id": (np.dtype(np.int64), ()),
             "position_um": (np.dtype(np.float64), (ndim,)),
@@ -143,7 +154,8 @@ class Population:
         start = self.n
         self._reserve(start + count)
         rows = slice(start, start + count)
-        ids = self.xp.arange(self._next_id, self._next_id + count, dtype=np.int64)
+        first = self.id_counter.next
+        ids = self.xp.arange(first, first + count, dtype=np.int64)
         self._data["id"][rows] = ids
         for name, (_, shape) in self._specs.items():
             if name == "id":
@@ -158,7 +170,7 @@ class Population:
             else:
                 self._data[name][rows] = 0
         self.n += count
-        self._next_id += count
+        self.id_counter.next = first + count
         return ids
 
     def remove(self, mask) -> int:
