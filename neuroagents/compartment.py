@@ -133,7 +133,17 @@ class Compartment:
 
     def free_fraction(self, mediator: str, spinal: bool = False) -> float:
         """Fraction of ``mediator`` not bound by neutralizing antibodies here."""
-        return self.model.free_fraction(mediator, spinal=spinal or self.kind == "dorsal_horn")
+        return self.model.free_fraction(mediator, kind="dorsal_horn" if spinal else self.kind)
+
+    @property
+    def enzyme_inhibition(self) -> dict[str, float]:
+        """Fraction of each enzyme's synthesis blocked here (COX2 -> PGE2), from this compartment's exposure."""
+        return self.model.drug_tables[self.kind]["enzyme_inhibition"]
+
+    @property
+    def mirna_block(self) -> dict[str, float]:
+        """Fraction of each microRNA's effect blocked here (miR21, by an antagomir), from this exposure."""
+        return self.model.drug_tables[self.kind]["mirna_block"]
 
     # --- layout -----------------------------------------------------------------------------
     def random_interstitial_positions(self, n: int, region=None):

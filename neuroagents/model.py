@@ -204,10 +204,15 @@ class NeuroImmuneModel(mesa.Model):
         self.base_inhibition = dict(self.inhibition)
         self.spinal_inhibition = dict(self.inhibition)
         self.drg_inhibition = dict(self.inhibition)
-        self.neutralization: dict[str, float] = {}  # mediator -> fraction bound by antibodies (periphery)
-        self.spinal_neutralization: dict[str, float] = {}
-        self.enzyme_inhibition: dict[str, float] = {}  # COX2 -> fraction of PGE2 synthesis blocked
-        self.mirna_block: dict[str, float] = {}  # miR21 -> fraction of its effect blocked
+        # drug effects other than kinase/receptor inhibition, per compartment kind (each its own exposure):
+        # neutralization: mediator -> fraction bound by antibodies; enzyme_inhibition: COX2 -> fraction of PGE2
+        # synthesis blocked; mirna_block: miR21 -> fraction of its effect blocked
+        self.drug_tables = {k: {"neutralization": {}, "enzyme_inhibition": {}, "mirna_block": {}}
+                            for k in ("periphery", "drg", "dorsal_horn")}  # fmt: skip
+        self.neutralization = self.drug_tables["periphery"]["neutralization"]  # the periphery's, by their old names
+        self.spinal_neutralization = self.drug_tables["dorsal_horn"]["neutralization"]
+        self.enzyme_inhibition = self.drug_tables["periphery"]["enzyme_inhibition"]
+        self.mirna_block = self.drug_tables["periphery"]["mirna_block"]
         self.pharmacology = Pharmacology(list(drugs), species) if drugs else None
 
         self.backend = resolve_backend(backend)
@@ -443,15 +448,22 @@ class NeuroImmuneModel(mesa.Model):
         self.inhibition = joined(periphery)
         self.drg_inhibition = joined(drg)
         self.spinal_inhibition = joined(spinal)
-        self.neutralization = dict(periphery["neutralization"])
-        self.spinal_neutralization = dict(spinal["neutralization"])
-        self.enzyme_inhibition = dict(periphery["enzyme_inhibition"])
-        self.mirna_block = dict(periphery["mirna_block"])
+        for kind, groups in (("periphery", periphery), ("drg", drg), ("dorsal_horn", spinal)):
+            for table in ("neutralization", "enzyme_inhibition", "mirna_block"):
+                self.drug_tables[kind][table] = dict(groups[table])
+        self.neutralization = self.drug_tables["periphery"]["neutralization"]
+        self.spinal_neutralization = self.drug_tables["dorsal_horn"]["neutralization"]
+        self.enzyme_inhibition = self.drug_tables["periphery"]["enzyme_inhibition"]
+        self.mirna_block = self.drug_tables["periphery"]["mirna_block"]
 
-    def free_fraction(self, mediator: str, spinal: bool = False) -> float:
-        """Fraction of a mediator not bound by neutralizing antibodies (1 without drugs)."""
-        table = self.spinal_neutralization if spinal else self.neutralization
-        return 1.0 - table.get(mediator, 0.0)
+    def free_fraction(self, mediator: str, spinal: bool = False, kind: str | None = None) -> float:
+        """Fraction of a mediator not bound by neutralizing antibodies (1 without drugs).
+
+        ``kind`` names the compartment kind ("periphery", "drg", "dorsal_horn"); ``spinal=True`` is the dorsal
+        horn's; the default is the periphery's.
+        """
+        kind = kind or ("dorsal_horn" if spinal else "periphery")
+        return 1.0 - self.drug_tables[kind]["neutralization"].get(mediator, 0.0)
 
     def _cell_types(self):
         for comp in self.compartments.values():  # over compartments

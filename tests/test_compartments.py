@@ -63,6 +63,28 @@ def test_drugs_reach_each_compartment_with_its_own_exposure():
     assert m.compartments["dorsal_horn"].inhibition["JAK1"] < m.compartments["paw"].inhibition["JAK1"]  # CSF
 
 
+def test_intrathecal_antagomir_blocks_mir21_in_the_drg_and_a_systemic_dose_hardly_does():
+    """Simeoli 2017 gave antagomir-21 intrathecally to reach the DRG: the DRG sees the CSF exposure."""
+    blocks = {}
+    for route in ("intrathecal", "sc"):
+        m = _model(drugs=[{"drug": "antagomir-21", "route": route, "dose_mg_per_kg": 2.0}])
+        for _ in range(120):
+            m.step()
+        blocks[route] = {name: c.mirna_block.get("miR21", 0.0) for name, c in m.compartments.items()}
+    assert blocks["intrathecal"]["drg"] > 0.5 > blocks["intrathecal"]["paw"]
+    assert blocks["sc"]["drg"] < 0.2 and blocks["sc"]["dorsal_horn"] < 0.2
+
+
+def test_anti_tnf_binds_tnf_where_it_reaches():
+    m = _model(drugs=[{"drug": "adalimumab", "route": "sc", "dose_mg_per_kg": 10.0}])
+    for _ in range(240):
+        m.step()
+    paw, dh = m.compartments["paw"], m.compartments["dorsal_horn"]
+    assert paw.free_fraction("TNF") < 0.5  # an antibody: plenty in the tissue
+    assert dh.free_fraction("TNF") > paw.free_fraction("TNF")  # little crosses into the CSF
+    assert m.compartments["drg"].free_fraction("TNF") < dh.free_fraction("TNF")
+
+
 def test_a_bolus_raises_the_agonist_by_its_dose_and_a_depot_releases_its_dose_over_time():
     slow = CATALOGUE["PAMP"].with_overrides(decay_per_min=0.0, diffusion_um2_per_min=0.0)
     layout = [{"name": "paw", "kind": "periphery", "width_um": 200, "height_um": 200, "vessel_spacing_um": 1e6}]
