@@ -21,7 +21,7 @@ import pytest
 
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
 from neuroagents.cells.signaling import RECEPTORS
-from neuroagents.model import NeuroImmuneModel
+from neuroagents.model import DEFAULT_MEDIATORS, NeuroImmuneModel
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 NO_CELLS = {"n_mast_cells": 0, "n_macrophages": 0, "n_t_cells": 0, "n_microglia": 0, "n_neurons": 0}
@@ -153,6 +153,80 @@ def test_nfkb_inhibition_stops_tnf_driven_m1():
     hold(m, TNF=1.0)
     counts = polarize(m, 240)
     assert counts["M1"] == 0
+
+
+# --- macrophages: endotoxin (TLR) tolerance ---------------------------------------------------------------
+
+WITH_PAMP = [*DEFAULT_MEDIATORS, "PAMP"]  # the agonist field exists only where something is injected
+
+
+def test_tlr4_engagement_builds_tolerance_at_the_exact_rate_and_tnf_alone_builds_none():
+    """dT/dt = θ (1 − T)/τ_on − T/τ_off with θ_TLR4 held (PAMP at Kd: θ = 1/2): T(t) = T∞ (1 − exp(−λ t)),
+    λ = θ/τ_on + 1/τ_off, T∞ = (θ/τ_on)/λ — exact for any step. TNF (no TLR4) induces none: TNF-induced
+    cross-tolerance is left out, so sterile injury is unaffected."""
+    m = make(seed=31, n_macrophages=20, mediators=WITH_PAMP)
+    mac, p = m.cell_types["macrophage"], m.cell_types["macrophage"].params
+    hold(m, PAMP=RECEPTORS["TLR4"].kd_nM)
+    for _ in range(6):  # 6 steps of 20 min
+        mac.sense(20.0)
+    k_on = 0.5 / p.tolerance_on_min
+    lam = k_on + 1.0 / p.tolerance_off_min
+    np.testing.assert_allclose(mac.pop["tolerance"], k_on / lam * (1 - math.exp(-lam * 120.0)), rtol=1e-12)
+    sterile = make(seed=31, n_macrophages=20, mediators=WITH_PAMP)
+    hold(sterile, TNF=1.0, IL1B=1.0)
+    sterile.cell_types["macrophage"].sense(400.0)
+    assert float(sterile.cell_types["macrophage"].pop["tolerance"].max()) == 0.0
+
+
+@pytest.mark.parametrize(("ligand", "receptor"), [("TNF", "TNFR1"), ("IL1B", "IL1R1"), ("PAMP", "TLR4")])
+def test_tolerance_cuts_tlr_il1r_and_tnfr_signal_by_one_minus_tmax_t(ligand, receptor):
+    """Cross-tolerance: NF-κB target θ_R (1 − t_max T) for each NF-κB receptor alone (400 min ≈ 27 τ: activity =
+    target); the tolerance used is the one at the start of the step."""
+    m = make(seed=32, n_macrophages=30, mediators=WITH_PAMP)
+    mac, p = m.cell_types["macrophage"], m.cell_types["macrophage"].params
+    mac.pop["tolerance"] = 0.6
+    hold(m, **{ligand: 1.0})
+    mac.sense(400.0)
+    expect = occupancy(receptor, 1.0) * (1 - p.tolerance_max * 0.6)
+    np.testing.assert_allclose(mac.pop["NFKB"], expect, rtol=1e-9)
+
+
+def test_ifng_rescues_tolerant_cells_release_but_not_their_signalling_and_a_jak_inhibitor_undoes_it():
+    """Tolerant M1 cells (T = 1) release TNF at (1 − t_max T (1 − R)) of the full rate, R = STAT1 from IFN-γ
+    (Chen & Ivashkiv 2010: IFN-γ restores transcription, not proximal TLR signalling); JAK1 blocked, R = 0."""
+    out = {}
+    for label, inhibition, ifng in (("tolerant", {}, 0.0), ("ifng", {}, 1.0), ("ifng+jak", {"JAK1": 1.0}, 1.0)):
+        m = make(seed=33, n_macrophages=40, mediators=WITH_PAMP, inhibition=inhibition)
+        mac = m.cell_types["macrophage"]
+        mac.pop["state"] = 1
+        mac.pop["tolerance"] = 1.0
+        hold(m, TNF=1.0, IFNG=ifng)
+        mac.sense(400.0)
+        mac.pop["tolerance"] = 1.0  # undo the step's slight decay, for a hand-computable release
+        m.env.clear_sources()
+        mac.secrete()
+        out[label] = (produced_molecules_per_min(m, "TNF"), float(mac.pop["NFKB"].mean()), float(mac.pop["STAT1"][0]))
+    p = m.cell_types["macrophage"].params
+    full = 60 * 40 * p.tnf_m1_molecules_per_s
+    r = occupancy("IFNGR", 1.0)
+    assert out["ifng"][2] == pytest.approx(r, rel=1e-9) and out["ifng+jak"][2] == 0.0
+    assert out["tolerant"][0] == pytest.approx(full * (1 - p.tolerance_max), rel=1e-9)
+    assert out["ifng"][0] == pytest.approx(full * (1 - p.tolerance_max * (1 - r)), rel=1e-9)
+    assert out["ifng+jak"][0] == pytest.approx(out["tolerant"][0], rel=1e-9)
+    assert out["ifng"][1] == pytest.approx(out["tolerant"][1], rel=1e-12)  # proximal NF-κB: not rescued
+
+
+def test_tolerant_macrophages_turn_m2_like_and_never_m1():
+    """The tolerant program E = t_max T joins the anti drive (Pena 2011: tolerance is an M2-like state): at T = 1,
+    A = (0.9 − θ)/(1 − θ) = 0.8 before T slowly wanes, so most M0 cells are M2 after 2/k; untolerized ones stay M0."""
+    m = make(seed=34, n_macrophages=N_MAC, mediators=WITH_PAMP)
+    k = m.cell_types["macrophage"].params.polarization_per_min
+    m.cell_types["macrophage"].pop["tolerance"] = 1.0
+    counts = polarize(m, 2 / k)
+    assert counts["M1"] == 0
+    assert counts["M2"] / N_MAC > 0.6  # ≈ 1 − exp(−2 · 0.6) = 0.7 with T waning from 0.91
+    control = make(seed=34, n_macrophages=N_MAC, mediators=WITH_PAMP)
+    assert polarize(control, 2 / k) == {"M0": N_MAC, "M1": 0, "M2": 0}
 
 
 # --- macrophages: secretion, mass balance -------------------------------------------------------------------

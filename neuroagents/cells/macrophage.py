@@ -6,13 +6,31 @@ Rules
   drive ``P = 1 − (1 − NF-κB)(1 − STAT1)(1 − STAT5)(1 − h(miR-21 load))``
   (TNF, IFN-γ, GM-CSF and exosomal miR-21 from injured neurons, Simeoli 2017
   Nat Commun 8:1778) and the anti-inflammatory drive
-  ``A = 1 − (1 − STAT6)(1 − STAT3)`` (IL-4/IL-13 and IL-10; macrophages here
-  read IL-10 as their STAT3 input). M0 -> M1 at ``k_pol P (1 − A)``; M0 -> M2
-  at ``k_pol A (1 − P)``; M1 <-> M2 at ``k_repol`` times the opposing drive;
-  back to M0 at ``k_rev (1 − P)(1 − A)``.
-* **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2);
-  M2 releases IL-10; M0 a little TNF. Every macrophage takes up miR-21
-  exosomes and keeps the load.
+  ``A = 1 − (1 − STAT6)(1 − STAT3)(1 − E)`` (IL-4/IL-13, IL-10 — macrophages
+  here read IL-10 as their STAT3 input — and tolerance ``E``, below). M0 -> M1
+  at ``k_pol P (1 − A)``; M0 -> M2 at ``k_pol A (1 − P)``; M1 <-> M2 at
+  ``k_repol`` times the opposing drive; back to M0 at ``k_rev (1 − P)(1 − A)``.
+* **Tolerance** (endotoxin/TLR tolerance): engaging TLR4 builds a per-cell
+  refractory state ``T`` (IRAK-M, A20, silenced chromatin at tolerizable
+  genes), ``dT/dt = θ_TLR4 (1 − T)/τ_on − T/τ_off``. It cuts the signal of TLR4
+  and, as cross-tolerance, of IL-1R1 and TNFR1 by ``1 − t_max T`` (Cavaillon &
+  Adib-Conquy 2006 Crit Care 10:233, V), and the release of the tolerizable
+  products TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2) by ``1 − t_max T (1 − R)``
+  (Biswas & Lopez-Collazo 2009 Trends Immunol 30:475). IFN-γ and GM-CSF undo
+  the second cut, ``R = 1 − (1 − STAT1)(1 − STAT5)``: they prevent and reverse
+  tolerance at the level of transcription, not of proximal TLR signalling
+  (Adib-Conquy & Cavaillon 2002 J Biol Chem 277:27927; Chen & Ivashkiv 2010
+  PNAS 107:19438, V), and a JAK inhibitor undoes their rescue (Qiao 2013
+  Immunity 39:454, V). The tolerant program ``E = t_max T (1 − R)`` is M2-like
+  (Pena 2011 J Immunol 186:7243, V) and joins the anti-inflammatory drive. A
+  transient agonist thus switches its own response off, and the TNF/IL-1β loop
+  of M1 cells with it; a lasting one stays inflammatory only where IFN-γ or
+  GM-CSF (JAK-STAT) keep the cells responsive. Only TLR engagement induces it
+  here: TNF-induced cross-tolerance (Park 2011 Nat Immunol 12:607) is left
+  out, so sterile injury (miR-21, TNF: nerve injury) is unaffected.
+* **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2),
+  scaled by ``1 − E``; M2 releases IL-10; M0 a little TNF. Every macrophage
+  takes up miR-21 exosomes and keeps the load.
   Drives count only above a threshold (``polarization_drive_threshold``),
   so trace background TNF leaves a resting tissue at rest.
 * **Movement**: random walk up CCL2; activated (M1/M2) cells slow down.
@@ -29,11 +47,14 @@ import numpy as np
 
 from neuroagents.cells import motility
 from neuroagents.cells.base import CellType, hill
+from neuroagents.cells.signaling import PATHWAYS
 from neuroagents.params import param
 
 __all__ = ["Macrophage", "MacrophageParams"]
 
 _CAL = "(M: calibrate to tissue concentrations, parameters.md)"
+TOLERIZED_RECEPTORS = ("TLR4", "IL1R1", "TNFR1")
+"""Receptors whose NF-κB/p38 signal tolerance cuts (MyD88/IRAK for TLR4 and IL-1R1; A20 for TNFR1)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,14 @@ class MacrophageParams:
     ccl2_m1_molecules_per_s: float = param(2.9, "molecules/cell/s", f"nlisim (M) {_CAL}")
     pge2_m1_molecules_per_s: float = param(10.0, "molecules/cell/s", "assumption: COX-2 product; calibrate")
     il10_m2_molecules_per_s: float = param(0.12, "molecules/cell/s", "0.08-0.16 (M, parameters.md)")
+    tolerance_on_min: float = param(
+        360.0, "min", "assumption: LPS tolerance is set within hours of a first exposure (Biswas & Lopez-Collazo "
+        "2009 Trends Immunol 30:475, U for the time); at full TLR4 occupancy", low=1e-6)
+    tolerance_off_min: float = param(
+        4320.0, "min", "assumption: tolerance wanes over days without TLR engagement (U)", low=1e-6)
+    tolerance_max: float = param(
+        0.9, "1", "assumption: tolerant cells make ~10x less TNF on re-challenge (direction Biswas & Lopez-Collazo "
+        "2009, V)", high=1.0)
     recruitment_per_min: float = param(2e-3, "cells/vessel voxel/min", "assumption: at saturating CCL2; calibrate")
     recruitment_half_ccl2_nM: float = param(0.05, "nM", "assumption: CCR2 responds at sub-nM CCL2", low=1e-12)
 
@@ -75,8 +104,36 @@ class Macrophage(CellType):
     events = ("none", "born", "recruited", "to_M1", "to_M2", "to_M0", "died")
     Params = MacrophageParams
     receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R", "TLR4")
-    columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64}
+    columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64, "tolerance": np.float64}
     chemoattractant = "CCL2"
+
+    def tolerant_program(self):
+        """``E = t_max T (1 − R)`` in [0, 1], ``(n,)``: how much tolerance silences the tolerizable genes."""
+        pop = self.pop
+        restored = 1.0 - (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"])  # IFN-γ, GM-CSF (last step's activity)
+        return self.params.tolerance_max * pop["tolerance"] * (1.0 - restored)
+
+    def sense(self, dt_min: float) -> None:
+        """Pathway activity (as every cell type), with TLR4, IL-1R1 and TNFR1 cut by tolerance; tolerance evolves."""
+        if self.n == 0:
+            return
+        xp, p, pop = self.xp, self.params, self.pop
+        conc = self.local(self.signaling.ligands)
+        inhibition = dict(self.model.inhibition)
+        gate = 1.0 - p.tolerance_max * pop["tolerance"]  # proximal signalling: not rescued by IFN-γ
+        for r in TOLERIZED_RECEPTORS:  # over three receptors: a per-cell blockade joins the drugs' one
+            inhibition[r] = 1.0 - (1.0 - xp.asarray(inhibition.get(r, 0.0))) * gate
+        target = self.signaling.target_activity(conc, self.n, inhibition)
+        new = self.signaling.relax({q: pop[q] for q in PATHWAYS}, target, dt_min)
+        for q in PATHWAYS:
+            pop[q] = new[q]
+        # TLR engagement (before tolerance, after drugs that block the receptor) induces tolerance; exact update
+        blocked = xp.asarray(self.model.inhibition.get("TLR4", 0.0))
+        tlr = self.signaling.occupancy(conc, self.n)["TLR4"] * (1.0 - blocked)
+        k_on = tlr / p.tolerance_on_min
+        lam = k_on + 1.0 / p.tolerance_off_min
+        t_inf = k_on / lam
+        pop["tolerance"] = t_inf + (pop["tolerance"] - t_inf) * xp.exp(-lam * dt_min)
 
     def raw_drives(self):
         """Pro- and anti-inflammatory signal in [0, 1] before the threshold, each ``(n,)``."""
@@ -84,7 +141,7 @@ class Macrophage(CellType):
         mir = hill(pop["mir21_vesicles"], p.mir21_half_effect_vesicles, 1.0, self.xp)
         mir = mir * (1.0 - self.model.mirna_block.get("miR21", 0.0))  # antagomir-21
         pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"]) * (1.0 - mir)
-        anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"])
+        anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"]) * (1.0 - self.tolerant_program())
         return pro, anti
 
     def drives(self):
@@ -139,13 +196,14 @@ class Macrophage(CellType):
     def secrete(self) -> None:
         p, state = self.params, self.pop["state"]
         m1 = (state == 1).astype(np.float64)
+        m1_tol = m1 * (1.0 - self.tolerant_program())  # tolerizable products (TNF, IL-1β, IL-6, CCL2, COX-2)
         per_s = 60.0  # molecules/s -> molecules/min
-        self.export("TNF", per_s * (m1 * p.tnf_m1_molecules_per_s + (state == 0) * p.tnf_m0_molecules_per_s))
-        self.export("IL1B", per_s * m1 * p.il1b_m1_molecules_per_s)
-        self.export("IL6", per_s * m1 * p.il6_m1_molecules_per_s)
-        self.export("CCL2", per_s * m1 * p.ccl2_m1_molecules_per_s)
+        self.export("TNF", per_s * (m1_tol * p.tnf_m1_molecules_per_s + (state == 0) * p.tnf_m0_molecules_per_s))
+        self.export("IL1B", per_s * m1_tol * p.il1b_m1_molecules_per_s)
+        self.export("IL6", per_s * m1_tol * p.il6_m1_molecules_per_s)
+        self.export("CCL2", per_s * m1_tol * p.ccl2_m1_molecules_per_s)
         cox = 1.0 - self.model.enzyme_inhibition.get("COX2", 0.0)  # NSAIDs, glucocorticoids
-        self.export("PGE2", per_s * m1 * p.pge2_m1_molecules_per_s * cox)
+        self.export("PGE2", per_s * m1_tol * p.pge2_m1_molecules_per_s * cox)
         self.export("IL10", per_s * (state == 2) * p.il10_m2_molecules_per_s)
         self.uptake("miR21", p.mir21_uptake_per_min)
 

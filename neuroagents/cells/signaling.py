@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys"]
+__all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys", "receptor_gate"]
 
 KINASES = ("JAK1", "JAK2", "JAK3", "TYK2")
 PATHWAYS = ("STAT1", "STAT3", "STAT5", "STAT6", "NFKB", "P38")
@@ -119,6 +119,24 @@ def _kinase_gate(xp, requirement: tuple, inhibition: Mapping[str, object], shape
         else:
             gate = gate * (1.0 - xp.asarray(inhibition.get(req, 0.0)))
     return gate
+
+
+def receptor_gate(receptor: str, inhibition: Mapping[str, object], n: int, xp=None):
+    """Fraction of a receptor's signal that its kinases and any blockade of it let through, ``ndarray (n,)``.
+
+    For rules that read a receptor without a whole :class:`SignalingNetwork` (e.g. T-cell subset choice):
+    ``Π`` over its kinase requirements as in :func:`SignalingNetwork.target_activity`, times
+    ``1 − blockade`` of the receptor itself.
+
+    >>> float(receptor_gate("IL6R", {"JAK1": 0.5}, 1)[0]), float(receptor_gate("TNFR1", {"JAK1": 0.5}, 1)[0])
+    (0.5, 1.0)
+    """
+    import numpy as np
+
+    xp = xp or np
+    r = _get_receptor(receptor)
+    gate = _kinase_gate(xp, r.kinases, inhibition, (n,))
+    return gate * (1.0 - xp.asarray(inhibition.get(r.name, 0.0)))
 
 
 class SignalingNetwork:

@@ -6,14 +6,22 @@ Rules
   the mean pro-inflammatory NF-κB activity of the macrophages with time
   constant ``priming_min`` (days), standing in for antigen presentation and
   clonal expansion in the lymph node. T cells appear in the DRG about a week
-  after nerve injury (Vicuña 2015 Nat Med; Kobayashi 2015, U).
+  after nerve injury (Vicuña 2015 Nat Med; Kobayashi 2015, U). Where T cells
+  were primed elsewhere beforehand (autoimmunity, immunization before an
+  antigen-induced arthritis) ``systemic_priming`` is a floor under that target.
 * **Infiltration** from vessel voxels at ``priming × h(CCL2 beside the
   vessel)`` times a maximal rate.
 * **Subset** on entry, drawn with weights ``1 + g h(IFN-γ)`` (Th1),
   ``1 + g (h(IL-6) + h(IL-23))`` (Th17), ``1 + g h(IL-10)`` (Treg) from the
-  entry voxel (assumption: a cytokine-biased lottery).
-* **Secretion**: Th1 IFN-γ, Th17 IL-17A, Treg IL-10; Th1 and Th17 release
-  leukocyte elastase in the DRG (Vicuña 2015).
+  entry voxel (assumption: a cytokine-biased lottery). Each ``h`` is what its
+  receptor's JAKs let through (``receptor_gate``: IFN-γR JAK1+JAK2 -> STAT1,
+  IL-6R JAK1 (+JAK2|TYK2) and IL-23R JAK2+TYK2 -> STAT3, IL-10R JAK1+TYK2):
+  Th17 differentiation needs IL-6/IL-23 -> STAT3 (parameters.md, V), so a
+  JAK inhibitor evens the lottery out.
+* **Secretion**: Th1 IFN-γ, Th17 IL-17A and GM-CSF (Th17 cells are a crucial
+  source of GM-CSF in autoimmune inflammation: El-Behi 2011 Nat Immunol
+  12:568, V), Treg IL-10; Th1 and Th17 release leukocyte elastase in the DRG
+  (Vicuña 2015).
 * **Movement**: near-random walk, slightly up CCL2; death/egress.
 """
 
@@ -26,6 +34,7 @@ import numpy as np
 
 from neuroagents.cells import motility
 from neuroagents.cells.base import CellType, hill
+from neuroagents.cells.signaling import receptor_gate
 from neuroagents.params import param
 
 __all__ = ["TCell", "TCellParams"]
@@ -45,6 +54,11 @@ class TCellParams:
     cytokine_half_effect_nM: float = param(0.1, "nM", "assumption", low=1e-12)
     ifng_th1_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     il17a_th17_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    gmcsf_th17_molecules_per_s: float = param(
+        0.5, "molecules/cell/s", "assumption: as IL-17A; Th17 cells make GM-CSF (El-Behi 2011 Nat Immunol 12:568, V)")
+    systemic_priming: float = param(
+        0.0, "1", "assumption: 0 = T cells are primed only by this tissue's macrophages (floor of the target)",
+        high=1.0)
     il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
     elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
 
@@ -60,7 +74,7 @@ class TCell(CellType):
 
     def __init__(self, model, params=None):
         super().__init__(model, params)
-        self.priming = 0.0
+        self.priming = self.params.systemic_priming  # primed beforehand, or not at all
 
     def seed_cells(self, n: int):
         pos = self.model.random_interstitial_positions(n)
@@ -72,15 +86,20 @@ class TCell(CellType):
         """Subset codes (0 Th1, 1 Th17, 2 Treg) for cells entering at ``voxels``."""
         xp, p, env = self.xp, self.params, self.model.env
         flat = env.fields.reshape(len(env.names), -1)
+        inhibition = self.model.inhibition
+        n = voxels.shape[0]
 
-        def h(name):
-            return hill(flat[env.index(name)][voxels], p.cytokine_half_effect_nM, 1.0, xp) if name in env.names else 0.0
+        def h(name, receptor):
+            if name not in env.names:
+                return 0.0
+            signal = hill(flat[env.index(name)][voxels], p.cytokine_half_effect_nM, 1.0, xp)
+            return signal * receptor_gate(receptor, inhibition, n, xp)  # JAK inhibitors, receptor blockade
 
         w = xp.stack(
             [
-                1.0 + p.subset_gain * h("IFNG") + 0.0 * voxels,
-                1.0 + p.subset_gain * (h("IL6") + h("IL23")) + 0.0 * voxels,
-                1.0 + p.subset_gain * h("IL10") + 0.0 * voxels,
+                1.0 + p.subset_gain * h("IFNG", "IFNGR") + 0.0 * voxels,
+                1.0 + p.subset_gain * (h("IL6", "IL6R") + h("IL23", "IL23R")) + 0.0 * voxels,
+                1.0 + p.subset_gain * h("IL10", "IL10R") + 0.0 * voxels,
             ],
             axis=1,
         )
@@ -92,6 +111,7 @@ class TCell(CellType):
         super().decide(dt_min)
         macs = self.model.cell_types.get("macrophage")
         drive = float(macs.pop["NFKB"].mean()) if macs is not None and macs.n else 0.0
+        drive = max(drive, self.params.systemic_priming)
         self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params.priming_min))
 
     def secrete(self) -> None:
@@ -99,6 +119,7 @@ class TCell(CellType):
         per_s = 60.0
         self.export("IFNG", per_s * (s == 0) * p.ifng_th1_molecules_per_s)
         self.export("IL17A", per_s * (s == 1) * p.il17a_th17_molecules_per_s)
+        self.export("GMCSF", per_s * (s == 1) * p.gmcsf_th17_molecules_per_s)
         self.export("IL10", per_s * (s == 2) * p.il10_treg_molecules_per_s)
         self.export("elastase", per_s * (s != 2) * p.elastase_molecules_per_s)
 
