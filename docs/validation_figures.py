@@ -1,10 +1,12 @@
-"""Draw the figures of docs/validation.md from the model (``python docs/validation_figures.py``, a few minutes).
+"""Draw the figures of docs/validation.md from the model (``python docs/validation_figures.py [CASE ...]``, a few
+minutes).
 
 Every curve is a run of a built-in scenario (neuroagents/validation.py); nothing is drawn from stored numbers.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +29,8 @@ def figure(key: str) -> Path:
         axes[0].plot(x, t[case.readout], label=label)
         axes[1].plot(x, t[extra], label=label)
     unit = "days" if next(iter(runs.values()))["day"].max() > 3 else "hours"
-    axes[0].set(xlabel=f"time ({unit})", ylabel="withdrawal threshold (g, interpolated)", title=case.title[:60])
+    title = "\n".join(textwrap.wrap(case.title, 56))
+    axes[0].set(xlabel=f"time ({unit})", ylabel="withdrawal threshold (g, interpolated)", title=title)
     axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title="cells")
     axes[0].legend(fontsize=8)
     fig.suptitle(f"expected: {case.expectation} — {case.source[:70]}", fontsize=8)
@@ -40,5 +43,7 @@ def figure(key: str) -> Path:
 
 
 if __name__ == "__main__":
-    for key in CASES:
+    import sys
+
+    for key in sys.argv[1:] or CASES:  # python docs/validation_figures.py [CASE ...]
         print(figure(key))

@@ -42,9 +42,10 @@ CASES: dict[str, Case] = {
     "mir21": Case(
         "Neuronal miR-21: needed for macrophage entry into the DRG and for full hypersensitivity",
         "Simeoli 2017 Nat Commun 8:1778",
-        {"SNI": ("sni", ()), "SNI, no neuronal miR-21": ("sni_mir21_knockout", ())},
+        {"SNI": ("sni", ()), "SNI, no neuronal miR-21": ("sni_mir21_knockout", ()),
+         "SNI, intrathecal antagomir-21": ("sni_antagomir21", ())},
         "withdrawal_threshold_interp_g",
-        "knockout: fewer pro-inflammatory (M1) macrophages in the DRG and a higher threshold",
+        "knockout or antagomir: fewer pro-inflammatory (M1) macrophages in the DRG and a higher threshold",
     ),
     "carrageenan": Case(
         "Carrageenan in the rat paw: hyperalgesia within hours, resolving within about 48 h",

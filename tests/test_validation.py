@@ -17,9 +17,13 @@ from neuroagents.validation import CASES, run
 pytestmark = pytest.mark.slow
 
 
-@functools.cache
 def _arm(case: str, label: str):
     scenario, overrides = CASES[case].arms[label]
+    return _run(scenario, overrides)
+
+
+@functools.cache
+def _run(scenario: str, overrides: tuple[str, ...]):  # cases share arms (the sni run): each runs once
     return run(scenario, overrides)
 
 
@@ -58,6 +62,16 @@ def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity():
     thr_ko = ko["withdrawal_threshold_interp_g"].to_numpy()[late]
     assert thr_ko.mean() > 1.2 * thr_wt.mean()  # less hypersensitivity
     assert thr_ko.mean() < ko["withdrawal_threshold_interp_g"].iloc[0]  # ... but still some (microglia, ectopia)
+
+
+def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivity():
+    """Simeoli 2017: the antagomir, given intrathecally, does what the knockout does."""
+    wt, ag = _arm("mir21", "SNI"), _arm("mir21", "SNI, intrathecal antagomir-21")
+    late = slice(int(np.searchsorted(wt["day"], 3.0)), None)  # days 3-28
+    m1 = [t["n_macrophage_M1_drg"].to_numpy()[late].mean() for t in (wt, ag)]
+    assert m1[1] < 0.5 * m1[0], m1
+    thr = [t["withdrawal_threshold_interp_g"].to_numpy()[late].mean() for t in (wt, ag)]
+    assert thr[1] > 1.2 * thr[0], thr
 
 
 def test_carrageenan_hyperalgesia_develops_within_hours():
