@@ -28,18 +28,32 @@ that a dorsal-horn compartment can replace the grid mean later):
   TNF through TNFR1, Zhang et al. 2011 Pain): ``G* = 1 + a_TNF θ_TNF + a_IL1 θ_IL1``.
 
 Both relax to their targets exactly (constant targets within a step).
+
+Kernels: :meth:`DorsalHorn.rest_reference` and :meth:`DorsalHorn.simulate_reference`
+are the plain NumPy versions that read like the equations above;
+:mod:`neuroagents.pain.circuit_kernels` does the same arithmetic in compiled
+loops (numba), checked against them in ``tests/test_pain_circuit_kernels.py``.
+:meth:`DorsalHorn.rest` and :meth:`DorsalHorn.simulate` dispatch on
+``DorsalHorn.kernel``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
 from neuroagents.cells.signaling import RECEPTORS, Receptor, SignalingNetwork
+from neuroagents.errors import ConfigError
 
-__all__ = ["SPINAL_MEDIATORS", "CircuitState", "DorsalHorn"]
+__all__ = ["KERNELS", "SPINAL_MEDIATORS", "CircuitState", "DorsalHorn"]
+
+KERNELS = ("auto", "numba", "reference")
+"""Circuit kernels: ``"reference"`` (NumPy), ``"numba"`` (compiled; an error if it cannot run) and ``"auto"`` (numba
+when numba imports and the inputs are host arrays, else the reference)."""
 
 SPINAL_MEDIATORS = ("BDNF", "TNF", "IL1B", "IL6")
 """Mediators the dorsal horn reads from ``spinal_nM``."""
@@ -50,6 +64,32 @@ CircuitState = dict
 
 def _inf(c, xmax, alpha, beta):
     return 0.5 * xmax * (1.0 + np.tanh((c - beta) / alpha))
+
+
+@functools.cache
+def _numba_kernels():
+    """:mod:`neuroagents.pain.circuit_kernels`, or None when numba cannot be imported."""
+    try:
+        from neuroagents.pain import circuit_kernels
+    except ImportError:
+        return None
+    return circuit_kernels
+
+
+def _on_host(*xs) -> bool:
+    """True when every argument is a NumPy array, a NumPy or Python number, or a list/tuple (not a CuPy array)."""
+    return all(isinstance(x, np.ndarray | np.generic | numbers.Real | list | tuple) for x in xs)
+
+
+def _flat(x, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` (float or array) broadcast to ``shape`` as a contiguous float64 ndarray of shape (prod(shape),)."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape)).reshape(-1)
+
+
+def _unbroadcast(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The part of ``x`` (values broadcast from an array of ``shape``) that has ``shape``: undoes the broadcast."""
+    x = x[(0,) * (x.ndim - len(shape))]
+    return x[tuple(slice(None) if n == m else slice(0, 1) for n, m in zip(shape, x.shape, strict=True))].copy()
 
 
 def _occ(c, k, h=1.0):
@@ -63,17 +103,24 @@ class DorsalHorn:
     Parameters
     ----------
     params : PainParams
+    kernel : {"auto", "numba", "reference"}
+        Implementation of :meth:`rest` and :meth:`simulate` (see :data:`KERNELS`); may be reassigned.
 
     Attributes
     ----------
+    kernel : str
+        As given.
     disinhibition : float
         Fractional loss of I -> P inhibition, in [0, 1).
     nmda_gain : float
         Multiplier of the NMDA ceiling ``g_max`` (1 = naive).
     """
 
-    def __init__(self, params):
+    def __init__(self, params, *, kernel: str = "auto"):
+        if kernel not in KERNELS:
+            raise ConfigError("kernel", kernel, "one of " + ", ".join(map(repr, KERNELS)))
         self.p = params
+        self.kernel = kernel
         self.disinhibition = 0.0
         self.nmda_gain = 1.0
         il6 = RECEPTORS["IL6R"]
@@ -112,8 +159,70 @@ class DorsalHorn:
         return self.p.nmda_max * self.nmda_gain
 
     # --- the circuit -----------------------------------------------------------------------------
+    def _use_numba(self, *xs) -> bool:
+        """Whether :attr:`kernel` and the inputs ``xs`` select the numba kernels."""
+        kernel = self.kernel
+        if kernel == "reference":
+            return False
+        if kernel not in KERNELS:
+            raise ConfigError("kernel", kernel, "one of " + ", ".join(map(repr, KERNELS)))
+        ok = _on_host(*xs)
+        if kernel == "numba":
+            if _numba_kernels() is None:
+                raise ConfigError("kernel", kernel, "'auto' or 'reference': numba cannot be imported")
+            if not ok:
+                raise ConfigError("kernel", kernel, "'auto' or 'reference' for inputs that are not NumPy arrays")
+            return True
+        return ok and _numba_kernels() is not None
+
+    @property
+    def active_kernel(self) -> str:
+        """The kernel that runs for NumPy inputs: ``"numba"`` or ``"reference"``."""
+        return "numba" if self._use_numba() else "reference"
+
     def rest(self, f_a, f_c, *, g_max=None, w_ip=None, iterations: int = 200) -> CircuitState:
         """Fixed point for constant inputs, reached from P = g = 0 (the lower branch if bistable).
+
+        Runs the numba kernel or :meth:`rest_reference` as :attr:`kernel` says; same arguments and result.
+
+        Parameters
+        ----------
+        f_a, f_c : float or ndarray of shape (K,)
+            Aβ and nociceptor (Aδ + C) input, Hz per fibre (K may be several axes).
+        g_max, w_ip : float or ndarray of shape (K,), optional
+            NMDA ceiling and I -> P weight (default: the current slow state).
+        iterations : int
+            Iterations of the fixed-point map.
+
+        Returns
+        -------
+        CircuitState
+            ``E`` and ``I`` of the shape of ``f_a`` and ``f_c`` broadcast, ``P`` and ``g`` of all four inputs
+            broadcast (as the reference).
+        """
+        g_max = self.g_max if g_max is None else g_max
+        w_ip = self.w_ip if w_ip is None else w_ip
+        if not self._use_numba(f_a, f_c, g_max, w_ip):
+            return self.rest_reference(f_a, f_c, g_max=g_max, w_ip=w_ip, iterations=iterations)
+        f_a, f_c = np.asarray(f_a, float), np.asarray(f_c, float)
+        shape_f = np.broadcast_shapes(f_a.shape, f_c.shape)
+        shape = np.broadcast_shapes(shape_f, np.shape(g_max), np.shape(w_ip))
+        out = {key: np.empty(math.prod(shape)) for key in ("P", "E", "I", "g")}
+        kernels = _numba_kernels()
+        kernels.rest_kernel(
+            _flat(f_a, shape), _flat(f_c, shape), _flat(g_max, shape), _flat(w_ip, shape),
+            kernels.pack_params(self.p), int(iterations), out["P"], out["E"], out["I"], out["g"],
+        )  # fmt: skip
+        # the reference's shapes: E, I of the inputs; P, g grow with each iteration as g_max and w_ip enter
+        shape_p = shape_g = shape
+        if iterations < 2:
+            shape_p = np.broadcast_shapes(shape_f, np.shape(w_ip)) if iterations == 1 else shape_f
+            shape_g = shape if iterations == 1 else shape_f
+        return {key: _unbroadcast(out[key].reshape(shape), s)
+                for key, s in (("P", shape_p), ("E", shape_f), ("I", shape_f), ("g", shape_g))}  # fmt: skip
+
+    def rest_reference(self, f_a, f_c, *, g_max=None, w_ip=None, iterations: int = 200) -> CircuitState:
+        """Fixed point for constant inputs, reached from P = g = 0 (the lower branch if bistable); NumPy reference.
 
         Parameters
         ----------
@@ -121,6 +230,8 @@ class DorsalHorn:
             Aβ and nociceptor (Aδ + C) input, Hz per fibre.
         g_max, w_ip : float or ndarray of shape (K,), optional
             NMDA ceiling and I -> P weight (default: the current slow state).
+        iterations : int
+            Iterations of the fixed-point map.
 
         Returns
         -------
@@ -142,6 +253,48 @@ class DorsalHorn:
 
     def simulate(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None):
         """Integrate the circuit through time-varying inputs.
+
+        Runs the numba kernel or :meth:`simulate_reference` as :attr:`kernel` says; same arguments and result.
+
+        Parameters
+        ----------
+        f_a, f_c : ndarray of shape (T, K)
+            Aβ and nociceptor input per step, Hz (broadcast against each other; K may be several axes).
+        dt_s : float
+            Step, s.
+        state : CircuitState
+            Initial state (e.g. :meth:`rest`), arrays of shape (K,) (or broadcastable to it).
+        g_max, w_ip : float or ndarray of shape (K,), optional
+            NMDA ceiling and I -> P weight (default: the current slow state).
+
+        Returns
+        -------
+        ndarray of shape (T, K)
+            P after each step, Hz.
+        """
+        g_max = self.g_max if g_max is None else g_max
+        w_ip = self.w_ip if w_ip is None else w_ip
+        st = [state[key] for key in ("P", "E", "I", "g")]
+        if not self._use_numba(f_a, f_c, g_max, w_ip, *st):
+            return self.simulate_reference(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
+        f_a, f_c = np.asarray(f_a, float), np.asarray(f_c, float)
+        shape = np.broadcast_shapes(f_a.shape, f_c.shape)
+        if not shape:  # no time axis: the reference raises as it always did
+            return self.simulate_reference(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
+        per = shape[1:] or (1,)  # the stimuli (a protocol of shape (T,) is one stimulus)
+        p, dt_s = self.p, float(dt_s)
+        dec_p, dec_e, dec_i = (math.exp(-dt_s / t) for t in (p.tau_p_s, p.tau_e_s, p.tau_i_s))
+        out = np.empty((shape[0], math.prod(per)))
+        fa, fc = (_flat(x, shape).reshape(out.shape) for x in (f_a, f_c))
+        kernels = _numba_kernels()
+        kernels.simulate_kernel(
+            fa, fc, _flat(g_max, per), _flat(w_ip, per), kernels.pack_params(p), dt_s, dec_p, dec_e, dec_i,
+            *(_flat(x, per) for x in st), out,
+        )  # fmt: skip
+        return out.reshape(shape)
+
+    def simulate_reference(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None):
+        """Integrate the circuit through time-varying inputs; NumPy reference.
 
         Each step holds the inputs constant and relaxes I, E, P (in that order)
         and g exactly (exponential Euler), so fast populations (τ_P = 1 ms) are
