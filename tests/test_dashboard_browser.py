@@ -133,6 +133,15 @@ class Session:
             "points": line.get_attribute("points"),
         }
 
+    def series_when(self, chart: str, name: str, n: int) -> dict:
+        """The series once the page shows ``n`` points of it (the plots reach the browser after the header)."""
+        self.page.wait_for_function(
+            f"""() => {{ const l = document.querySelector('svg[data-chart="{chart}"] polyline[data-series="{name}"]');
+                        return l && Number(l.dataset.n) >= {n}; }}""",
+            timeout=20_000,
+        )
+        return self.series(chart, name)
+
     def select(self, label: str, option: str):
         self.page.get_by_label(label, exact=True).click(force=True)
         self.page.get_by_role("option", name=option, exact=True).click()
@@ -153,7 +162,7 @@ def test_load_step_play_pause_offline(server, chromium):
     assert int(heat.get_attribute("data-cells-drawn")) == 25 + 75 + 15
     before = s.series("pain", EVOKED)
     s.step(2)  # 2 x 5 steps: one more recorded point
-    after = s.series("pain", EVOKED)
+    after = s.series_when("pain", EVOKED, before["n"] + 1)
     assert after["n"] == before["n"] + 1 and after["points"] != before["points"]
     s.select("Mediator on the map", "histamine")
     s.page.wait_for_selector('.na-heatmap svg[data-mediator="histamine"]')
@@ -165,7 +174,7 @@ def test_load_step_play_pause_offline(server, chromium):
     stopped = s.time_min()
     s.page.wait_for_timeout(800)
     assert s.time_min() == stopped  # paused
-    assert s.series("pain", EVOKED)["n"] >= after["n"] + 3
+    assert s.series_when("pain", EVOKED, after["n"] + 3)["n"] >= after["n"] + 3
     s.check_clean("play")
     s.close()
 
@@ -182,8 +191,8 @@ def test_drug_lowers_pain_and_sessions_do_not_share_a_model(server, chromium):
     a.step(8)
     b.step(8)  # both at t = 60 min, same seed: only the drug differs
     assert a.time_min() == b.time_min() == 60
-    pa, pb = a.series("pain", EVOKED), b.series("pain", EVOKED)
-    assert pa["n"] == pb["n"]
+    pa, pb = a.series_when("pain", EVOKED, 7), b.series_when("pain", EVOKED, 7)  # records every 10 min: t = 0..60
+    assert pa["n"] == pb["n"] == 7
     assert pa["last"] < pb["last"] - 0.1, (pa, pb)  # anti-TNF lowers the evoked pain signal
     assert b.page.locator(".na-marker").count() == 0
     a.check_clean("drug")
