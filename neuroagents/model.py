@@ -51,6 +51,7 @@ from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
 from neuroagents.sex import SEXES, sex_adjusted
+from neuroagents.stroma import build_stroma
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
@@ -128,6 +129,9 @@ class NeuroImmuneModel(mesa.Model):
         (see :mod:`neuroagents.interventions`).
     pain_params : Mapping, optional
         Overrides of the pain model's parameters (see ``docs/pain.md``).
+    stroma_params : Mapping, optional
+        Overrides of :class:`~neuroagents.stroma.StromaParams` (stromal COX-2: PGE2 induced by IL-1β and TNF in
+        every compartment's interstitium), e.g. ``{"pge2_max_nM_per_min": 0}`` to switch it off.
     species : {"mouse", "rat"}
         Sets the scale of the behavioural readouts (von Frey grams).
     seed : int, optional
@@ -163,6 +167,7 @@ class NeuroImmuneModel(mesa.Model):
         interventions=(),
         injections=(),
         pain_params: Mapping | None = None,
+        stroma_params: Mapping | None = None,
         species: str = "mouse",
         sex: str = "male",
         compartments=None,
@@ -301,6 +306,11 @@ class NeuroImmuneModel(mesa.Model):
                     comp.cell_types[kind].seed_cells(n)
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
+        if stroma_params is not None and not isinstance(stroma_params, Mapping):
+            raise ConfigError("stroma_params", stroma_params, "a mapping of StromaParams names to values")
+        self.stroma_params = dict(stroma_params or {})
+        for comp in self.compartments.values():  # over compartments: stromal COX-2 of each interstitium
+            comp.stroma = build_stroma(comp, self.stroma_params, "stroma_params")
         self.neurons = self.axons.soma.cell_types["neuron"]
         self.pain = PainModel(self, params=pain_params, species=species)
 
@@ -483,6 +493,8 @@ class NeuroImmuneModel(mesa.Model):
         for ct in self._cell_types():
             if ct.n:
                 ct.secrete()
+        for comp in self.compartments.values():  # over compartments: stromal PGE2 (vectorized over voxels)
+            comp.stroma.secrete(dt)
         for inj in self.injections[: self._next_injection]:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 

@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> sorted(CASES)
-['arthritis_jak', 'carrageenan', 'mir21', 'sni']
+['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'mir21', 'sni']
 """
 
 from __future__ import annotations
@@ -53,6 +53,16 @@ CASES: dict[str, Case] = {
         {"carrageenan": ("carrageenan", ())},
         "withdrawal_threshold_interp_g",
         "threshold falls within hours; back near baseline by 48 h",
+    ),
+    "carrageenan_nsaid": Case(
+        "Carrageenan in the rat paw: a COX-2 inhibitor reduces the hyperalgesia",
+        "NSAIDs and COX-2 inhibitors reverse carrageenan hyperalgesia; COX-2 and PGE2 rise in parallel in the paw "
+        "(Nantel 1999 Br J Pharmacol 128:853); indomethacin lowers carrageenan-exudate PGE2 (Barbieri 1977)",
+        {"carrageenan": ("carrageenan", ()),
+         "celecoxib 30 mg/kg p.o.": ("carrageenan", (
+             'drugs=[{drug="celecoxib", route="oral", dose_mg_per_kg=30.0, n_doses=1}]',))},
+        "withdrawal_threshold_interp_g",
+        "threshold higher with celecoxib during the prostaglandin phase (2-6 h)",
     ),
     "arthritis_jak": Case(
         "Arthritis: a JAK inhibitor reduces pain, more at a higher dose",

@@ -90,6 +90,18 @@ def test_carrageenan_hyperalgesia_resolves_within_48_h():
     assert t["withdrawal_threshold_interp_g"].iloc[-1] > 0.85 * base
 
 
+def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia():
+    """Celecoxib blocks the stromal COX-2 (neuroagents/stroma.py) and the M1 macrophages' PGE2: less paw PGE2 and a
+    higher threshold in the prostaglandin phase (2-6 h), the direction NSAIDs show in the carrageenan paw."""
+    ctrl, cox = (_arm("carrageenan_nsaid", label) for label in CASES["carrageenan_nsaid"].arms)
+    window = [t.query("120 <= time_min <= 360") for t in (ctrl, cox)]
+    pge2 = [w["mean_PGE2_nM_paw"].mean() for w in window]
+    assert pge2[1] < 0.5 * pge2[0], pge2
+    thr = [w["withdrawal_threshold_interp_g"].mean() for w in window]
+    assert thr[1] > 1.1 * thr[0], thr
+    assert cox["withdrawal_threshold_interp_g"].min() < 0.7 * cox["withdrawal_threshold_interp_g"].iloc[0]  # partial
+
+
 def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently():
     """Tofacitinib takes away the IFN-γ/GM-CSF (JAK-STAT) rescue of the synovial macrophages from tolerance and
     evens out the Th17 lottery (IL-6/IL-23 -> STAT3); pain falls with the dose (mean threshold from day 10)."""

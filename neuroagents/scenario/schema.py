@@ -285,6 +285,7 @@ class Scenario(_Table):
     time: TimeSteps = _table("a table [time] with cell_dt_min, diffusion_dt_min, record_every_min")
     stimulus: Stimulus = _table("a table [stimulus] (mast_cell)", Stimulus)
     pain: dict[str, Any] = _table("a table [pain] of PainParams overrides (docs/pain.md)", dict)
+    stroma: dict[str, Any] = _table("a table [stroma] of StromaParams overrides (neuroagents/stroma.py)", dict)
     mediators: dict[str, MediatorOverride] = _table("tables [mediators.<name>] of catalogue overrides", dict)
     drugs: list[dict[str, Any]] = _table("an array of tables [[drugs]] (dosing schedules, docs/drugs.md)", list)
     inhibition: dict[str, Any] = _table("a table [inhibition] of fractions per kinase, pathway or receptor", dict)
@@ -344,6 +345,15 @@ class Scenario(_Table):
         from neuroagents.params import build_params
 
         build_params(PainParams, v, "pain")
+        return v
+
+    @field_validator("stroma")
+    @classmethod
+    def _stroma(cls, v: dict) -> dict:
+        from neuroagents.params import build_params
+        from neuroagents.stroma import StromaParams
+
+        build_params(StromaParams, v, "stroma")
         return v
 
     @field_validator("mediators", mode="before")
@@ -472,6 +482,7 @@ class Scenario(_Table):
             "drugs": [dict(d) for d in self.drugs],
             "interventions": [dict(d) for d in self.interventions],
             "pain_params": dict(self.pain) or None,
+            "stroma_params": dict(self.stroma) or None,
             "species": self.scenario.species,
             "sex": self.scenario.sex,
             "compartments": compartments,
