@@ -15,6 +15,7 @@ Each method works on whole columns; none loops over cells.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -181,16 +182,33 @@ class CellType:
         return self.pop[pathway]
 
     # --- phases ---------------------------------------------------------------------------
-    def sense(self, dt_min: float) -> None:
-        """Pathway activity relaxes toward what the local ligands and inhibitors drive."""
+    def sensed(self) -> dict:
+        """Ligand concentrations each cell senses, ``{ligand: ndarray (n,)}``, nM: its own voxel's by default."""
+        return self.local(self.signaling.ligands)
+
+    def receptor_inhibition(self) -> Mapping:
+        """Fractional inhibition of kinases, pathways and receptors these cells see: each a scalar, or an
+        ``ndarray (n,)`` where it differs from cell to cell (the compartment's drug and knockout table by
+        default)."""
+        return self.model.inhibition
+
+    def sense(self, dt_min: float) -> dict | None:
+        """Pathway activity relaxes toward what the sensed ligands and the inhibition drive.
+
+        Returns
+        -------
+        dict or None
+            What :meth:`sensed` gave (for a subclass that reads it further); None without cells or receptors.
+        """
         if self.signaling is None or self.n == 0:
-            return
-        conc = self.local(self.signaling.ligands)
-        target = self.signaling.target_activity(conc, self.n, self.model.inhibition)
+            return None
+        conc = self.sensed()
+        target = self.signaling.target_activity(conc, self.n, self.receptor_inhibition())
         current = {p: self.pop[p] for p in PATHWAYS}
         new = self.signaling.relax(current, target, dt_min)
         for p in PATHWAYS:
             self.pop[p] = new[p]
+        return conc
 
     def decide(self, dt_min: float) -> None:
         """State changes; the base type ages its cells and nothing else."""

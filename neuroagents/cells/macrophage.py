@@ -47,7 +47,6 @@ import numpy as np
 
 from neuroagents.cells import motility
 from neuroagents.cells.base import CellType, hill
-from neuroagents.cells.signaling import PATHWAYS
 from neuroagents.params import param
 
 __all__ = ["Macrophage", "MacrophageParams"]
@@ -113,20 +112,20 @@ class Macrophage(CellType):
         restored = 1.0 - (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"])  # IFN-γ, GM-CSF (last step's activity)
         return self.params.tolerance_max * pop["tolerance"] * (1.0 - restored)
 
-    def sense(self, dt_min: float) -> None:
-        """Pathway activity (as every cell type), with TLR4, IL-1R1 and TNFR1 cut by tolerance; tolerance evolves."""
-        if self.n == 0:
-            return
-        xp, p, pop = self.xp, self.params, self.pop
-        conc = self.local(self.signaling.ligands)
-        inhibition = dict(self.model.inhibition)
-        gate = 1.0 - p.tolerance_max * pop["tolerance"]  # proximal signalling: not rescued by IFN-γ
+    def receptor_inhibition(self):
+        """The compartment's inhibition with TLR4, IL-1R1 and TNFR1 also cut by each cell's tolerance, ``(n,)``."""
+        xp, inhibition = self.xp, dict(self.model.inhibition)
+        gate = 1.0 - self.params.tolerance_max * self.pop["tolerance"]  # proximal signalling: not rescued by IFN-γ
         for r in TOLERIZED_RECEPTORS:  # over three receptors: a per-cell blockade joins the drugs' one
             inhibition[r] = 1.0 - (1.0 - xp.asarray(inhibition.get(r, 0.0))) * gate
-        target = self.signaling.target_activity(conc, self.n, inhibition)
-        new = self.signaling.relax({q: pop[q] for q in PATHWAYS}, target, dt_min)
-        for q in PATHWAYS:
-            pop[q] = new[q]
+        return inhibition
+
+    def sense(self, dt_min: float) -> dict | None:
+        """Pathway activity (as every cell type, tolerance cutting three receptors); then tolerance evolves."""
+        conc = super().sense(dt_min)
+        if conc is None:
+            return None
+        xp, p, pop = self.xp, self.params, self.pop
         # TLR engagement (before tolerance, after drugs that block the receptor) induces tolerance; exact update
         blocked = xp.asarray(self.model.inhibition.get("TLR4", 0.0))
         tlr = self.signaling.occupancy(conc, self.n)["TLR4"] * (1.0 - blocked)
@@ -134,6 +133,7 @@ class Macrophage(CellType):
         lam = k_on + 1.0 / p.tolerance_off_min
         t_inf = k_on / lam
         pop["tolerance"] = t_inf + (pop["tolerance"] - t_inf) * xp.exp(-lam * dt_min)
+        return conc
 
     def raw_drives(self):
         """Pro- and anti-inflammatory signal in [0, 1] before the threshold, each ``(n,)``."""

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from neuroagents.cells import motility
 from neuroagents.cells.base import CellType
-from neuroagents.cells.signaling import PATHWAYS
 from neuroagents.params import param
 
 __all__ = ["Microglia", "MicrogliaParams"]
@@ -57,14 +56,9 @@ class Microglia(CellType):
     Params = MicrogliaParams
     receptors = ("CX3CR1", "CSF1R", "P2X4")
 
-    def sense(self, dt_min: float) -> None:
-        if self.n == 0:
-            return
-        conc = self.local_mean(self.signaling.ligands, int(self.params.process_radius_voxels))
-        target = self.signaling.target_activity(conc, self.n, self.model.inhibition)
-        new = self.signaling.relax({p: self.pop[p] for p in PATHWAYS}, target, dt_min)
-        for p in PATHWAYS:
-            self.pop[p] = new[p]
+    def sensed(self) -> dict:
+        """Ligands averaged over the processes' reach (``process_radius_voxels``), nM, ``(n,)`` each."""
+        return self.local_mean(self.signaling.ligands, int(self.params.process_radius_voxels))
 
     def decide(self, dt_min: float) -> None:
         super().decide(dt_min)
