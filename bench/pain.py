@@ -25,7 +25,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import time
 
 import numba
 import numpy as np
+from diffusion import machine_info as diffusion_machine_info  # bench/ is on sys.path when run as a script
 
 from neuroagents.pain.dorsal_horn import DorsalHorn
 from neuroagents.pain.params import PainParams
@@ -46,26 +46,12 @@ PAIN_COLUMNS = ("pain_ongoing_hz", "pain_evoked_hz", "withdrawal_threshold_g", "
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical cores": os.cpu_count(),
-        "cores usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "numba threads": f"{numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}; "
-        "the circuit kernels are serial)",
-        "platform": platform.platform(),
-    }
+    """bench/diffusion.py's description of the machine, plus the cores usable and numba's threads."""
+    info = diffusion_machine_info()
+    info["cores usable"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info["numba threads"] = (f"{numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}; "
+                             "the circuit kernels are serial)")  # fmt: skip
+    return info
 
 
 def _median_min(fn, budget_s: float, min_repeats: int = 5, max_repeats: int = 200):

@@ -265,17 +265,11 @@ class NeuroImmuneModel(mesa.Model):
         self.allowed = first.allowed
         self.axons = link_axons(axons, self.compartments)
 
-        from neuroagents.cells.signaling import RECEPTORS
-
-        self.depletions, self.knockouts = parse_interventions(
-            list(interventions), cell_types={k: c.states for k, c in CELL_TYPES.items()},
-            mediators=first.env.names, receptors=sorted(RECEPTORS), compartments=sorted(self.compartments),
-        )  # fmt: skip
+        self.depletions, self.knockouts = self.check_interventions(list(interventions))
         self.injections = parse_injections(list(injections), self.compartments, first.env.names)
         self._next_depletion = 0
         self._next_injection = 0
-        for r in self.knockouts.receptors:  # a knocked-out receptor is fully and permanently blocked
-            self.base_inhibition[r] = self.inhibition[r] = self.spinal_inhibition[r] = self.drg_inhibition[r] = 1.0
+        self._block_receptors(self.knockouts.receptors)
         self.species = species
         global_params = sex_adjusted(cell_params or {}, sex)
         for lay in layouts:  # over compartments
@@ -388,6 +382,32 @@ class NeuroImmuneModel(mesa.Model):
         kwargs = {"body_weight_kg": old.body_weight_kg} if old is not None else {}
         self.pharmacology = Pharmacology(schedules, self.species, **kwargs)
 
+    def check_interventions(self, items: list, where: str = "interventions", *, single: bool = False):
+        """Check intervention tables against this model (cell types, mediators, receptors, compartments).
+
+        Returns ``(depletions, knockouts)`` as :func:`~neuroagents.interventions.parse_interventions` does. With
+        ``single`` (one table given on its own, e.g. from the dashboard) an error names ``where.key``, not
+        ``where[0].key``.
+        """
+        from neuroagents.cells.signaling import RECEPTORS
+
+        try:
+            return parse_interventions(
+                items, cell_types={k: c.states for k, c in CELL_TYPES.items()}, mediators=self.env.names,
+                receptors=sorted(RECEPTORS), compartments=sorted(self.compartments), where=where,
+            )  # fmt: skip
+        except ConfigError as exc:
+            if not single:
+                raise
+            raise ConfigError(exc.key.replace(f"{where}[0]", where), exc.value, exc.allowed, exc.where) from None
+
+    def _block_receptors(self, receptors) -> None:
+        """Knocked-out receptors: fully and permanently blocked in every compartment (drug effects are rebuilt
+        from :attr:`base_inhibition`, so the block outlasts them)."""
+        for r in receptors:
+            for table in (self.base_inhibition, self.inhibition, self.spinal_inhibition, self.drg_inhibition):
+                table[r] = 1.0
+
     def knock_out(self, what: str, name: str) -> int:
         """Knock out a mediator, receptor or cell type from now to the end of the run; returns cells removed.
 
@@ -399,24 +419,13 @@ class NeuroImmuneModel(mesa.Model):
             receptor is fully blocked in every compartment; a cell type is removed from every compartment and
             never recruited or born again.
         """
-        from neuroagents.cells.signaling import RECEPTORS
-
         if what not in ("mediator", "receptor", "cell_type"):
             raise ConfigError("knockout", what, "one of ['cell_type', 'mediator', 'receptor']")
-        try:
-            _, ko = parse_interventions(
-                [{"kind": "knockout", what: name}], cell_types={k: c.states for k, c in CELL_TYPES.items()},
-                mediators=self.env.names, receptors=sorted(RECEPTORS), compartments=sorted(self.compartments),
-                where="knockout",
-            )  # fmt: skip
-        except ConfigError as exc:  # name the key as the caller gave it: knockout.receptor, not knockout[0].receptor
-            raise ConfigError(exc.key.replace("knockout[0]", "knockout"), exc.value, exc.allowed, exc.where) from None
+        _, ko = self.check_interventions([{"kind": "knockout", what: name}], "knockout", single=True)
         old = self.knockouts
         self.knockouts = type(old)(old.mediators | ko.mediators, old.receptors | ko.receptors,
                                    old.cell_types | ko.cell_types)  # fmt: skip
-        for r in ko.receptors:  # the four tables the constructor sets (drug effects are rebuilt from the base one)
-            for table in (self.base_inhibition, self.inhibition, self.spinal_inhibition, self.drg_inhibition):
-                table[r] = 1.0
+        self._block_receptors(ko.receptors)
         removed = 0
         for kind in ko.cell_types:
             removed += self.deplete(Depletion(kind, 1.0, self.time_min))

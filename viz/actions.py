@@ -38,7 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
-from neuroagents.interventions import parse_interventions
 from neuroagents.pharmacology import DRUGS, DosingSchedule
 
 __all__ = ["KNOCKOUT_KINDS", "ROUTE_LABELS", "Action", "deplete_now", "drug_routes", "give_drug", "knock_out_now",
@@ -116,19 +115,6 @@ def give_drug(
     return _log(model, Action(float(model.time_min), "drug", label, f"acts on {targets} from the next step"))
 
 
-def _cell_states(model) -> dict[str, tuple[str, ...]]:
-    return {k: tuple(ct.states) for k, ct in model.cell_types.items()}
-
-
-def _parse(model, table: dict, where: str):
-    """One intervention table checked by the model's own parser; errors name ``where.key`` (not ``where[0]``)."""
-    try:
-        return parse_interventions([table], cell_types=_cell_states(model), mediators=model.env.names,
-                                   receptors=_receptors(), where=where)  # fmt: skip
-    except ConfigError as exc:
-        raise ConfigError(exc.key.replace(f"{where}[0]", where), exc.value, exc.allowed, exc.where) from None
-
-
 def deplete_now(model, cell_type: str, fraction: float, state: str | None = None) -> Action:
     """Remove a random ``fraction`` of ``cell_type`` (only those in ``state``, if given) now.
 
@@ -140,7 +126,7 @@ def deplete_now(model, cell_type: str, fraction: float, state: str | None = None
     table = {"kind": "deplete", "cell_type": cell_type, "fraction": fraction, "time_min": float(model.time_min)}
     if state:
         table["state"] = state
-    (d,), _ = _parse(model, table, "deplete")
+    (d,), _ = model.check_interventions([table], "deplete", single=True)
     comps = getattr(model, "compartments", None) or {"tissue": model}
     cts = [c.cell_types[d.cell_type] for c in comps.values()]  # over compartments: depletion reaches them all
     before = sum(ct.n if d.state is None else ct.census()[d.state] for ct in cts)
