@@ -102,7 +102,11 @@ class PainModel:
             conc = self.nociceptors.concentrations(model)
             self.nociceptors.step(conc, model.inhibition, dt_min)
             self._write_firing(model)
-        self.dorsal_horn.update(self.spinal(model), getattr(model, "spinal_inhibition", model.inhibition), dt_min)
+        afferent_hz = 0.0
+        if neurons is not None and neurons.n:
+            afferent_hz = float(model.backend.to_host(neurons.pop["firing_hz"].mean()))
+        inhibition = getattr(model, "spinal_inhibition", model.inhibition)
+        self.dorsal_horn.update(self.spinal(model), inhibition, dt_min, afferent_hz)
 
     def _write_firing(self, model) -> None:
         neurons = _neurons(model)
@@ -136,14 +140,19 @@ class PainModel:
         -------
         dict
             ``pain_ongoing_hz`` (P without stimulus, spikes/s), ``pain_evoked_hz``
-            (peak P for the species' standard filament, spikes/s),
+            (peak P averaged over the species' von Frey series, spikes/s: the area under the
+            stimulus-response curve, which keeps separating conditions after the response to any one
+            filament has saturated), ``pain_evoked_standard_hz`` (peak P for the species' standard
+            filament, spikes/s),
             ``withdrawal_threshold_g`` (first filament reaching the criterion, g),
             ``withdrawal_threshold_interp_g`` (interpolated crossing, g),
             ``heat_latency_s`` (Hargreaves, s), ``windup_ratio`` and
             ``windup_ratio_nmda_blocked`` (16th / 1st response, 1),
             ``neuron_mean_firing_hz`` (Hz), ``mean_sensitization`` and
             ``mean_heat_sensitization`` (0..1), ``mean_priming`` (0..1),
-            ``spinal_disinhibition`` (0..1), ``spinal_nmda_gain`` (1 = naive).
+            ``spinal_disinhibition`` (0..1), ``spinal_nmda_gain`` (1 = naive),
+            ``spinal_kcc2_loss`` (0..1), ``spinal_astrocytes`` (reactive fraction, 0..1),
+            ``spinal_potentiation`` (primary-afferent synapses on P, 1 = naive).
         """
         p, sp, dh = self.params, self.species, self.dorsal_horn
         idx, ongoing, transduces, priming = self._host_state(model)
@@ -158,7 +167,7 @@ class PainModel:
         thr_g, _ = ro.threshold_from_responses(filaments, resp[:nf], p.criterion_hz)
         _, thr_interp_g = ro.threshold_from_responses(fine, resp[nf : nf + fine.size], p.criterion_hz)
         f_c_ongoing = ro.pooled_nociceptor_hz(p, p.fibre_background_hz, float(ongoing.mean()))
-        key = (round(dh.g_max, 3), round(dh.w_ip, 3), round(f_c_ongoing, 3))  # wind-up is the slow readout
+        key = (round(dh.g_max, 3), round(dh.w_ip, 3), round(dh.potentiation, 3), round(f_c_ongoing, 3))  # slow
         if key not in self._windup_cache:
             if len(self._windup_cache) > 256:
                 self._windup_cache.clear()
@@ -166,7 +175,8 @@ class PainModel:
         wu, wu_blocked = self._windup_cache[key]
         return {
             "pain_ongoing_hz": float(rest["P"][0]),
-            "pain_evoked_hz": float(resp[-1]),
+            "pain_evoked_hz": float(resp[:nf].mean()),
+            "pain_evoked_standard_hz": float(resp[-1]),
             "withdrawal_threshold_g": thr_g,
             "withdrawal_threshold_interp_g": thr_interp_g,
             "heat_latency_s": ro.hargreaves_latency_s(dh, idx, ongoing, transduces, rest, p),
@@ -178,6 +188,9 @@ class PainModel:
             "mean_priming": float(priming.mean()) if priming.size else 0.0,
             "spinal_disinhibition": float(dh.disinhibition),
             "spinal_nmda_gain": float(dh.nmda_gain),
+            "spinal_kcc2_loss": float(dh.kcc2_loss),
+            "spinal_astrocytes": float(dh.astrocytes),
+            "spinal_potentiation": float(dh.potentiation),
         }
 
     def inspect_neuron(self, model, row: int) -> dict:

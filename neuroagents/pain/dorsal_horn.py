@@ -18,16 +18,48 @@ the NMDA variable rises at a rate gated by P (``τ_rise``) and decays more
 slowly (``τ_decay``), so that it accumulates over pulses at 0.5–1 Hz and not at
 0.2 Hz — the frequency dependence of wind-up (see ``docs/pain.md``).
 
-Spinal mediators set two slow factors (``spinal_nM`` is an explicit input, so
-that a dorsal-horn compartment can replace the grid mean later):
+Spinal mediators and afferent input set the slow state (``spinal_nM`` is an
+explicit input, so that a dorsal-horn compartment can replace the grid mean):
 
-* disinhibition ``d`` in [0, 1): microglial BDNF -> TrkB -> KCC2 down -> the
-  I -> P weight falls (Coull 2005 Nature); IL-1β and IL-6 lower GABA/glycine
-  currents (Kawasaki 2008); ``d* = 1 − Π_k (1 − a_k θ_k)``.
+* **KCC2 loss** ``K`` in [0, 1): microglial BDNF -> TrkB -> KCC2 down (Coull
+  2005 Nature; Coull 2003 Nature: KCC2 stays down for weeks after nerve
+  injury). It follows BDNF within an hour but recovers only as KCC2 is made
+  again, over days (``tau_kcc2_off_min``): the first memory of the circuit.
+* **fast disinhibition** ``F``: IL-1β and IL-6 lower GABA/glycine currents
+  (Kawasaki 2008), following the cytokines within hours.
+* disinhibition ``d = 1 − (1 − a_B K)(1 − F)``, ``F* = 1 − (1 − a_1 θ_IL1)(1 − a_6 θ_IL6)``,
+  ``K* = max(θ_BDNF, a_AK A)``: reactive astrocytes keep KCC2 down without
+  BDNF (activity-dependent KCC2 cleavage by calpain, Zhou 2012 J Biol Chem
+  287:33853). Both routes act on one pool of transporter, so the stronger sets
+  the loss (assumption): astrocytes add little while microglia are active and
+  hold the loss when microglia are inhibited.
+* **reactive astrocytes** ``A`` in [0, 1) (induction -> maintenance): induced by
+  microglial IL-1β and TNF (Raghavendra 2003 J Pharmacol Exp Ther 306:624;
+  Gao 2009 J Neurosci 29:4096: astrocytic JNK -> CCL2 after microglia), and,
+  once reactive, kept so by the ongoing input of injured afferents (a
+  positive feedback: local anaesthetic block of the injured nerve reverses
+  established neuropathic pain, Sukhotinsky 2004 Eur J Pain 8:135;
+  Haroutounian 2014 Pain 155:1272)::
+
+      dA/dt = (θ_cyt / τ_A,ind + s_aff h(A) / τ_A,sus) (1 − A) − A / τ_A,off
+      θ_cyt = (1 − (1 − θ_IL1)(1 − θ_TNF))²,   s_aff = f / (f + f½),   h(A) = A² / (A² + A½²)
+
+  With the afferents silent (sham, or after regeneration) ``A = 0`` is the only
+  state; with ectopic input a reactive state persists once induced and needs
+  no microglia (the maintenance phase; minocycline started late lowers
+  microglial activation but not this).
+* **synaptic potentiation** ``Φ = 1 + a_A A``: astrocytic CCL2/CXCL1 and
+  glia-gated LTP strengthen the primary-afferent synapses on projection neurons
+  (Gao 2009; Zhang 2013 J Neurosci 33:1345 CXCL1; Ikeda 2006 Science 312:1659;
+  Gruber-Schoffnegger 2013 J Neurosci 33:6540): ``w_abeta_p`` and ``w_c_p``
+  are multiplied by Φ.
 * NMDA gain ``G >= 1``: spinal TNF and IL-1β raise NMDA currents (Kawasaki 2008;
-  TNF through TNFR1, Zhang et al. 2011 Pain): ``G* = 1 + a_TNF θ_TNF + a_IL1 θ_IL1``.
+  TNF through TNFR1, Zhang et al. 2011 Pain), and astrocytic CCL2 does too (Gao
+  2009): ``G* = 1 + a_TNF θ_TNF + a_IL1 θ_IL1 + a_AG A``.
 
-Both relax to their targets exactly (constant targets within a step).
+``K``, ``F`` and ``G`` relax to their targets exactly (constant targets within a
+step); ``A`` is integrated in sub-steps of at most ``astro_substep_min``
+(semi-implicit, so it stays in [0, 1) at any step).
 
 Kernels: :meth:`DorsalHorn.rest_reference` and :meth:`DorsalHorn.simulate_reference`
 are the plain NumPy versions that read like the equations above;
@@ -39,6 +71,7 @@ loops (numba), checked against them in ``tests/test_pain_circuit_kernels.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
@@ -114,14 +147,24 @@ class DorsalHorn:
         Fractional loss of I -> P inhibition, in [0, 1).
     nmda_gain : float
         Multiplier of the NMDA ceiling ``g_max`` (1 = naive).
+    kcc2_loss, fast_disinhibition : float
+        The two parts of :attr:`disinhibition` (BDNF -> KCC2, slow; IL-1β/IL-6, fast), in [0, 1).
+    astrocytes : float
+        Reactive astrocytes ``A`` in [0, 1).
+    params : PainParams
+        The naive circuit's parameters; :attr:`p` is the circuit as potentiated now (``w_abeta_p``, ``w_c_p`` × Φ).
     """
 
     def __init__(self, params, *, kernel: str = "auto"):
         if kernel not in KERNELS:
             raise ConfigError("kernel", kernel, "one of " + ", ".join(map(repr, KERNELS)))
+        self.params = params
         self.p = params
         self.kernel = kernel
         self.disinhibition = 0.0
+        self.kcc2_loss = 0.0
+        self.fast_disinhibition = 0.0
+        self.astrocytes = 0.0
         self.nmda_gain = 1.0
         il6 = RECEPTORS["IL6R"]
         self._il6 = SignalingNetwork(
@@ -129,34 +172,98 @@ class DorsalHorn:
         )
 
     # --- slow state ----------------------------------------------------------------------------
-    def targets(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float]) -> tuple[float, float]:
-        """Steady disinhibition and NMDA gain for the spinal mediator levels ``spinal_nM`` (nM)."""
-        p = self.p
-        b = _occ(spinal_nM.get("BDNF", 0.0), p.bdnf_ec50_nM, p.hill)
-        tnf = _occ(spinal_nM.get("TNF", 0.0), p.tnf_r1_kd_nM, p.hill)
-        il1 = _occ(spinal_nM.get("IL1B", 0.0), p.il1b_kd_nM, p.hill)
+    def _occupancies(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float]) -> dict[str, float]:
+        p = self.params
         il6_c = np.array([max(float(spinal_nM.get("IL6", 0.0)), 0.0)])
-        il6 = float(self._il6.target_activity({"IL6": il6_c}, 1, inhibition)["STAT3"][0])  # JAK1-gated
-        keep = (1.0 - p.bdnf_disinhibition * b) * (1.0 - p.il1b_disinhibition * il1) * (1.0 - p.il6_disinhibition * il6)
-        return 1.0 - keep, 1.0 + p.tnf_nmda_gain * tnf + p.il1b_nmda_gain * il1
+        return {
+            "BDNF": _occ(spinal_nM.get("BDNF", 0.0), p.bdnf_ec50_nM, p.hill),
+            "TNF": _occ(spinal_nM.get("TNF", 0.0), p.tnf_r1_kd_nM, p.hill),
+            "IL1B": _occ(spinal_nM.get("IL1B", 0.0), p.il1b_kd_nM, p.hill),
+            "IL6": float(self._il6.target_activity({"IL6": il6_c}, 1, inhibition)["STAT3"][0]),  # JAK1-gated
+        }
 
-    def update(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float], dt_min: float) -> None:
-        """Relax disinhibition and NMDA gain toward their targets over ``dt_min`` minutes (exact)."""
-        p = self.p
-        d_star, g_star = self.targets(spinal_nM, inhibition)
-        tau_d = p.tau_disinhibition_on_min if d_star > self.disinhibition else p.tau_disinhibition_off_min
-        self.disinhibition = d_star + (self.disinhibition - d_star) * math.exp(-dt_min / tau_d)
+    def targets(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float],
+                astrocytes: float | None = None) -> tuple[float, float]:  # fmt: skip
+        """Steady disinhibition and NMDA gain for the spinal mediator levels ``spinal_nM`` (nM).
+
+        ``astrocytes`` (default: the current :attr:`astrocytes`, held) adds its KCC2 loss and NMDA gain.
+        """
+        p = self.params
+        occ = self._occupancies(spinal_nM, inhibition)
+        a = self.astrocytes if astrocytes is None else astrocytes
+        kcc2 = max(occ["BDNF"], p.astro_kcc2_loss * a)
+        keep = ((1.0 - p.bdnf_disinhibition * kcc2) * (1.0 - p.il1b_disinhibition * occ["IL1B"])
+                * (1.0 - p.il6_disinhibition * occ["IL6"]))  # fmt: skip
+        gain = 1.0 + p.tnf_nmda_gain * occ["TNF"] + p.il1b_nmda_gain * occ["IL1B"] + p.astro_nmda_gain * a
+        return 1.0 - keep, gain
+
+    def update(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float], dt_min: float,
+               afferent_hz: float = 0.0) -> None:  # fmt: skip
+        """Advance the slow state by ``dt_min`` minutes.
+
+        Parameters
+        ----------
+        spinal_nM : Mapping[str, float]
+            BDNF, TNF, IL1B, IL6 in the dorsal horn, nM (held over the step).
+        inhibition : Mapping[str, float]
+            Fractional inhibition of kinases and receptors in the dorsal horn.
+        dt_min : float
+            Step, min.
+        afferent_hz : float
+            Mean ongoing firing of the primary afferents, Hz (held over the step): keeps astrocytes reactive.
+        """
+        p = self.params
+        occ = self._occupancies(spinal_nM, inhibition)
+        k_star = max(occ["BDNF"], p.astro_kcc2_loss * self.astrocytes)
+        tau_k = p.tau_disinhibition_on_min if k_star > self.kcc2_loss else p.tau_kcc2_off_min
+        self.kcc2_loss = k_star + (self.kcc2_loss - k_star) * math.exp(-dt_min / tau_k)
+        f_star = 1.0 - (1.0 - p.il1b_disinhibition * occ["IL1B"]) * (1.0 - p.il6_disinhibition * occ["IL6"])
+        tau_f = p.tau_disinhibition_on_min if f_star > self.fast_disinhibition else p.tau_disinhibition_off_min
+        self.fast_disinhibition = f_star + (self.fast_disinhibition - f_star) * math.exp(-dt_min / tau_f)
+        self.disinhibition = 1.0 - (1.0 - p.bdnf_disinhibition * self.kcc2_loss) * (1.0 - self.fast_disinhibition)
+        cytokines = (1.0 - (1.0 - occ["IL1B"]) * (1.0 - occ["TNF"])) ** 2  # cooperative: both, or much of one
+        self.astrocytes = self._advance_astrocytes(cytokines, float(afferent_hz), dt_min)
+        g_star = self.targets(spinal_nM, inhibition)[1]
         self.nmda_gain = g_star + (self.nmda_gain - g_star) * math.exp(-dt_min / p.tau_nmda_gain_min)
+        self._potentiate()
+
+    def _advance_astrocytes(self, cytokines: float, afferent_hz: float, dt_min: float) -> float:
+        """``A`` after ``dt_min``: semi-implicit sub-steps of at most ``astro_substep_min`` (see module docstring)."""
+        p = self.params
+        s_aff = max(afferent_hz, 0.0) / (max(afferent_hz, 0.0) + p.astro_afferent_half_hz)
+        n = max(1, math.ceil(dt_min / p.astro_substep_min))
+        h_dt = dt_min / n
+        a = self.astrocytes
+        k_off = 1.0 / p.astro_off_min
+        for _ in range(n):  # over sub-steps of one scalar ODE (not cells)
+            h = a * a / (a * a + p.astro_half * p.astro_half)
+            k_in = cytokines / p.astro_induction_min + s_aff * h / p.astro_sustain_min
+            a = (a + h_dt * k_in) / (1.0 + h_dt * (k_in + k_off))
+        return a
+
+    def _potentiate(self) -> None:
+        """Set :attr:`p` to the circuit with the primary-afferent synapses on P scaled by Φ = 1 + a_A A."""
+        phi = self.potentiation
+        if phi == 1.0:
+            self.p = self.params
+        elif abs(self.p.w_abeta_p - self.params.w_abeta_p * phi) > 1e-12 * phi:
+            self.p = dataclasses.replace(self.params, w_abeta_p=self.params.w_abeta_p * phi,
+                                         w_c_p=self.params.w_c_p * phi)  # fmt: skip
+
+    @property
+    def potentiation(self) -> float:
+        """Synaptic potentiation Φ of the primary-afferent input to P (1 = naive)."""
+        return 1.0 + self.params.astro_potentiation * self.astrocytes
 
     @property
     def w_ip(self) -> float:
         """Effective I -> P weight."""
-        return self.p.w_i_p * (1.0 - self.disinhibition)
+        return self.params.w_i_p * (1.0 - self.disinhibition)
 
     @property
     def g_max(self) -> float:
         """Effective NMDA ceiling ``g_max G``."""
-        return self.p.nmda_max * self.nmda_gain
+        return self.params.nmda_max * self.nmda_gain
 
     # --- the circuit -----------------------------------------------------------------------------
     def _use_numba(self, *xs) -> bool:

@@ -164,8 +164,44 @@ class PainParams:
     tnf_nmda_gain: float = param(0.5, "1", f"TNF raises NMDA currents, {_KAWASAKI}")
     il1b_nmda_gain: float = param(0.5, "1", f"IL-1b raises NMDA currents, {_KAWASAKI}")
     tau_disinhibition_on_min: float = param(60.0, "min", "assumption", low=1e-3)
-    tau_disinhibition_off_min: float = param(360.0, "min", "assumption: KCC2 recovers slowly", low=1e-3)
+    tau_disinhibition_off_min: float = param(360.0, "min", "assumption: GABA/glycine currents recover within "
+                                                           "hours of IL-1b/IL-6", low=1e-3)  # fmt: skip
+    tau_kcc2_off_min: float = param(4320.0, "min", "assumption: KCC2 is re-expressed over days once BDNF-TrkB "
+                                                   "signalling stops; it stays down for weeks while it goes on "
+                                                   "(Coull 2003 Nature 424:938, V for the direction)",
+                                    low=1e-3)  # fmt: skip
     tau_nmda_gain_min: float = param(30.0, "min", "assumption", low=1e-3)
+    # --- spinal astrocytes: induction by microglia, maintenance by afferent input -------------------------
+    astro_induction_min: float = param(
+        4320.0, "min", "assumption: astrocytes turn reactive days after microglia (GFAP from day 3-4 after nerve "
+        "injury, Raghavendra 2003 J Pharmacol Exp Ther 306:624; Tanga 2004 Neurochem Int 45:397, V for timing); "
+        "time constant at saturating IL-1b/TNF", low=1e-3)
+    astro_sustain_min: float = param(
+        2880.0, "min", "assumption: once reactive, astrocytes are kept so by ongoing afferent input (local block "
+        "of the injured nerve reverses established pain, Sukhotinsky 2004 Eur J Pain 8:135, V for direction)",
+        low=1e-3)
+    astro_off_min: float = param(
+        20160.0, "min", "assumption: reactive astrocytes persist for weeks after their trigger is gone (GFAP up "
+        "for > 4 weeks after nerve injury, Tanga 2004, U); 14 d", low=1e-3)
+    astro_half: float = param(0.5, "1", "assumption: the self-sustaining loop needs astrocytes half-reactive "
+                                        "(sets the threshold of the switch)", low=1e-3, high=1.0)  # fmt: skip
+    astro_afferent_half_hz: float = param(
+        0.5, "Hz", "assumption: mean afferent firing that half-engages the loop (naive nociceptors 0.1 Hz; injured "
+        "ones fire ectopically at 1-10 Hz)", low=1e-6)
+    astro_potentiation: float = param(
+        0.0, "1", "assumption: primary-afferent synapses on projection neurons x (1 + a A); direction Gao 2009 "
+        "J Neurosci 29:4096 (astrocytic CCL2 raises excitatory currents), Ikeda 2006 Science 312:1659 (spinal "
+        "LTP), Gruber-Schoffnegger 2013 J Neurosci 33:6540 (glia gate it). Off by default: with the KCC2 route "
+        "on, the circuit is at its allodynia threshold and any potentiation pins every nerve-injury arm at the "
+        "lowest filament (a 0.1 took SNI and the miR-21 knockout both to 0.02 g)", high=5.0)
+    astro_kcc2_loss: float = param(
+        0.92, "1", "assumption: reactive astrocytes keep KCC2 down without BDNF: sustained NMDA activity cleaves "
+        "KCC2 through calpain (Zhou 2012 J Biol Chem 287:33853, V for direction), and astrocytes raise that "
+        "activity (Gao 2009)", high=1.0)
+    astro_nmda_gain: float = param(0.5, "1", "assumption: astrocytic CCL2/CXCL1 raise NMDA currents (Gao 2009; "
+                                              "Zhang 2013 J Neurosci 33:1345, V for direction)")  # fmt: skip
+    astro_substep_min: float = param(60.0, "min", "numerical: largest sub-step of the astrocyte equation",
+                                     low=1e-3)  # fmt: skip
     # --- behavioural protocols ------------------------------------------------------------------------
     criterion_hz: float = param(25.0, "Hz", f"P rate counted as pain ('area above 25' in diagnostics.m), {_CM}",
                                 low=1e-3)  # fmt: skip

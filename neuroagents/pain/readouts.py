@@ -11,7 +11,8 @@ All are cheap protocols run on the host (NumPy) when a readout is asked for:
   discharge); the response is the peak P during the hold; the
   withdrawal threshold is the smallest filament whose response reaches
   ``criterion_hz`` (and, for a smooth readout, the log-interpolated crossing
-  force on the fine grid); ``pain_evoked_hz`` is the peak P for the species'
+  force on the fine grid); ``pain_evoked_hz`` is the peak P averaged over the series (the area under
+  the stimulus-response curve) and ``pain_evoked_standard_hz`` the peak P for the species'
   standard force;
 * **Hargreaves** — skin temperature rises linearly from ``heat_start_C`` at
   ``heat_rate_C_per_s``; heat-sensitive fibres follow a logistic of
