@@ -306,15 +306,24 @@ def _tnf_field(n: int, steps: int) -> list[tuple]:
     """Macrophages in a uniform TNF field (100 pM, ~5 Kd of TNFR1; nothing else): states after ``steps`` min."""
     kw = workload("macrophages", n)
     vec, naive = vectorized_model(21, **kw), NaiveMesaModel(seed=21, **kw)
+    levels = []
     for m in (vec, naive):
         paint_fields(m, levels={})
         m.env.fields[m.env.index("TNF")] = np.where(m.regions == 0, 0.1, 0.0)
+        tnf, interstitium = m.env.fields[m.env.index("TNF")], m.regions == 0
+        levels.append((float(tnf[interstitium].min()), float(tnf[interstitium].max()), float(tnf[~interstitium].max(
+            initial=0.0))))  # fmt: skip
+    # the set-up itself: 100 pM in every interstitial voxel, none in the vessels (a zero field passes the
+    # comparison below unnoticed: both models then stay at rest)
+    setup_ok = all(lo == hi == 0.1 and vessel == 0.0 for lo, hi, vessel in levels)
+    rows = [("TNF field set-up, interstitial nM (min = max)", f"{levels[0][0]:.3g}", f"{levels[1][0]:.3g}", "0.1",
+             setup_ok)]  # fmt: skip
     for _ in range(steps):
         vec_step(vec)
         naive_step(naive)
     cv, cn = vec.counts()["macrophage"], naive.counts()["macrophage"]
     nv, nn = sum(cv.values()), sum(cn.values())
-    return [_fraction_row(f"TNF 100 pM, {steps} min: macrophage {s}", cv[s], cn[s], nv, nn) for s in cv]
+    return rows + [_fraction_row(f"TNF 100 pM, {steps} min: macrophage {s}", cv[s], cn[s], nv, nn) for s in cv]
 
 
 def _mixed_field(n: int, steps: int) -> list[tuple]:
