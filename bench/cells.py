@@ -85,7 +85,7 @@ SIZES = (1_000, 10_000, 100_000)  # both models
 BIG = 1_000_000  # the vectorized model only: memory, linearity
 QUICK_SIZES = (1_000, 4_000)  # --quick: both models, the same code paths in a few seconds
 # Simulated minutes before the vectorized model is timed (2 at 1e6): by then recruits have piled up beside
-# the vessels, and the crowding rule costs what it costs in a running tissue (see bench/README_cells.md).
+# the vessels, and the crowding rule costs what it costs in a running tissue (see bench/README.md).
 WARMUP_STEPS = 30
 KINDS = ("n_mast_cells", "n_macrophages", "n_t_cells", "n_microglia", "n_neurons")
 
