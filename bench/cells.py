@@ -248,7 +248,7 @@ def _fraction_row(what: str, a: int, b: int, n_a: int, n_b: int, z: float = 4.0)
 
 
 def _same_numbers() -> list[tuple]:
-    """Same cells (every state present), same fields: sense and secrete give the same numbers.
+    """Same cells (every state present), same fields: sense, mast-cell decide and secrete give the same numbers.
 
     Beyond the workloads, this check switches on what the vectorized rules read but the workloads leave at
     zero, so that every rule of the naive copy is compared: a TLR4 agonist on the grid (``PAMP``: tolerance,
@@ -262,6 +262,7 @@ def _same_numbers() -> list[tuple]:
     }
     vec = vectorized_model(11, **kw)
     paint_fields(vec, seed=5)
+    vec.env.fields[vec.env.index("PAMP")] *= 2.0  # mean 2 nM, the TLR4 Kd: decisive for some mast cells
     rng = np.random.default_rng(2)
     for ct in vec.cell_types.values():
         ct.pop["state"] = rng.integers(0, len(ct.states), ct.n).astype(np.int8)
@@ -284,6 +285,16 @@ def _same_numbers() -> list[tuple]:
     tol_v = vec.cell_types["macrophage"].pop["tolerance"]
     tol_n = np.array([c.tolerance for c in naive.agents_by_type[NAIVE_TYPES["macrophage"]]])
     tol_diff = float(np.abs(tol_v - tol_n).max())
+    # the mast-cell rule draws no random numbers: decide is compared too (and feeds secrete below)
+    vec.cell_types["mast_cell"].decide(1.0)
+    mast_cells = list(naive.agents_by_type[NAIVE_TYPES["mast_cell"]])
+    for cell in mast_cells:
+        cell.decide(1.0)
+    mast_diff = max(
+        float(np.abs(mast[col] - np.array([getattr(c, col) for c in mast_cells], dtype=float)).max())
+        for col in ("state", "granules", "released", "refractory_until_min")
+    )
+    fired = int((mast["released"] > 0).sum())
     vec.env.clear_sources()
     vec._phase_secrete(1.0)
     q, k = vec.env.production_nM_per_min.copy(), vec.env.consumption_per_min.copy()
@@ -298,6 +309,7 @@ def _same_numbers() -> list[tuple]:
     return [
         ("pathway activities after sense, max |diff|", "-", f"{worst:.1e}", "1e-12", worst <= 1e-12),
         ("macrophage tolerance after sense, max |diff|", "-", f"{tol_diff:.1e}", "1e-12", tol_diff <= 1e-12),
+        (f"mast-cell decide ({fired} fire), max |diff|", "-", f"{mast_diff:.1e}", "1e-12", mast_diff <= 1e-12),
         (f"source terms after secrete, max rel. diff{where}", "-", f"{rel:.1e}", "1e-12", rel <= 1e-12),
     ]
 
