@@ -33,6 +33,14 @@ numba kernels are timed through the registry (``lod_step``/``explicit_step``
 on the fields), and one extra row times ``Microenvironment.step`` (plan
 lookup, source bookkeeping, dispatch). The load average is printed: other jobs on a shared
 machine slow every figure (the medians more than the minima).
+
+**Parity** (not timed): on every grid, dtype and solver timed, one step of the fast kernels (numba; CuPy
+where it runs) through ``Microenvironment.step`` from the same random fields as one step of the NumPy
+reference; the largest difference, over the largest value, must be within :data:`PARITY_TOL` (as in
+``tests/test_kernels_numba.py``). The exit status is 1 when it is not. ``--no-reference`` skips it.
+
+``--quick`` runs every code path and the parity check on small grids in a few seconds (the first run after
+a change to the kernels also compiles them); the test suite runs it (``tests/test_bench_quick.py``).
 """
 
 from __future__ import annotations
@@ -74,6 +82,7 @@ SPACING_UM = 20.0
 LOD_DT_MIN = 0.5
 TARGETS_MS = {"float64": 15.0, "float32": 10.0}  # LOD, 2D 1024² x 6, one thread
 EXPLICIT_TARGET = 0.70  # fraction of the copy bandwidth
+PARITY_TOL = {"float64": 1e-12, "float32": 1e-5}  # max |fast - reference| / max |reference| after one step
 
 
 @njit(parallel=True, cache=True)
@@ -165,6 +174,21 @@ def _dt(env, solver):
         return LOD_DT_MIN
     h = env.plan(1.0).h  # the sub-step the explicit plan takes for 1 min
     return h * (1 - 1e-9)  # one sub-step per step
+
+
+def parity(shape, m, dtype, solver, kernel, backend="numpy") -> float:
+    """Largest difference between one step of ``kernel`` and one of the NumPy reference, over the largest value.
+
+    Both start from the same random fields (:func:`_env`) and step through ``Microenvironment.step``.
+    """
+    ref = _env(shape, m, dtype, solver, "reference")
+    fast = _env(shape, m, dtype, solver, kernel, backend)
+    dt = _dt(ref, solver)
+    ref.step(dt)
+    fast.step(dt)
+    want = np.asarray(ref.fields, dtype=np.float64)
+    got = np.asarray(fast.backend.to_host(fast.fields), dtype=np.float64)
+    return float(np.abs(got - want).max() / max(float(np.abs(want).max()), 1e-300))
 
 
 def run_case(label, shape, m, dtype, repeats, ref_repeats, with_reference, gpu):
@@ -276,7 +300,7 @@ def print_targets(rows, bw):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small grids and few repeats (a smoke test, < 30 s)")
+    ap.add_argument("--quick", action="store_true", help="small grids and few repeats (a few seconds)")
     ap.add_argument("--repeats", type=int, default=None, help="timed calls per figure (default 10; quick 3)")
     ap.add_argument("--no-reference", action="store_true", help="skip the NumPy reference rows")
     args = ap.parse_args(argv)
@@ -305,12 +329,31 @@ def main(argv=None) -> int:
             print(f"  ... {label} {dtype} done ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
     print_table(rows, bw)
     print_targets(rows, bw)
+    ok = True
+    if args.no_reference:
+        print("\nParity with the NumPy reference: not checked (--no-reference)")
+    else:
+        print("\nParity with the NumPy reference (one step from the same fields; max |diff| / max |reference|):")
+        kernels = [("numba", "numpy")] + ([("cupy", "cupy")] if usable else [])
+        for label, shape, m in cases:
+            for dtype in DTYPES:
+                for solver in ("lod", "explicit"):
+                    for kernel, backend in kernels:
+                        d = parity(shape, m, dtype, solver, kernel, backend)
+                        good = d <= PARITY_TOL[dtype]
+                        ok &= good
+                        print(
+                            f"- {label} {dtype} {solver} {kernel}: {d:.1e} (allowed {PARITY_TOL[dtype]:g}) "
+                            f"{'ok' if good else 'DIFFERS'}"
+                        )
     load1 = os.getloadavg()
     total = time.perf_counter() - t_start
     print(f"\nload average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; total {total:.0f} s")
     if not usable:
         print("GPU rows: none (no usable GPU on this machine).")
-    return 0
+    if not ok:
+        print("FAILED: a fast kernel departs from the NumPy reference", file=sys.stderr)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -11,22 +11,27 @@ usually does. Per cell, in plain Python:
 * receptor occupancy ``L^h / (L^h + Kd^h)``, the kinase gates, the pathways'
   probabilistic OR and their exponential relaxation
   (:mod:`neuroagents.cells.signaling`, same :data:`RECEPTORS` table);
-* the state-change rules of the five types (polarization, degranulation and
-  refill, activation with hysteresis, division, death);
+* the state-change rules of the five types (polarization with TLR tolerance,
+  degranulation and refill, activation with hysteresis, division up to a
+  ceiling, death);
 * secretion and uptake into the source terms by ``+=`` (BioFVM rule, as
   :mod:`neuroagents.tissue.exchange`);
 * the PhysiCell random walk with chemotaxis, refused moves off the grid, out
-  of the compartment or into a voxel holding ``crowding_limit`` cells of the
-  same kind (as the vectorized types count them: a dict of counts per kind,
+  of the compartment or into a voxel holding ``crowding_limit`` cells of any
+  kind (as the vectorized types count them: a dict of counts per voxel,
   checked cell by cell in the random order);
 * recruitment and infiltration from vessel voxels (a loop over vessel voxels).
 
 The parameters are the very dataclasses of ``neuroagents/cells/*.py`` (the
 same instances, with the same overrides), the tissue is the vectorized
-model's (same :class:`~neuroagents.tissue.Grid`, compartments and
-:class:`~neuroagents.tissue.Microenvironment`), and the initial cells are the
-vectorized model's cells for the same keyword arguments and seed. Only the
-cell code differs.
+model's (same :class:`~neuroagents.tissue.Grid`, regions,
+:class:`~neuroagents.tissue.Microenvironment` and stromal COX-2 rule,
+:class:`~neuroagents.stroma.Stroma`, which is vectorized over voxels and runs
+after the cells' release as in the vectorized secrete phase), and the
+initial cells are the vectorized model's cells for the same keyword
+arguments and seed. Only the cell code differs. The baseline covers one
+tissue patch without drugs, interventions or injections (the benchmark's
+workloads); other models are refused.
 
 The naive code is written as a careful Python programmer would write it, not
 tuned: constants of a step (relaxation factors, kinase gates) are computed
@@ -55,6 +60,7 @@ import mesa
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
 from neuroagents.cells.signaling import PATHWAYS, RECEPTORS
 from neuroagents.model import NeuroImmuneModel
+from neuroagents.stroma import Stroma
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 __all__ = ["NaiveMesaModel"]
@@ -117,8 +123,7 @@ class NaiveCell(mesa.Agent):
             raise TypeError(f"{self.kind}: unknown attributes {sorted(columns)}")
         self.last_event = "born"
         self.last_event_min = model.time_min
-        occupancy = model.occupancy[self.kind]
-        occupancy[self.voxel] = occupancy.get(self.voxel, 0) + 1
+        model.occupancy[self.voxel] = model.occupancy.get(self.voxel, 0) + 1
 
     # --- the agent's step ------------------------------------------------------------------
     def step(self) -> None:
@@ -138,13 +143,21 @@ class NaiveCell(mesa.Agent):
             r = RECEPTORS[name]
             c = max(self.concentration(r.ligand), 0.0)
             ch = c**r.hill
-            signal = ch / (ch + r.kd_nM**r.hill) * m.kinase_gate[name]
+            occupied = ch / (ch + r.kd_nM**r.hill)
+            block = self.receptor_block(name)
+            if block is not None:
+                occupied *= 1.0 - block
+            signal = occupied * m.kinase_gate[name]
             for p in r.pathways:
                 silent[p] *= 1.0 - signal
         for p in PATHWAYS:
             target = (1.0 - silent[p]) * m.pathway_pass[p]
             a = self.activity[p]
             self.activity[p] = a + (target - a) * m.relax[p]
+
+    def receptor_block(self, receptor: str) -> float | None:
+        """Fractional blockade of ``receptor`` (the model's inhibition), or None when it is not blocked."""
+        return self.model.inhibition.get(receptor)
 
     def concentration(self, mediator: str) -> float:
         """Concentration (nM) of ``mediator`` in the cell's voxel; 0 if it is not on the grid."""
@@ -210,7 +223,7 @@ class NaiveCell(mesa.Agent):
         if not m.allowed[voxel]:
             return
         if voxel != self.voxel:
-            occupancy = m.occupancy[self.kind]
+            occupancy = m.occupancy  # cells of every kind (the vectorized crowding counts all types)
             if occupancy.get(voxel, 0) >= m.crowding_limit:
                 return
             occupancy[self.voxel] -= 1
@@ -224,9 +237,36 @@ class NaiveMacrophage(NaiveCell):
 
     kind = "macrophage"
     states = ("M0", "M1", "M2")
-    receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R")
+    receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R", "TLR4")
     chemoattractant = "CCL2"
-    attributes = ("recruited", "mir21_vesicles")
+    attributes = ("recruited", "mir21_vesicles", "tolerance")
+    tolerized = ("TLR4", "IL1R1", "TNFR1")  # receptors whose signal TLR tolerance cuts
+
+    def receptor_block(self, receptor: str) -> float | None:
+        """The model's blockade, and for TLR4, IL-1R1 and TNFR1 also this cell's tolerance."""
+        block = self.model.inhibition.get(receptor)
+        if receptor not in self.tolerized:
+            return block
+        gate = 1.0 - self.params.tolerance_max * self.tolerance
+        return 1.0 - (1.0 - (0.0 if block is None else block)) * gate
+
+    def sense(self, dt_min: float) -> None:
+        """Pathway activities, then tolerance relaxes toward what TLR4 engagement drives (exact update)."""
+        super().sense(dt_min)
+        p, r = self.params, RECEPTORS["TLR4"]
+        c = max(self.concentration(r.ligand), 0.0)
+        ch = c**r.hill
+        tlr = ch / (ch + r.kd_nM**r.hill) * (1.0 - self.model.inhibition.get("TLR4", 0.0))
+        k_on = tlr / p.tolerance_on_min
+        lam = k_on + 1.0 / p.tolerance_off_min
+        t_inf = k_on / lam
+        self.tolerance = t_inf + (self.tolerance - t_inf) * math.exp(-lam * dt_min)
+
+    def tolerant_program(self) -> float:
+        """``E = t_max T (1 − R)``, ``R`` the rescue by IFN-γ and GM-CSF (STAT1, STAT5)."""
+        a = self.activity
+        restored = 1.0 - (1.0 - a["STAT1"]) * (1.0 - a["STAT5"])
+        return self.params.tolerance_max * self.tolerance * (1.0 - restored)
 
     def decide(self, dt_min: float) -> None:
         self.age_min += dt_min
@@ -236,7 +276,7 @@ class NaiveMacrophage(NaiveCell):
             self.mir21_vesicles = self.mir21_vesicles * math.exp(-p.mir21_loss_per_min * dt_min) + gained * dt_min
         mir = _hill(self.mir21_vesicles, p.mir21_half_effect_vesicles)
         pro = 1.0 - (1.0 - a["NFKB"]) * (1.0 - a["STAT1"]) * (1.0 - a["STAT5"]) * (1.0 - mir)
-        anti = 1.0 - (1.0 - a["STAT6"]) * (1.0 - a["STAT3"])
+        anti = 1.0 - (1.0 - a["STAT6"]) * (1.0 - a["STAT3"]) * (1.0 - self.tolerant_program())
         theta = p.polarization_drive_threshold  # only signal above the threshold drives polarization
         pro = min(max((pro - theta) / (1.0 - theta), 0.0), 1.0)
         anti = min(max((anti - theta) / (1.0 - theta), 0.0), 1.0)
@@ -266,11 +306,12 @@ class NaiveMacrophage(NaiveCell):
     def secrete(self) -> None:
         m, p, v = self.model, self.params, self.voxel
         if self.state == 1:
-            m.export("TNF", v, 60.0 * p.tnf_m1_molecules_per_s)
-            m.export("IL1B", v, 60.0 * p.il1b_m1_molecules_per_s)
-            m.export("IL6", v, 60.0 * p.il6_m1_molecules_per_s)
-            m.export("CCL2", v, 60.0 * p.ccl2_m1_molecules_per_s)
-            m.export("PGE2", v, 60.0 * p.pge2_m1_molecules_per_s)
+            tol = 1.0 - self.tolerant_program()  # tolerance silences the tolerizable products
+            m.export("TNF", v, 60.0 * (tol * p.tnf_m1_molecules_per_s))
+            m.export("IL1B", v, 60.0 * tol * p.il1b_m1_molecules_per_s)
+            m.export("IL6", v, 60.0 * tol * p.il6_m1_molecules_per_s)
+            m.export("CCL2", v, 60.0 * tol * p.ccl2_m1_molecules_per_s)
+            m.export("PGE2", v, 60.0 * tol * p.pge2_m1_molecules_per_s)
         elif self.state == 0:
             m.export("TNF", v, 60.0 * p.tnf_m0_molecules_per_s)
         else:
@@ -298,6 +339,8 @@ class NaiveMastCell(NaiveCell):
             self.mark("recovered")
         self.granules = min(self.granules + dt_min / p.refill_min, 1.0)
         trigger = self.model.mast_cell_stimulus
+        if "PAMP" in self.model.mediator_index:  # carrageenan, CFA (the vectorized rule's TLR4 EC50, 2 nM)
+            trigger = max(trigger, _hill(self.concentration("PAMP"), 2.0))
         if "SP" in self.model.mediator_index:
             trigger = max(trigger, _hill(self.concentration("SP"), p.sp_half_effect_nM))
         if "CGRP" in self.model.mediator_index:
@@ -336,6 +379,7 @@ class NaiveTCell(NaiveCell):
             m.export("IFNG", v, 60.0 * p.ifng_th1_molecules_per_s)
         elif s == 1:
             m.export("IL17A", v, 60.0 * p.il17a_th17_molecules_per_s)
+            m.export("GMCSF", v, 60.0 * p.gmcsf_th17_molecules_per_s)
         else:
             m.export("IL10", v, 60.0 * p.il10_treg_molecules_per_s)
         if s != 2:
@@ -393,7 +437,8 @@ class NaiveMicroglia(NaiveCell):
         """Somata stay; reactive cells divide next to themselves; old ones die."""
         m, p, dt = self.model, self.params, self.model.cell_dt_min
         dies = self.random.random() < 1.0 - math.exp(-p.death_per_min * dt)
-        if not dies and self.state == 1 and self.random.random() < 1.0 - math.exp(-p.division_per_min * dt):
+        rate = p.division_per_min * m.microglia_room  # logistic ceiling on proliferation
+        if not dies and self.state == 1 and self.random.random() < 1.0 - math.exp(-rate * dt):
             offset = self.random_direction()
             child = [x + d * m.spacing_um[0] for x, d in zip(self.position, offset, strict=True)]
             if m.inside(child) and m.allowed[m.voxel_of(child)]:  # a daughter off the grid or in a vessel: none
@@ -409,16 +454,26 @@ class NaiveNeuron(NaiveCell):
 
     kind = "neuron"
     states = ("intact", "injured")
-    attributes = ("firing_hz", "excitability", "terminal_voxel")
+    attributes = ("firing_hz", "excitability", "terminal_voxel", "injured_min")
+
+    def injury_program(self) -> float:
+        """How far the injury response has come, in [0, 1]: ``1 − exp(−t/τ)`` since injury (1 at once if τ = 0)."""
+        if self.state != 1:
+            return 0.0
+        tau = self.params.injury_program_tau_min
+        if tau <= 0:
+            return 1.0
+        return 1.0 - math.exp(-max(self.model.time_min - self.injured_min, 0.0) / tau)
 
     def secrete(self) -> None:
         m, p, v = self.model, self.params, self.voxel
         if self.state == 1:
-            m.export("CCL2", v, 60.0 * p.ccl2_injured_molecules_per_s)
-            m.export("CSF1", v, 60.0 * p.csf1_injured_molecules_per_s)
-            m.export("CX3CL1", v, 60.0 * p.cx3cl1_injured_molecules_per_s)
-            m.export("ATP", v, 60.0 * p.atp_injured_molecules_per_s)
-            m.export("miR21", v, 60.0 * p.mir21_injured_vesicles_per_s)
+            per_min = self.injury_program() * 60.0
+            m.export("CCL2", v, per_min * p.ccl2_injured_molecules_per_s)
+            m.export("CSF1", v, per_min * p.csf1_injured_molecules_per_s)
+            m.export("CX3CL1", v, per_min * p.cx3cl1_injured_molecules_per_s)
+            m.export("ATP", v, per_min * p.atp_injured_molecules_per_s)
+            m.export("miR21", v, per_min * p.mir21_injured_vesicles_per_s)
         spikes_per_min = self.firing_hz * 60.0
         m.export("SP", self.terminal_voxel, spikes_per_min * p.sp_molecules_per_spike)
         m.export("CGRP", self.terminal_voxel, spikes_per_min * p.cgrp_molecules_per_spike)
@@ -461,11 +516,19 @@ class NaiveMesaModel(mesa.Model):
             raise TypeError(f"give either template or model keyword arguments, not both: {sorted(model_kwargs)}")
         if template.backend.is_gpu:
             raise ValueError("the naive baseline reads fields element by element: use backend='numpy'")
+        unsupported = [what for what, present in (
+            ("several compartments", len(template.compartments) > 1), ("drugs", template.pharmacology is not None),
+            ("interventions", bool(template.depletions) or any(vars(template.knockouts).values())),
+            ("injections", bool(template.injections)),
+        ) if present]  # fmt: skip
+        if unsupported:
+            raise ValueError(f"the naive baseline covers one tissue patch without drugs, interventions or "
+                             f"injections; this model has {', '.join(unsupported)}")  # fmt: skip
         self.grid, self.env = template.grid, template.env
         self.ndim, self.shape, self.spacing_um = self.grid.ndim, self.grid.shape, self.grid.spacing_um
         self.lo = list(self.grid.origin_um)
         self.hi = [lo + ext for lo, ext in zip(self.grid.origin_um, self.grid.extent_um, strict=True)]
-        self.compartments = template.regions
+        self.regions = template.regions
         self.allowed = template.allowed.reshape(-1).tolist()
         self.vessel_voxels = template.vessel_voxels.tolist()
         self.mediator_index = {name: i for i, name in enumerate(self.env.names)}
@@ -479,10 +542,15 @@ class NaiveMesaModel(mesa.Model):
         self.mast_cell_stimulus = float(getattr(template, "mast_cell_stimulus", 0.0))
         self.params = {kind: ct.params for kind, ct in template.cell_types.items()}
         self.tau_min = template.cell_types["macrophage"].signaling.tau_min
+        self.seeded = {kind: ct.seeded for kind, ct in template.cell_types.items()}
+        self.microglia_room = 1.0
+        comp = next(iter(template.compartments.values()))
+        self.stroma = Stroma(comp, comp.stroma.params)  # the tissue's stromal COX-2, with its own state
+        self.stroma.induction = comp.stroma.induction.copy()
         self.per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * self.grid.voxel_volume_um3)
         self.time_min = 0.0
-        self.priming = 0.0
-        self.occupancy: dict[str, dict[int, int]] = {kind: {} for kind in NAIVE_TYPES}  # cells of a kind per voxel
+        self.priming = float(template.cell_types["t_cell"].priming)
+        self.occupancy: dict[int, int] = {}  # cells of every kind per voxel
         self.event_counts = {kind: {} for kind in NAIVE_TYPES}
         self.events: deque = deque(maxlen=200_000)
         self._bind_arrays()
@@ -551,7 +619,7 @@ class NaiveMesaModel(mesa.Model):
         return out
 
     def remove_cell(self, cell: NaiveCell) -> None:
-        self.occupancy[cell.kind][cell.voxel] -= 1
+        self.occupancy[cell.voxel] -= 1
         cell.remove()
 
     # --- the step -----------------------------------------------------------------------------
@@ -569,6 +637,7 @@ class NaiveMesaModel(mesa.Model):
             for cell in self.agents_by_type.get(NaiveNeuron, ()):
                 if self.random.random() < self.injured_fraction and cell.state == 0:
                     cell.state = 1
+                    cell.injured_min = self.time_min
                     cell.mark("injured")
             self.injured = True
 
@@ -578,8 +647,10 @@ class NaiveMesaModel(mesa.Model):
         self._bind_arrays()
         self._constants()
         self.agents.shuffle_do("step")
+        self.stroma.secrete(dt_min)  # the tissue's PGE2, after the cells' release (as the vectorized secrete)
         macs = self.agents_by_type.get(NaiveMacrophage, ())
         drive = sum(c.activity["NFKB"] for c in macs) / len(macs) if len(macs) else 0.0
+        drive = max(drive, self.params["t_cell"].systemic_priming)
         self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params["t_cell"].priming_min))
 
     def _phase_diffuse(self, dt_min: float) -> None:
@@ -590,6 +661,9 @@ class NaiveMesaModel(mesa.Model):
     def _phase_move(self, dt_min: float) -> None:
         """Every agent's ``move()`` in a random order, then entry of monocytes and T cells."""
         self._bind_arrays()
+        n_microglia = len(self.agents_by_type.get(NaiveMicroglia, ()))
+        ceiling = self.params["microglia"].max_fold * max(self.seeded["microglia"], 1)
+        self.microglia_room = max(0.0, 1.0 - n_microglia / ceiling)  # at the start of the phase, as vectorized
         self.agents.shuffle_do("move")
         self._recruit(dt_min)
         self.time_min += dt_min
@@ -606,8 +680,8 @@ class NaiveMesaModel(mesa.Model):
         y = (voxel // stride) % ny
         below = voxel - stride if y > 0 else voxel
         above = voxel + stride if y < ny - 1 else voxel
-        lvl_below = float(row[below]) if self.compartments.flat[below] == 0 else -1.0
-        lvl_above = float(row[above]) if self.compartments.flat[above] == 0 else -1.0
+        lvl_below = float(row[below]) if self.regions.flat[below] == 0 else -1.0
+        lvl_above = float(row[above]) if self.regions.flat[above] == 0 else -1.0
         if lvl_above > lvl_below:
             return above, max(lvl_above, 0.0)
         return below, max(lvl_below, 0.0)
@@ -631,12 +705,16 @@ class NaiveMesaModel(mesa.Model):
     def _t_cell_subset(self, voxel: int) -> int:
         p = self.params["t_cell"]
 
-        def h(name):
+        def h(name, receptor):  # what the receptor's kinases and any blockade of it let through
             i = self.mediator_index.get(name)
-            return 0.0 if i is None else _hill(float(self.fields[i, voxel]), p.cytokine_half_effect_nM)
+            if i is None:
+                return 0.0
+            gate = self.kinase_gate[receptor] * (1.0 - self.inhibition.get(receptor, 0.0))
+            return _hill(float(self.fields[i, voxel]), p.cytokine_half_effect_nM) * gate
 
         g = p.subset_gain
-        w = [1.0 + g * h("IFNG"), 1.0 + g * (h("IL6") + h("IL23")), 1.0 + g * h("IL10")]
+        w = [1.0 + g * h("IFNG", "IFNGR"), 1.0 + g * (h("IL6", "IL6R") + h("IL23", "IL23R")),
+             1.0 + g * h("IL10", "IL10R")]  # fmt: skip
         u, cum = self.random.random() * sum(w), 0.0
         for state, wi in enumerate(w):
             cum += wi

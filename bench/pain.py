@@ -17,6 +17,12 @@ In one run:
 
 Prints the machine (CPU, cores, load average), Python, NumPy and numba versions and numba's thread count (the
 circuit kernels are serial: K is at most ~60 stimuli), and the ratio reference / numba measured in this run.
+
+**Parity** is checked, not only printed: every replayed call within ``rtol`` :data:`CALL_RTOL` plus ``atol``
+:data:`CALL_ATOL_HZ` (as ``tests/test_pain_circuit_kernels.py``), and the two end-to-end pain time series within
+``rtol`` :data:`SERIES_RTOL` plus 1e-12 of each readout's largest value. Exit status 1 when either fails.
+``--quick`` (20 end-to-end steps, short timing budgets, no cold JIT compile in a fresh process) runs the same
+checks in a few seconds; the test suite runs it (``tests/test_bench_quick.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ from neuroagents.scenario.loader import load_scenario
 SCENARIO = "nerve_injury"
 OVERRIDES = ("tissue.width_um=600", "tissue.height_um=600", "time.cell_dt_min=5", "time.diffusion_dt_min=5",
              "time.record_every_min=5")  # fmt: skip
+_P = PainParams()
+CALL_RTOL = 1e-12
+CALL_ATOL_HZ = 1e-12 * max(_P.p_max_hz, _P.e_max_hz, _P.i_max_hz + _P.i_offset_hz)  # rates far below a ceiling
+SERIES_RTOL = 1e-10  # the readouts (thresholds, latencies, wind-up ratios) pass through root finding and ratios
 PAIN_COLUMNS = ("pain_ongoing_hz", "pain_evoked_hz", "withdrawal_threshold_g", "withdrawal_threshold_interp_g",
                 "heat_latency_s", "windup_ratio", "windup_ratio_nmda_blocked")  # fmt: skip
 
@@ -103,10 +113,14 @@ def _shape(name, args, kwargs) -> str:
     return f"K={k[0] if k else 1}, {kwargs.get('iterations', 200)} iterations"
 
 
+def _flat(x) -> np.ndarray:
+    """A call's result (an array, or a dict of arrays) as one flat array."""
+    return np.concatenate([np.ravel(x[k]) for k in sorted(x)]) if isinstance(x, dict) else np.ravel(x)
+
+
 def _max_diff(a, b) -> tuple[float, float]:
     """Largest absolute difference and largest relative difference where |b| > 1e-6 of its maximum."""
-    a = np.concatenate([np.ravel(a[k]) for k in sorted(a)]) if isinstance(a, dict) else np.ravel(a)
-    b = np.concatenate([np.ravel(b[k]) for k in sorted(b)]) if isinstance(b, dict) else np.ravel(b)
+    a, b = _flat(a), _flat(b)
     d = np.abs(a - b)
     big = np.abs(b) > 1e-6 * np.abs(b).max()
     return float(d.max()), float((d[big] / np.abs(b[big])).max()) if big.any() else 0.0
@@ -141,10 +155,12 @@ def bench_calls(params, calls, budget_s: float) -> list[dict]:
         ref = functools.partial(getattr(DorsalHorn(params, kernel="reference"), name), *args, **kwargs)
         r_med, r_min = _median_min(ref, budget_s)
         n_med, n_min = _median_min(fast, budget_s)
-        d_abs, d_rel = _max_diff(fast(), ref())
+        got, want = fast(), ref()
+        d_abs, d_rel = _max_diff(got, want)
+        ok = bool(np.allclose(_flat(got), _flat(want), rtol=CALL_RTOL, atol=CALL_ATOL_HZ))
         rows.append({"call": label, "shape": _shape(name, args, kwargs), "ref_ms": 1e3 * r_med,
                      "ref_min_ms": 1e3 * r_min, "numba_ms": 1e3 * n_med, "numba_min_ms": 1e3 * n_min,
-                     "ratio": r_med / n_med, "max_abs": d_abs, "max_rel": d_rel})  # fmt: skip
+                     "ratio": r_med / n_med, "max_abs": d_abs, "max_rel": d_rel, "ok": ok})  # fmt: skip
     return rows
 
 
@@ -165,13 +181,19 @@ def end_to_end(steps: int) -> dict:
     a, b = (tables[k][list(PAIN_COLUMNS)].to_numpy(float) for k in ("numba", "reference"))
     out["rows"] = len(tables["numba"])
     out["max_rel"] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+    scale = np.nanmax(np.abs(b), axis=0, keepdims=True)  # per readout: its own units
+    out["ok"] = bool(np.isclose(a, b, rtol=SERIES_RTOL, atol=1e-12 * scale, equal_nan=True).all())
     return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200, help="cell steps of the end-to-end run (default 200)")
-    ap.add_argument("--quick", action="store_true", help="20 end-to-end steps, short timing budgets")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="20 end-to-end steps, short timing budgets, no cold compile: the checks in a few seconds",
+    )
     args = ap.parse_args(argv)
     steps = 20 if args.quick else args.steps
     budget = 0.05 if args.quick else 0.4
@@ -184,26 +206,31 @@ def main(argv=None) -> int:
     print(f"- scenario: {SCENARIO} with {', '.join(OVERRIDES)}; backend numpy")
 
     first = first_calls()
-    cold = cold_first_calls()
+    cold = None if args.quick else cold_first_calls()
     model = build("numba")
     for _ in range(3):  # a few steps, so that the state is not the initial one
         model.step()
     calls = record_calls(model)
     rows = bench_calls(model.pain.params, calls, budget)
     print("\n## Per call (one set of pain readouts, replayed; ms per call, median and minimum)\n")
-    print("| call | shape | reference ms (min) | numba ms (min) | reference / numba | max abs diff | max rel diff |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| call | shape | reference ms (min) | numba ms (min) | reference / numba | max abs diff | max rel diff "
+          "| parity |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
         print(
             f"| {r['call']} | {r['shape']} | {r['ref_ms']:.3f} ({r['ref_min_ms']:.3f}) | {r['numba_ms']:.4f} "
-            f"({r['numba_min_ms']:.4f}) | {r['ratio']:.1f}x | {r['max_abs']:.1e} | {r['max_rel']:.1e} |"
+            f"({r['numba_min_ms']:.4f}) | {r['ratio']:.1f}x | {r['max_abs']:.1e} | {r['max_rel']:.1e} "
+            f"| {'ok' if r['ok'] else 'DIFFERS'} |"
         )
     ref_total, numba_total = sum(r["ref_ms"] for r in rows), sum(r["numba_ms"] for r in rows)
     print(f"| all calls of one readout | | {ref_total:.3f} | {numba_total:.4f} | {ref_total / numba_total:.1f}x | | |")
     print("\nFirst numba call in this process (loads numba and the compiled kernels from numba's cache): "
           + ", ".join(f"{k} {1e3 * v:.0f} ms" for k, v in first.items()))  # fmt: skip
-    print("First numba call in a fresh process with an empty cache (JIT compile): "
-          + ", ".join(f"{k} {1e3 * v:.0f} ms" for k, v in cold.items()))  # fmt: skip
+    if cold is None:
+        print("First numba call in a fresh process with an empty cache (JIT compile): not measured (--quick)")
+    else:
+        print("First numba call in a fresh process with an empty cache (JIT compile): "
+              + ", ".join(f"{k} {1e3 * v:.0f} ms" for k, v in cold.items()))  # fmt: skip
     print("(max rel diff: over values above 1e-6 of the largest; see tests/test_pain_circuit_kernels.py.)")
 
     e2e = end_to_end(steps)
@@ -219,7 +246,12 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()
     print(f"\nload average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
           f"total {time.perf_counter() - t_start:.0f} s")  # fmt: skip
-    return 0
+    bad = [r["call"] for r in rows if not r["ok"]] + ([] if e2e["ok"] else ["end-to-end pain readouts"])
+    print(
+        f"parity numba / reference (per call rtol {CALL_RTOL:g} + atol {CALL_ATOL_HZ:.1e} Hz; end to end rtol "
+        f"{SERIES_RTOL:g}): {'ok' if not bad else 'DIFFERS: ' + ', '.join(bad)}"
+    )
+    return 0 if not bad else 1
 
 
 if __name__ == "__main__":

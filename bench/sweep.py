@@ -28,6 +28,7 @@ import argparse
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +59,8 @@ def timed(label, s, out, executor, workers):
     t0 = time.perf_counter()
     r = run_sweep(s, out, executor=executor, progress=False)
     wall = time.perf_counter() - t0
-    assert not r.failed, r.failed
+    if r.failed:
+        raise SystemExit(f"{label}: {len(r.failed)} run(s) failed: {r.failed}")
     n = len(r.done)
     return {"executor": label, "workers": workers, "runs": n, "wall_s": wall, "runs_per_s": n / wall}
 
@@ -72,14 +74,13 @@ def _burn(n: int) -> float:
     return time.perf_counter() - t
 
 
-def free_cores(workers: int) -> float:
+def free_cores(workers: int, n: int = 5_000_000) -> float:
     """How much faster ``workers`` processes finish ``workers`` equal loops than one process does them in turn.
 
     ``workers`` on an idle machine with that many cores; less when other jobs hold cores (a shared machine).
     """
     import multiprocessing as mp
 
-    n = 5_000_000
     one = _burn(n)
     with mp.get_context("spawn").Pool(workers) as pool:
         pool.map(_burn, [1000] * workers)  # start the processes
@@ -95,21 +96,25 @@ def _warm() -> None:
     import neuroagents.model  # noqa: F401
 
 
-def main() -> None:
+def main(argv=None) -> int:
+    """Run the sweep three ways; exit status 1 when their tables differ or a run failed."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--runs", type=int, default=16)
     p.add_argument("--minutes", type=float, default=120.0, help="simulated minutes per run")
-    p.add_argument("--quick", action="store_true", help="4 runs of 20 min: a smoke test")
-    args = p.parse_args()
+    p.add_argument("--quick", action="store_true", help="4 runs of 20 min, a shorter probe: the checks in seconds")
+    args = p.parse_args(argv)
+    if args.workers < 1 or args.runs < 1 or not args.minutes > 0:
+        p.error(f"--workers {args.workers}, --runs {args.runs}, --minutes {args.minutes:g}: each must be > 0")
+    probe_n = 5_000_000
     if args.quick:
-        args.runs, args.minutes = 4, 20.0
+        args.runs, args.minutes, probe_n = 4, 20.0, 1_000_000
     s = spec(args.runs, args.minutes)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
           f"{platform.system()} {platform.release()}; python {platform.python_version()}; backend numpy (CPU)")
     print(f"load average before: {os.getloadavg()[0]:.2f}; free cores now (probe, {args.workers} processes): "
-          f"{free_cores(args.workers):.2f} of {args.workers}")
+          f"{free_cores(args.workers, probe_n):.2f} of {args.workers}")
     print(f"design: {args.runs} runs of {args.minutes:g} simulated min of a 600 x 600 µm nerve-injury patch "
           f"(30 x 30 voxels, 24 mediators, 100 cells)")  # fmt: skip
     run_sweep(spec(1, 2.0), tmp / "warm", progress=False)  # imports, numba caches
@@ -139,12 +144,13 @@ def main() -> None:
           "(not in the dask row)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"\nidentical results in all three: {same}")
-    print(f"load average after: {os.getloadavg()[0]:.2f}; free cores now (probe): {free_cores(args.workers):.2f} of "
-          f"{args.workers}")
+    free = free_cores(args.workers, probe_n)
+    print(f"load average after: {os.getloadavg()[0]:.2f}; free cores now (probe): {free:.2f} of {args.workers}")
     shutil.rmtree(tmp, ignore_errors=True)
     if not same:
-        raise SystemExit("results differ between executors")
+        print("FAILED: results differ between executors", file=sys.stderr)
+    return 0 if same else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
