@@ -273,7 +273,8 @@ class NeuroImmuneModel(mesa.Model):
         self._knockouts_in: dict = {}  # compartment -> what its cells see knocked out (neuroagents.timeline)
         self.receptor_blocks: dict = {}  # compartment kind -> receptors knocked out in it
         self.timeline = Timeline(self, parsed) or None  # conditional/inducible knockouts, held depletions, transfers
-        self.injections = parse_injections(list(injections), self.compartments, first.env.names)
+        self.injections = parse_injections(list(injections), self.compartments, first.env.names,
+                                           {m.name: m.molecular_mass_kda for m in first.env.mediators})
         self._next_depletion = 0
         self._next_injection = 0
         self._block_receptors(self.knockouts.receptors)
