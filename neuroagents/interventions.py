@@ -141,6 +141,7 @@ def _choice(where, key, value, allowed):
         import difflib
 
         close = difflib.get_close_matches(str(value), list(allowed), n=1)
+        close = close or [a for a in allowed if str(a).lower() == str(value).lower()]  # 'DRG' -> 'drg'
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{where}.{key}", value, f"one of {sorted(allowed)}{hint}")
     return value

@@ -242,3 +242,67 @@ def test_transfers_and_held_depletions_are_reproducible():
 def test_bad_tables_are_one_line_errors_naming_key_value_and_allowed(item, match):
     with pytest.raises(ConfigError, match=match):
         _tissues([item])
+
+
+# --- in a scenario file, and through a checkpoint ---------------------------------------------------------------------
+SMALL_SNI = ["tissue.width_um=300", "tissue.height_um=300", "compartments.drg.height_um=300",
+             "compartments.dorsal_horn.height_um=300", "scenario.duration_min=4", "time.cell_dt_min=1.0",
+             "time.diffusion_dt_min=1.0"]  # fmt: skip
+
+
+def test_the_documented_tables_load_from_toml_and_act(tmp_path):
+    from neuroagents.scenario import load_scenario
+
+    path = tmp_path / "rag1_transfer.toml"
+    path.write_text('''base = "sni"
+[[interventions]]
+kind = "knockout"
+cell_type = "t_cell"
+[[interventions]]
+kind = "transfer"
+cell_type = "t_cell"
+n = 200
+compartment = "drg"
+time_min = 2.0
+state = "Th1"
+[[interventions]]
+kind = "knockout"
+cell_type = "macrophage"
+compartment = "drg"
+from_min = 3.0
+[[interventions]]
+kind = "deplete"
+cell_type = "macrophage"
+compartment = "paw"
+fraction = 0.9
+time_min = 1.0
+until_min = 100.0
+''', encoding="utf-8")  # fmt: skip
+    m = load_scenario(path, SMALL_SNI).build_model()
+    assert _n(m, "drg", "macrophage") == 60 and _n(m, "drg", "t_cell") == 0
+    for _ in range(4):
+        m.step()
+    assert _n(m, "drg", "t_cell") == 200 and m.counts()["t_cell"]["Th1"] == 200
+    assert _n(m, "drg", "macrophage") == 0 and _n(m, "paw", "macrophage") < 30
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "sni"\n[[interventions]]\nkind = "transfer"\ncell_type = "t_cell"\nn = 5\n'
+                   'compartment = "DRG"\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"bad\.toml.*interventions\[0\]\.compartment = 'DRG'.*did you mean 'drg'"):
+        load_scenario(bad)
+
+
+def test_a_checkpoint_mid_run_resumes_the_pending_interventions_exactly(tmp_path):
+    from neuroagents.checkpoint import load_checkpoint, save_checkpoint
+
+    items = [{"kind": "transfer", "cell_type": "t_cell", "n": 30, "compartment": "drg", "time_min": 6.0},
+             {"kind": "deplete", "cell_type": "macrophage", "fraction": 0.7, "time_min": 1.0, "until_min": 15.0},
+             {"kind": "knockout", "cell_type": "microglia", "compartment": "dh", "from_min": 8.0}]  # fmt: skip
+    m = _tissues(items)
+    for _ in range(4):
+        m.step()
+    path = save_checkpoint(tmp_path / "c.pkl", m, {})
+    m2, _, _ = load_checkpoint(path)
+    for _ in range(12):
+        m.step()
+        m2.step()
+    assert m.timeseries().equals(m2.timeseries()) and _n(m2, "drg", "t_cell") >= 30
