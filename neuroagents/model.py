@@ -127,8 +127,11 @@ class NeuroImmuneModel(mesa.Model):
         Dosing schedules (``{"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 10, "interval_h": 12,
         "n_doses": 14}``; see ``docs/drugs.md``). Their effects at each step join ``inhibition``.
     interventions : sequence of Mapping
-        Cell depletions at a time and knockouts of a mediator, receptor or cell type
-        (see :mod:`neuroagents.interventions`).
+        Cell depletions (once, held over an interval or repeated), knockouts of a mediator, receptor or cell type
+        (everywhere or in one compartment, for the whole run or from a time) and adoptive transfers (see
+        :mod:`neuroagents.interventions`; applied in the dose phase by :mod:`neuroagents.timeline`).
+    injections : sequence of Mapping
+        Injected agents (carrageenan, CFA) or named mediators, bolus or depot (see :mod:`neuroagents.injections`).
     pain_params : Mapping, optional
         Overrides of the pain model's parameters (see ``docs/pain.md``).
     stroma_params : Mapping, optional
