@@ -136,6 +136,11 @@ class Compartment:
         return self.model.free_fraction(mediator, kind="dorsal_horn" if spinal else self.kind)
 
     @property
+    def knockouts(self):
+        """What is knocked out for this compartment's cells now (:class:`~neuroagents.interventions.Knockouts`)."""
+        return self.model.knockouts_in(self.name)
+
+    @property
     def enzyme_inhibition(self) -> dict[str, float]:
         """Fraction of each enzyme's synthesis blocked here (COX2 -> PGE2), from this compartment's exposure."""
         return self.model.drug_tables[self.kind]["enzyme_inhibition"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 
 import mesa
@@ -46,12 +47,13 @@ from neuroagents.cells.t_cell import TCell
 from neuroagents.compartment import Compartment, check_layout
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
-from neuroagents.interventions import Depletion, parse_interventions
+from neuroagents.interventions import Depletion, parse_all
 from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
 from neuroagents.sex import SEXES, sex_adjusted
 from neuroagents.stroma import build_stroma
+from neuroagents.timeline import Timeline, refresh_views
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
@@ -125,8 +127,11 @@ class NeuroImmuneModel(mesa.Model):
         Dosing schedules (``{"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 10, "interval_h": 12,
         "n_doses": 14}``; see ``docs/drugs.md``). Their effects at each step join ``inhibition``.
     interventions : sequence of Mapping
-        Cell depletions at a time and knockouts of a mediator, receptor or cell type
-        (see :mod:`neuroagents.interventions`).
+        Cell depletions (once, held over an interval or repeated), knockouts of a mediator, receptor or cell type
+        (everywhere or in one compartment, for the whole run or from a time) and adoptive transfers (see
+        :mod:`neuroagents.interventions`; applied in the dose phase by :mod:`neuroagents.timeline`).
+    injections : sequence of Mapping
+        Injected agents (carrageenan, CFA) or named mediators, bolus or depot (see :mod:`neuroagents.injections`).
     pain_params : Mapping, optional
         Overrides of the pain model's parameters (see ``docs/pain.md``).
     stroma_params : Mapping, optional
@@ -265,8 +270,14 @@ class NeuroImmuneModel(mesa.Model):
         self.allowed = first.allowed
         self.axons = link_axons(axons, self.compartments)
 
-        self.depletions, self.knockouts = self.check_interventions(list(interventions))
-        self.injections = parse_injections(list(injections), self.compartments, first.env.names)
+        parsed = self.check_interventions(list(interventions), full=True)
+        self.depletions, self.knockouts = parsed.depletions, parsed.knockouts
+        self.local_knockouts: dict = {}  # compartment -> Knockouts of its own (conditional knockouts)
+        self._knockouts_in: dict = {}  # compartment -> what its cells see knocked out (neuroagents.timeline)
+        self.receptor_blocks: dict = {}  # compartment kind -> receptors knocked out in it
+        self.timeline = Timeline(self, parsed) or None  # conditional/inducible knockouts, held depletions, transfers
+        self.injections = parse_injections(list(injections), self.compartments, first.env.names,
+                                           {m.name: m.molecular_mass_kda for m in first.env.mediators})
         self._next_depletion = 0
         self._next_injection = 0
         self._block_receptors(self.knockouts.receptors)
@@ -296,7 +307,7 @@ class NeuroImmuneModel(mesa.Model):
         for lay in layouts:  # seed after every compartment exists (neuron terminals point into others)
             comp = self.compartments[lay["name"]]
             for kind, n in (lay.get("cells") or {}).items():
-                if n and kind not in self.knockouts.cell_types:
+                if n and kind not in comp.knockouts.cell_types:
                     comp.cell_types[kind].seed_cells(n)
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
@@ -365,6 +376,8 @@ class NeuroImmuneModel(mesa.Model):
         ):
             self.deplete(self.depletions[self._next_depletion])
             self._next_depletion += 1
+        if self.timeline is not None:
+            self.timeline.due(self)
         while self._next_injection < len(self.injections) and self.injections[self._next_injection].time_min <= (
             self.time_min + 1e-9
         ):
@@ -382,20 +395,22 @@ class NeuroImmuneModel(mesa.Model):
         kwargs = {"body_weight_kg": old.body_weight_kg} if old is not None else {}
         self.pharmacology = Pharmacology(schedules, self.species, **kwargs)
 
-    def check_interventions(self, items: list, where: str = "interventions", *, single: bool = False):
+    def check_interventions(self, items: list, where: str = "interventions", *, single: bool = False,
+                            full: bool = False):  # fmt: skip
         """Check intervention tables against this model (cell types, mediators, receptors, compartments).
 
-        Returns ``(depletions, knockouts)`` as :func:`~neuroagents.interventions.parse_interventions` does. With
-        ``single`` (one table given on its own, e.g. from the dashboard) an error names ``where.key``, not
-        ``where[0].key``.
+        Returns ``(depletions, knockouts)`` as :func:`~neuroagents.interventions.parse_interventions` does (with
+        ``full``, the :class:`~neuroagents.interventions.Parsed` record, transfers included). With ``single`` (one
+        table given on its own, e.g. from the dashboard) an error names ``where.key``, not ``where[0].key``.
         """
         from neuroagents.cells.signaling import RECEPTORS
 
         try:
-            return parse_interventions(
+            p = parse_all(
                 items, cell_types={k: c.states for k, c in CELL_TYPES.items()}, mediators=self.env.names,
                 receptors=sorted(RECEPTORS), compartments=sorted(self.compartments), where=where,
             )  # fmt: skip
+            return p if full else (p.depletions, p.knockouts)
         except ConfigError as exc:
             if not single:
                 raise
@@ -423,13 +438,18 @@ class NeuroImmuneModel(mesa.Model):
             raise ConfigError("knockout", what, "one of ['cell_type', 'mediator', 'receptor']")
         _, ko = self.check_interventions([{"kind": "knockout", what: name}], "knockout", single=True)
         old = self.knockouts
-        self.knockouts = type(old)(old.mediators | ko.mediators, old.receptors | ko.receptors,
-                                   old.cell_types | ko.cell_types)  # fmt: skip
+        self.knockouts = replace(old, mediators=old.mediators | ko.mediators, receptors=old.receptors | ko.receptors,
+                                 cell_types=old.cell_types | ko.cell_types)  # fmt: skip
+        refresh_views(self)
         self._block_receptors(ko.receptors)
         removed = 0
         for kind in ko.cell_types:
             removed += self.deplete(Depletion(kind, 1.0, self.time_min))
         return removed
+
+    def knockouts_in(self, compartment: str):
+        """What the cells of one compartment see knocked out now (everywhere's, joined with its own)."""
+        return self._knockouts_in.get(compartment, self.knockouts)
 
     def deplete(self, d) -> int:
         """Remove a random fraction of one cell type (in one state and compartment, if given) now; returns how many."""
@@ -458,15 +478,16 @@ class NeuroImmuneModel(mesa.Model):
         drg = split_by_kind(effects.get("drg", effects.get("periphery", {})))
         spinal = split_by_kind(effects.get("dorsal_horn", {}))
 
-        def joined(groups):
+        def joined(groups, kind):
             out = dict(self.base_inhibition)
+            out.update(dict.fromkeys(self.receptor_blocks.get(kind, ()), 1.0))  # receptors knocked out here
             for key, v in {**groups["inhibition"], **groups["receptor_blockade"]}.items():
                 out[key] = float(combine_independent([out.get(key, 0.0), v]))
             return out
 
-        self.inhibition = joined(periphery)
-        self.drg_inhibition = joined(drg)
-        self.spinal_inhibition = joined(spinal)
+        self.inhibition = joined(periphery, "periphery")
+        self.drg_inhibition = joined(drg, "drg")
+        self.spinal_inhibition = joined(spinal, "dorsal_horn")
         for kind, groups in (("periphery", periphery), ("drg", drg), ("dorsal_horn", spinal)):
             for table in ("neutralization", "enzyme_inhibition", "mirna_block"):
                 self.drug_tables[kind][table] = dict(groups[table])

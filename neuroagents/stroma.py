@@ -131,7 +131,7 @@ class Stroma:
         env, xp = comp.env, comp.model.xp
         target = self.drive()
         self.induction = target + (self.induction - target) * xp.exp(-dt_min / self.params.induction_min)
-        if "PGE2" not in env.names or "PGE2" in comp.model.knockouts.mediators:
+        if "PGE2" not in env.names or "PGE2" in comp.knockouts.mediators:
             return
         rate = self.rate_nM_per_min()
         q_row, _ = env.source_rows(env.index("PGE2"))

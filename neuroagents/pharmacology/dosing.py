@@ -32,12 +32,14 @@ import numpy as np
 
 from neuroagents.errors import ConfigError
 from neuroagents.pharmacology.drugs import get_drug
+from neuroagents.pharmacology.local import extra_routes
 from neuroagents.pharmacology.pk import Dose
 
 __all__ = ["MAX_DOSES", "ROUTES", "DosingSchedule"]
 
-ROUTES = ("oral", "sc", "iv", "intrathecal")
-"""Routes of administration: by mouth, under the skin, into a vein, into the CSF."""
+ROUTES = ("oral", "sc", "iv", "intrathecal", "ip", "intraplantar", "intra_articular", "perineural", "intraganglionic")
+"""Routes of administration: by mouth, under the skin, into a vein, into the CSF, into the peritoneum, and local
+injections into the paw, a joint, beside a nerve, into a DRG (:mod:`neuroagents.pharmacology.local`)."""
 MAX_DOSES = 10_000
 """Most doses one schedule may produce (a guard against a typo such as interval_h = 0.001)."""
 _INFUSIBLE = ("iv", "intrathecal")
@@ -92,9 +94,11 @@ class DosingSchedule:
         if self.route not in ROUTES:
             close = difflib.get_close_matches(str(self.route), ROUTES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{w}.route", self.route, f"one of {list(ROUTES)}{hint}")
-        if self.route not in drug.routes:
-            allowed = f"a route of {drug.name}: one of {list(drug.routes)} (no {self.route} data catalogued)"
+            raise ConfigError(f"{w}.route", self.route, f"one of {list(ROUTES[:4])}{hint}, or a route every drug "
+                              f"takes: {', '.join(ROUTES[4:])}")  # fmt: skip
+        if self.route not in drug.routes and self.route not in extra_routes(drug):
+            allowed = (f"a route of {drug.name}: one of {list(drug.routes)} (no {self.route} data catalogued), or "
+                       f"one every drug takes: {', '.join(extra_routes(drug))}")
             raise ConfigError(f"{w}.route", self.route, allowed)
         if (self.dose_mg is None) == (self.dose_mg_per_kg is None):
             raise ConfigError(f"{w}.dose_mg", self.dose_mg, "given, or dose_mg_per_kg given (exactly one of the two)")

@@ -122,7 +122,8 @@ class Pharmacology:
             if s.drug not in self._drugs:
                 drug = get_drug(s.drug)
                 self._drugs[s.drug] = drug
-                self._pk[s.drug] = LinearPK(scale_pk(drug, sp, body_weight_kg))
+                used = {x.route for x in self.schedules if x.drug == s.drug}  # ip and local routes add states
+                self._pk[s.drug] = LinearPK(scale_pk(drug, sp, body_weight_kg), routes=used)
                 self._doses[s.drug] = []
         self.body_weight_kg = float(sp.body_weight_kg if body_weight_kg is None else body_weight_kg)
         for s in self.schedules:

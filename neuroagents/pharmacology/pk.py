@@ -12,7 +12,12 @@ amounts (mg) in its compartments:
   the CSF at its unbound equilibrium ``C_csf = Kp,uu · fu · C_plasma``
   (instantaneous partition, no mass moved);
 * ``ce_plasma`` and ``ce_csf``: effect compartments (mg/L) for drugs whose
-  effect lags the plasma, ``dCe/dt = ke0 (C − Ce)``.
+  effect lags the plasma, ``dCe/dt = ke0 (C − Ce)``;
+* only when a schedule uses them (:mod:`neuroagents.pharmacology.local`): an
+  ``ip`` depot (drugs without s.c. data), and one ``site_<route>`` per local
+  route (intraplantar, intra_articular, perineural, intraganglionic) that adds
+  ``fu · A / V_site`` to its compartment kind's exposure and empties into
+  ``central`` (with ``ce_site_<route>`` for ``ke0`` drugs).
 
 Because the system is linear and time-invariant, the response to a schedule is
 the sum of the responses to each dose (superposition). With the eigen-
@@ -47,6 +52,7 @@ import numpy as np
 
 from neuroagents.errors import ConfigError
 from neuroagents.pharmacology.drugs import Drug
+from neuroagents.pharmacology.local import LOCAL_ROUTES, ip_absorption, site_clearance_per_h
 
 __all__ = [
     "DRG_CSF_FRACTION",
@@ -220,7 +226,8 @@ class Dose:
     time_min : float
         Start of the dose, min.
     route : str
-        ``"oral"``, ``"sc"``, ``"iv"`` or ``"intrathecal"``.
+        ``"oral"``, ``"sc"``, ``"iv"``, ``"intrathecal"``, ``"ip"`` or a local route
+        (:data:`~neuroagents.pharmacology.local.LOCAL_ROUTES`).
     amount_mg : float
         Amount given, mg (bioavailability is applied by the engine).
     duration_min : float
@@ -253,6 +260,9 @@ class LinearPK:
     Parameters
     ----------
     params : PKParameters
+    routes : iterable of str
+        Routes beyond oral, s.c., i.v. and intrathecal that doses will take (``ip``, local routes): their states
+        are added only then, so a system without them is exactly the one it always was.
 
     Attributes
     ----------
@@ -266,8 +276,11 @@ class LinearPK:
         :data:`OUTPUTS` plus ``periphery_effect``, ``drg_effect``, ``dorsal_horn_effect`` when ``ke0`` is set.
     """
 
-    def __init__(self, params: PKParameters):
+    def __init__(self, params: PKParameters, routes=()):
         p = self.params = params
+        routes = set(routes)
+        ip = ip_absorption(p) if "ip" in routes else None
+        sites = [r for r in LOCAL_ROUTES if r in routes]
         states = []
         if p.f_oral is not None:
             states.append("gut")
@@ -279,7 +292,13 @@ class LinearPK:
         states.append("csf")
         if p.ke0_per_h is not None:
             states += ["ce_plasma", "ce_csf"]
+        if ip is not None and ip[0] == "ip":
+            states.append("ip")
+        states += [f"site_{r}" for r in sites]
+        if p.ke0_per_h is not None:
+            states += [f"ce_site_{r}" for r in sites]
         self.states = tuple(states)
+        self._ip = ip
         i = {s: k for k, s in enumerate(self.states)}
         n = len(self.states)
         h = 1.0 / MIN_PER_H  # 1/h -> 1/min
@@ -307,6 +326,17 @@ class LinearPK:
             A[i["ce_plasma"], i["ce_plasma"]] -= ke0
             A[i["ce_csf"], i["csf"]] += ke0 / vcsf
             A[i["ce_csf"], i["ce_csf"]] -= ke0
+        if "ip" in i:
+            A[i["ip"], i["ip"]] -= ip[2] * h
+            A[c, i["ip"]] += ip[2] * h
+        k_site = site_clearance_per_h(p) * h
+        for r in sites:  # over local routes in use: the site empties into plasma
+            A[i[f"site_{r}"], i[f"site_{r}"]] -= k_site
+            A[c, i[f"site_{r}"]] += k_site
+            if p.ke0_per_h is not None:
+                ke0 = p.ke0_per_h * h
+                A[i[f"ce_site_{r}"], i[f"site_{r}"]] += ke0 * fu / self._site_volume_l(r)
+                A[i[f"ce_site_{r}"], i[f"ce_site_{r}"]] -= ke0
         self.A = A
 
         def row(**coef):
@@ -328,6 +358,11 @@ class LinearPK:
             rows["periphery_effect"] = row(ce_plasma=tp)
             rows["drg_effect"] = row(ce_plasma=tp, ce_csf=fd)
             rows["dorsal_horn_effect"] = row(ce_plasma=kp, ce_csf=1.0)
+        for r in sites:  # the site's free level adds to its kind's exposure (effect-site level for ke0 drugs)
+            kind = LOCAL_ROUTES[r].kind
+            rows[kind][i[f"site_{r}"]] += fu / self._site_volume_l(r)
+            if "ce_plasma" in i:
+                rows[f"{kind}_effect"][i[f"ce_site_{r}"]] += 1.0
         self.outputs = tuple(rows)
         self.C = np.stack([rows[o] for o in self.outputs])
         self._index = i
@@ -343,21 +378,34 @@ class LinearPK:
             self._Vinv = np.linalg.inv(self._V)
             self._CV = self.C @ self._V
 
+    def _site_volume_l(self, route: str) -> float:
+        """``V_site`` of a local route in this species, L."""
+        return LOCAL_ROUTES[route].volume_ml[self.params.species] * 1e-3
+
     def input_vector(self, route: str) -> np.ndarray:
         """Unit input (per mg given) into the state a route feeds, bioavailability applied."""
         p = self.params
-        if route not in _ROUTE_STATE:
-            raise ConfigError("route", route, f"one of {list(_ROUTE_STATE)}")
-        state = _ROUTE_STATE[route]
+        if route == "ip" and self._ip is not None:
+            state, f = self._ip[0], self._ip[1]
+        elif route in LOCAL_ROUTES and f"site_{route}" in self._index:
+            state, f = f"site_{route}", 1.0
+        elif route not in _ROUTE_STATE:
+            raise ConfigError("route", route, f"one of {self.routes} (this system was built for these)")
+        else:
+            state, f = _ROUTE_STATE[route], {"oral": p.f_oral, "sc": p.f_sc}.get(route, 1.0)
         if state not in self._index:
             raise ConfigError("route", route, f"a route of {p.drug}: one of {self.routes}")
         b = np.zeros(len(self.states))
-        b[self._index[state]] = {"oral": p.f_oral, "sc": p.f_sc}.get(route, 1.0)
+        b[self._index[state]] = f
         return b
 
     @property
     def routes(self) -> tuple[str, ...]:
-        return tuple(r for r, s in _ROUTE_STATE.items() if s in self._index)
+        """Routes doses may take into this system: the catalogued ones, then ``ip`` and local ones it was built
+        for."""
+        base = tuple(r for r, s in _ROUTE_STATE.items() if s in self._index)
+        return base + (("ip",) if self._ip is not None else ()) + tuple(
+            r for r in LOCAL_ROUTES if f"site_{r}" in self._index)
 
     # --- the response to a schedule ------------------------------------------------------------------------
     def simulate(self, times_min, doses: Sequence[Dose]) -> dict[str, np.ndarray]:

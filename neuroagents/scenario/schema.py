@@ -297,7 +297,7 @@ class Scenario(_Table):
     )
     axons: Axons | None = _f("a table [axons] with soma, periphery, spinal (compartment names)", None)
     injections: list[dict[str, Any]] = _table(
-        "an array of tables [[injections]] (carrageenan, CFA; neuroagents/injections.py)", list
+        "an array of tables [[injections]] (carrageenan, CFA, or a named mediator; neuroagents/injections.py)", list
     )
     _files: tuple[str, ...] = PrivateAttr(default=())
     _overrides: tuple[str, ...] = PrivateAttr(default=())
@@ -417,7 +417,8 @@ class Scenario(_Table):
             self.interventions, cell_types={k: c.states for k, c in CELL_TYPES.items()},
             mediators=DEFAULT_MEDIATORS, receptors=sorted(RECEPTORS), compartments=names,
         )  # fmt: skip
-        parse_injections(self.injections, dict.fromkeys(names), ["PAMP"])
+        masses = {k: o.molecular_mass_kda for k, o in self.mediators.items()}  # overrides (None: not overridden)
+        parse_injections(self.injections, dict.fromkeys(names), [*DEFAULT_MEDIATORS, "PAMP"], _masses(masses))
         return self
 
     # --- what the model takes ------------------------------------------------------------------
@@ -496,6 +497,15 @@ class Scenario(_Table):
         from neuroagents.model import NeuroImmuneModel
 
         return NeuroImmuneModel(**self.model_kwargs(**kwargs))
+
+
+def _masses(overridden: dict) -> dict[str, float]:
+    """Molecular mass of every catalogue mediator, kDa, with this scenario's overrides."""
+    from neuroagents.mediators import CATALOGUE
+
+    out = {k: m.molecular_mass_kda for k, m in CATALOGUE.items()}
+    out.update({k: v for k, v in overridden.items() if v is not None})
+    return out
 
 
 EXAMPLE: dict = {
