@@ -1,7 +1,7 @@
-"""The embedded default job: a 2 mm × 2 mm tissue patch with fixed point sources.
+"""Example: the microenvironment alone — five mediators from fixed point sources on a 2 mm × 2 mm patch.
 
-``neuroagents run`` (no scenario) runs this. Until the cell types land, a few
-fixed sources stand in for cells:
+This is not the model (no cells, no pain; ``neuroagents run`` runs the model). It shows the diffusion layer
+(:mod:`neuroagents.tissue`) used directly: fixed sources stand in for cells:
 
 * a cluster of degranulating **mast cells** 200 µm from a venule, releasing
   histamine, TNF and IL-6 (zero-order export, one cell per voxel);
@@ -13,10 +13,13 @@ fixed sources stand in for cells:
 The fields advance with the LOD solver for 6 simulated hours (by default).
 The run writes ``fields.png`` (one heatmap per mediator at the end),
 ``totals.parquet`` (one tidy row per recorded time and mediator) and
-``manifest.json`` (parameters, backend, kernel, versions, wall time).
+``manifest.json`` (parameters, backend, kernel, versions, wall time)::
+
+    python examples/diffusion_demo.py --out runs/diffusion_demo [--hours H] [--backend auto|numpy|cupy]
+        [--solver lod|explicit] [--kernel auto|reference|numba|cupy] [--dtype float64|float32] [--force]
 
 Every number that stands for biology has its unit in its name and a source
-from ``shared/reference/parameters.md`` (flags V, M, U as there) or the word
+from ``docs/references.md`` (flags V, M, U as there) or the word
 ``assumption``.
 
 Examples
@@ -42,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 import neuroagents
-from neuroagents.errors import ConfigError
+from neuroagents.errors import ConfigError, NeuroagentsError
+from neuroagents.outputs import check_out_dir
 from neuroagents.tissue import Grid, Microenvironment
 from neuroagents.tissue.exchange import add_export
 from neuroagents.units import AVOGADRO_PER_MOL, MOLECULES_PER_NM_UM3, SECONDS_PER_MIN, pg_per_ml_to_nM
@@ -53,7 +57,7 @@ __all__ = [
     "OUTPUT_FILES",
     "DemoResult",
     "build_environment",
-    "check_out_dir",
+    "main",
     "run_demo",
     "simulate",
     "stand_in_sources",
@@ -191,31 +195,6 @@ def build_environment(
     return env
 
 
-def check_out_dir(out_dir, *, force: bool = False) -> Path:
-    """Refuse to write into a directory that already holds files, unless ``force``.
-
-    Parameters
-    ----------
-    out_dir : str or Path
-    force : bool
-        Write over existing outputs (other files in the directory are left alone).
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(out_dir)
-    if path.exists() and not path.is_dir():
-        raise ConfigError("out_dir", str(path), "a directory (this is a file)")
-    if path.is_dir() and not force:
-        n = sum(1 for _ in path.iterdir())
-        if n:
-            raise ConfigError(
-                "out_dir", str(path), f"a new or empty directory (it holds {n} entries); pass --force to write over it"
-            )
-    return path
-
-
 def _check_hours(hours) -> float:
     if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
         raise ConfigError("hours", hours, "a finite number of hours > 0")
@@ -333,7 +312,7 @@ def _version(dist: str) -> str | None:
 def _manifest(env, hours, steps, wall_s, step_wall_s, command) -> dict:
     sources = stand_in_sources()
     return {
-        "job": "neuroagents demo (embedded default)",
+        "job": "examples/diffusion_demo.py",
         "command": command,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "backend": env.backend.name,
@@ -384,7 +363,7 @@ def _manifest(env, hours, steps, wall_s, step_wall_s, command) -> dict:
 
 
 def run_demo(
-    out_dir="runs/demo",
+    out_dir="runs/diffusion_demo",
     *,
     hours: float = DEFAULT_HOURS,
     backend="auto",
@@ -394,7 +373,7 @@ def run_demo(
     force: bool = False,
     command: list[str] | None = None,
 ) -> DemoResult:
-    """Run the embedded default job and write its outputs into ``out_dir``.
+    """Run the demo and write its outputs into ``out_dir``.
 
     Parameters
     ----------
@@ -509,3 +488,44 @@ def draw_fields(env: Microenvironment, table, png_path) -> None:
         fontsize=12,
     )
     fig.savefig(png_path, dpi=100)
+
+
+def main(argv=None) -> int:
+    """The example's command line (``python examples/diffusion_demo.py --help``); returns the exit status."""
+    import argparse
+
+    from neuroagents.backend import BACKEND_CHOICES
+    from neuroagents.tissue.diffusion.registry import KERNELS, SOLVERS
+    from neuroagents.tissue.microenvironment import DTYPES
+
+    p = argparse.ArgumentParser(prog="diffusion_demo.py", description=__doc__.split("\n", 1)[0])
+    p.add_argument("--out", default="runs/diffusion_demo", metavar="DIR", help="output directory (%(default)s)")
+    p.add_argument("--force", action="store_true", help="write over the outputs of an earlier run in --out")
+    p.add_argument("--hours", type=float, default=DEFAULT_HOURS, metavar="H", help="simulated time, h (%(default)s)")
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help="array backend (%(default)s)")
+    p.add_argument("--solver", default="lod", choices=SOLVERS, help="diffusion solver (%(default)s)")
+    p.add_argument("--kernel", default="auto", choices=("auto", *KERNELS), help="solver kernel (%(default)s)")
+    p.add_argument("--dtype", default="float64", choices=DTYPES, help="field precision (%(default)s)")
+    args = p.parse_args(argv)
+    command = ["python", "examples/diffusion_demo.py", *(sys.argv[1:] if argv is None else argv)]
+    try:
+        result = run_demo(args.out, hours=args.hours, backend=args.backend, solver=args.solver, kernel=args.kernel,
+                          dtype=args.dtype, force=args.force, command=command)  # fmt: skip
+    except NeuroagentsError as exc:
+        print(f"diffusion_demo.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    shape = " x ".join(map(str, GRID_SHAPE))
+    final = result.table[result.table["time_min"] == result.table["time_min"].max()]
+    print(f"diffusion demo: {shape} voxels of {VOXEL_UM:g} µm, {len(MEDIATORS)} mediators, {args.hours:g} h")
+    print(f"  backend  {result.backend} ({result.device}), kernel {result.kernel}, solver {result.solver}, "
+          f"dtype {result.dtype}")  # fmt: skip
+    print(f"  steps    {result.steps} to t = {result.simulated_min:g} min; wall time {result.wall_s:.1f} s "
+          f"(stepping {result.step_wall_s:.1f} s)")  # fmt: skip
+    for row in final.itertuples():  # over mediators, for people
+        print(f"  {row.mediator:<10} mean {row.mean_nM:.3g} nM, max {row.max_nM:.3g} nM")
+    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
