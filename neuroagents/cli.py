@@ -330,6 +330,24 @@ def _mediators(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- info ---------------------------------------------------------------------------------------
+def _configure_info(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of lines for people")
+
+
+def _info(args: argparse.Namespace) -> int:
+    from neuroagents.info import collect, format_info
+
+    facts = collect()
+    if args.json:
+        import json
+
+        print(json.dumps(facts, indent=2))
+    else:
+        print(format_info(facts))
+    return EXIT_OK
+
+
 # --- sweep, analyze (neuroagents.batch) ---------------------------------------------------------------
 def _configure_sweep(p: argparse.ArgumentParser) -> None:
     from neuroagents.batch.commands import configure_sweep
@@ -380,6 +398,7 @@ COMMANDS: list[Command] = [
         _configure_mediators,
         _mediators,
     ),
+    Command("info", "versions, GPU status, numba threads, where the built-in scenarios are", _configure_info, _info),
     Command("sweep", "run a sweep file: many runs over parameters and seeds, resumable", _configure_sweep, _sweep),
     Command("analyze", "Sobol or Morris sensitivity indices of a finished sweep", _configure_analyze, _analyze),
     Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),

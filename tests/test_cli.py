@@ -19,6 +19,7 @@ from neuroagents import __version__
 from neuroagents.backend import gpu_status
 from neuroagents.cli import FIRST_RUN_DAYS, FIRST_RUN_SCENARIO, build_parser, main
 from neuroagents.errors import ConfigError
+from neuroagents.scenario import BUILTIN_DIR
 
 HOURS = 2.0  # a short first run: the scenario's set-up, 24 steps of 5 min
 
@@ -121,6 +122,18 @@ def test_force_writes_over_an_earlier_run(tmp_path, capsys):
     assert manifest["steps"] == 3 and manifest["backend"] == "numpy"
 
 
+def test_info_says_versions_gpu_numba_and_scenarios(capsys):
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"neuroagents {__version__} (")
+    assert "GPU " in text and "numba " in text and "threads" in text and str(BUILTIN_DIR) in text
+    assert main(["info", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["gpu"]["usable"] == gpu_status()[0]
+    assert facts["scenarios"]["count"] == len(list(BUILTIN_DIR.glob("*.toml"))) > 0
+    assert facts["numba"]["threads"] >= 1 and facts["packages"]["numpy"]
+
+
 def test_the_demo_option_is_gone(tmp_path, capsys):
     """The diffusion demo is an example now (examples/diffusion_demo.py, tests/test_examples.py)."""
     assert main(["run", "--demo", "--out", str(tmp_path / "x")]) == 2
@@ -157,7 +170,8 @@ def test_bad_hours_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
 
 def test_scenario_files_run(tmp_path):
     out = tmp_path / "o"
-    assert main(["run", "scenarios/nerve_injury.toml", "--days", "0.005", "--backend", "numpy", "--out", str(out)]) == 0
+    path = BUILTIN_DIR / "nerve_injury.toml"  # by path, not by name
+    assert main(["run", str(path), "--days", "0.005", "--backend", "numpy", "--out", str(out)]) == 0
     assert (out / "timeseries.parquet").exists() and (out / "manifest.json").exists()
 
 
