@@ -79,7 +79,7 @@ NAIVE_PHASES = ("cells", "move")  # cells: every agent's step() (sense, decide, 
 DENSITY_SIDE_PER_SQRT_CELL = 1024 / 1000  # 1e6 cells on 1024² voxels
 SIZES = (1_000, 10_000, 100_000)  # both models; the vectorized one also at 1e6
 # Simulated minutes before the vectorized model is timed (2 at 1e6): by then recruits have piled up beside
-# the vessels, and the crowding rule costs what it costs in a running tissue (see bench/README_cells.md).
+# the vessels, and the crowding rule costs what it costs in a running tissue (see bench/README.md).
 WARMUP_STEPS = 30
 KINDS = ("n_mast_cells", "n_macrophages", "n_t_cells", "n_microglia", "n_neurons")
 

@@ -67,9 +67,9 @@ __all__ = [
 GRID_SHAPE = (200, 200)
 """Voxels along x and y."""
 VOXEL_UM = 10.0
-"""Voxel edge, µm (assumption: about one cell diameter; PhysiCell/GranSim use 20 µm, parameters.md)."""
+"""Voxel edge, µm (assumption: about one cell diameter; PhysiCell/GranSim use 20 µm, docs/references.md)."""
 DEFAULT_HOURS = 6.0
-"""Simulated time, h (carrageenan paw: tissue cytokines peak at about 6 h, parameters.md, V)."""
+"""Simulated time, h (carrageenan paw: tissue cytokines peak at about 6 h, docs/references.md, V)."""
 DT_MIN = 0.1
 """Diffusion time step, min (numerical choice: λ·dt <= 0.14 for histamine, so the split decay errs < 7%)."""
 RECORD_EVERY_MIN = 10.0
@@ -88,8 +88,9 @@ MAST_CELL_POSITIONS_UM = (
     (1020.0, 1350.0), (1010.0, 1450.0), (980.0, 1440.0), (990.0, 1360.0),
 )  # fmt: skip
 """Eight mast cells about 200 µm from the venule (assumption; skin holds 77–108 mast cells per mm², Janssens 2005,
-V, parameters.md — only this small cluster is activated). Not closer: the LOD solver clamps vessel voxels after each
-axis sweep, which lets fast histamine leak across a nearby vessel at this time step (docs/microenvironment.md)."""
+V, docs/references.md — only this small cluster is activated). Not closer: the LOD solver clamps vessel voxels
+after each axis sweep, which lets fast histamine leak across a nearby vessel at this time step
+(docs/microenvironment.md)."""
 NERVE_Y_UM = 600.0
 NERVE_X_UM = (300.0, 1000.0)
 """An injured nerve fibre: a 700-µm segment along x at y = 600 µm (assumption)."""
@@ -98,22 +99,22 @@ MACROPHAGE_POSITIONS_UM = ((400.0, 1500.0), (800.0, 1100.0), (1500.0, 1600.0), (
 
 # --- release rates ----------------------------------------------------------------------------------
 MAST_CELL_TNF_MOLECULES_PER_S = 5.4
-"""TNF per activated mast cell (nlisim model rate, M; GranSim uses 0.21, 25-fold less — parameters.md)."""
+"""TNF per activated mast cell (nlisim model rate, M; GranSim uses 0.21, 25-fold less — docs/references.md)."""
 MAST_CELL_IL6_MOLECULES_PER_S = 2.4
-"""IL-6 per activated mast cell (nlisim, M, parameters.md)."""
+"""IL-6 per activated mast cell (nlisim, M, docs/references.md)."""
 MAST_CELL_HISTAMINE_PG = 1.0
-"""Histamine stored per mast cell, pg (assumption: human mast cells hold ~1–3 pg; not in parameters.md)."""
+"""Histamine stored per mast cell, pg (assumption: human mast cells hold ~1–3 pg; not in docs/references.md)."""
 MAST_CELL_DEGRANULATION_H = 6.0
 """Piecemeal degranulation releases the store evenly over this time, h (assumption)."""
 NERVE_CCL2_MOLECULES_PER_S_PER_10UM = 2.9
-"""CCL2 per 10 µm of injured fibre (secretion 2.9 molecules/cell/s, M, parameters.md; assumption: one
+"""CCL2 per 10 µm of injured fibre (secretion 2.9 molecules/cell/s, M, docs/references.md; assumption: one
 cell-equivalent per 10 µm)."""
 MACROPHAGE_IL10_MOLECULES_PER_S = 0.16
-"""IL-10 per resident macrophage (upper end of 0.08–0.16 molecules/cell/s, M, parameters.md)."""
+"""IL-10 per resident macrophage (upper end of 0.08–0.16 molecules/cell/s, M, docs/references.md)."""
 
 # --- plasma, held in the venule ---------------------------------------------------------------------
 PLASMA_PG_PER_ML = {"TNF": 8.0, "IL6": 5.0, "IL10": 5.0}
-"""Healthy plasma, upper bounds: TNF < 8, IL-6 < 5, IL-10 < 5 pg/mL (parameters.md, V)."""
+"""Healthy plasma, upper bounds: TNF < 8, IL-6 < 5, IL-10 < 5 pg/mL (docs/references.md, V)."""
 PLASMA_NM_ASSUMED = {"histamine": 0.0, "CCL2": 0.0}
 """Plasma levels taken as 0 nM (assumption: negligible next to the local release)."""
 
