@@ -14,8 +14,8 @@ shows the traceback instead.
 Examples
 --------
 >>> args = build_parser().parse_args(["run", "--hours", "1", "--backend", "numpy"])
->>> args.command, args.hours, args.backend, args.kernel
-('run', 1.0, 'numpy', 'auto')
+>>> args.command, args.scenario, args.hours, args.backend
+('run', None, 1.0, 'numpy')
 """
 
 from __future__ import annotations
@@ -66,20 +66,29 @@ class Command:
 
 
 # --- run ----------------------------------------------------------------------------------------
+FIRST_RUN_SCENARIO = "sni"
+"""What ``neuroagents run`` without a scenario runs: spared nerve injury (paw, DRG, dorsal horn; cells and pain)."""
+FIRST_RUN_DAYS = 3.0
+"""... for this many simulated days (about 10 s on 2 cores): the withdrawal threshold falls, evoked pain rises."""
+FIRST_RUN_OUT = "runs/first_run"
+"""Its default output directory."""
+
+
 def _configure_run(p: argparse.ArgumentParser) -> None:
     from neuroagents.backend import BACKEND_CHOICES
-    from neuroagents.tissue.diffusion.registry import KERNELS, SOLVERS
     from neuroagents.tissue.microenvironment import DTYPES
 
     p.add_argument(
         "scenario",
         nargs="?",
-        help="a built-in scenario name (see 'neuroagents scenarios') or a .toml file; leave out to run the embedded "
-        "demo",
+        help="a built-in scenario name (see 'neuroagents scenarios') or a .toml file; leave out for the first run: "
+        f"{FIRST_RUN_DAYS:g} days of '{FIRST_RUN_SCENARIO}' (spared nerve injury)",
     )
-    p.add_argument("--demo", action="store_true", help="run the embedded demo (the default without a scenario)")
     p.add_argument(
-        "--out", default=None, metavar="DIR", help="output directory (default: runs/<scenario name>, or runs/demo)"
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"output directory (default: runs/<scenario name>, or {FIRST_RUN_OUT} without a scenario)",
     )
     p.add_argument("--force", action="store_true", help="write over the outputs of an earlier run in --out")
     p.add_argument(
@@ -88,29 +97,20 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         choices=BACKEND_CHOICES,
         help="array backend; auto takes cupy only when a GPU is really usable (default: %(default)s)",
     )
-    p.add_argument(
-        "--solver", default="lod", choices=SOLVERS, help="diffusion solver, demo only (default: %(default)s)"
-    )
-    p.add_argument(
-        "--kernel",
-        default="auto",
-        choices=("auto", *KERNELS),
-        help="solver implementation, demo only; auto takes the backend's fast kernel (default: %(default)s)",
-    )
     p.add_argument("--dtype", default="float64", choices=DTYPES, help="field precision (default: %(default)s)")
     when = p.add_mutually_exclusive_group()
     when.add_argument(
-        "--hours", type=float, default=None, metavar="H", help="simulated time, h (default: the scenario's; demo 6)"
+        "--hours", type=float, default=None, metavar="H", help="simulated time, h (default: the scenario's)"
     )
     when.add_argument("--days", type=float, default=None, metavar="D", help="simulated time, days (instead of --hours)")
-    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the run (scenario only)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the run")
     p.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override a scenario key, value read as TOML, e.g. --set cells.macrophage.speed_um_per_min=3 "
-        "(repeatable; scenario only)",
+        "(repeatable)",
     )
     p.add_argument(
         "--snapshot-every",
@@ -118,13 +118,13 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="MIN",
         help="field snapshots (fields.zarr) every MIN simulated minutes, plus the first and last state; 0 for none "
-        "(default: 1440 when xarray and zarr are installed; scenario only)",
+        "(default: 1440 when xarray and zarr are installed)",
     )
     p.add_argument(
         "--snapshot-mediators",
         default=None,
         metavar="A,B",
-        help="mediators to keep in the snapshots, comma-separated (default: all; scenario only)",
+        help="mediators to keep in the snapshots, comma-separated (default: all)",
     )
     p.add_argument(
         "--checkpoint-every",
@@ -132,51 +132,25 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="MIN",
         help="write checkpoint.pkl every MIN simulated minutes, for 'neuroagents resume DIR' (default: only when "
-        "stopped by Ctrl-C or SIGTERM; scenario only)",
+        "stopped by Ctrl-C or SIGTERM)",
     )
-
-
-_SCENARIO_ONLY = ("set", "seed", "snapshot_every", "snapshot_mediators", "checkpoint_every")
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.scenario is not None:
-        if args.demo:
-            raise NeuroagentsError(f"give a scenario or --demo, not both (scenario: {args.scenario!r})")
         return _run_scenario(args)
-    given = [f"--{k.replace('_', '-')}" for k in _SCENARIO_ONLY if getattr(args, k, None) not in (None, [])]
-    if given:
-        raise NeuroagentsError(f"{' and '.join(given)} need a scenario (e.g. 'neuroagents run healthy --seed 2')")
-    from neuroagents import demo
+    overrides = _first_run_overrides(args)
+    print(f"neuroagents run: no scenario given, so the first run: {FIRST_RUN_DAYS:g} days of spared nerve injury in "
+          f"the mouse (the '{FIRST_RUN_SCENARIO}' scenario: paw, DRG and dorsal horn, with cells and pain). The whole "
+          f"28 days: 'neuroagents run {FIRST_RUN_SCENARIO}'; the others: 'neuroagents scenarios'.")  # fmt: skip
+    return _run_scenario(args, FIRST_RUN_SCENARIO, overrides, FIRST_RUN_OUT)
 
-    hours = demo.DEFAULT_HOURS if args.hours is None and args.days is None else args.hours
-    if args.days is not None:
-        hours = args.days * 24.0
-    result = demo.run_demo(
-        args.out or "runs/demo",
-        hours=hours,
-        backend=args.backend,
-        solver=args.solver,
-        kernel=args.kernel,
-        dtype=args.dtype,
-        force=args.force,
-        command=["neuroagents", *args.argv],
-    )
-    shape = " x ".join(map(str, demo.GRID_SHAPE))
-    final = result.table[result.table["time_min"] == result.table["time_min"].max()]
-    print(f"neuroagents demo: {shape} voxels of {demo.VOXEL_UM:g} µm, {len(demo.MEDIATORS)} mediators, {hours:g} h")
-    print(
-        f"  backend  {result.backend} ({result.device}), kernel {result.kernel}, solver {result.solver}, "
-        f"dtype {result.dtype}"
-    )
-    print(
-        f"  steps    {result.steps} to t = {result.simulated_min:g} min; wall time {result.wall_s:.1f} s "
-        f"(stepping {result.step_wall_s:.1f} s)"
-    )
-    for row in final.itertuples():  # over mediators, for people
-        print(f"  {row.mediator:<10} mean {row.mean_nM:.3g} nM, max {row.max_nM:.3g} nM")
-    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
-    return EXIT_OK
+
+def _first_run_overrides(args: argparse.Namespace) -> list[str]:
+    """The first run's duration, unless ``--days``, ``--hours`` or a ``--set scenario.duration_...`` gives one."""
+    own = args.days is not None or args.hours is not None
+    own = own or any(s.replace(" ", "").startswith("scenario.duration_") for s in args.set or [])
+    return [] if own else [f"scenario.duration_days={FIRST_RUN_DAYS!r}"]
 
 
 def _scenario_overrides(args: argparse.Namespace) -> list[str]:
@@ -191,23 +165,20 @@ def _scenario_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
-def _run_scenario(args: argparse.Namespace) -> int:
+def _run_scenario(args: argparse.Namespace, name: str | None = None, first: Sequence[str] = (),
+                  out: str | None = None) -> int:  # fmt: skip
+    """Run the scenario ``name`` (default: the one given) with the overrides ``first`` before the options'."""
     from neuroagents.scenario import load_scenario
     from neuroagents.scenario.runner import run_scenario
 
-    if args.solver != "lod" or args.kernel != "auto":
-        raise NeuroagentsError(
-            f"--solver {args.solver} --kernel {args.kernel}: a scenario runs the model, which always uses the lod "
-            "solver with the backend's fast kernel; --solver and --kernel apply to the demo only"
-        )
-    scenario = load_scenario(args.scenario, _scenario_overrides(args))
+    scenario = load_scenario(name or args.scenario, [*first, *_scenario_overrides(args)])
     snapshot_every = "default" if args.snapshot_every is None else (args.snapshot_every or None)
     mediators = None
     if args.snapshot_mediators:
         mediators = [m.strip() for m in args.snapshot_mediators.split(",") if m.strip()]
     result = run_scenario(
         scenario,
-        args.out or f"runs/{scenario.scenario.name}",
+        args.out or out or f"runs/{scenario.scenario.name}",
         backend=args.backend,
         dtype=args.dtype,
         force=args.force,
@@ -359,6 +330,24 @@ def _mediators(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- info ---------------------------------------------------------------------------------------
+def _configure_info(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of lines for people")
+
+
+def _info(args: argparse.Namespace) -> int:
+    from neuroagents.info import collect, format_info
+
+    facts = collect()
+    if args.json:
+        import json
+
+        print(json.dumps(facts, indent=2))
+    else:
+        print(format_info(facts))
+    return EXIT_OK
+
+
 # --- sweep, analyze (neuroagents.batch) ---------------------------------------------------------------
 def _configure_sweep(p: argparse.ArgumentParser) -> None:
     from neuroagents.batch.commands import configure_sweep
@@ -398,7 +387,9 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Command] = [
-    Command("run", "run a simulation (the embedded demo when no scenario is given)", _configure_run, _run),
+    Command(
+        "run", f"run a scenario (without one: {FIRST_RUN_DAYS:g} days of spared nerve injury)", _configure_run, _run
+    ),
     Command("resume", "carry on a stopped run from its checkpoint to its end", _configure_resume, _resume),
     Command("scenarios", "list the built-in scenarios, or show one resolved", _configure_scenarios, _scenarios),
     Command(
@@ -407,6 +398,7 @@ COMMANDS: list[Command] = [
         _configure_mediators,
         _mediators,
     ),
+    Command("info", "versions, GPU status, numba threads, where the built-in scenarios are", _configure_info, _info),
     Command("sweep", "run a sweep file: many runs over parameters and seeds, resumable", _configure_sweep, _sweep),
     Command("analyze", "Sobol or Morris sensitivity indices of a finished sweep", _configure_analyze, _analyze),
     Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),

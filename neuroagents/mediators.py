@@ -4,7 +4,7 @@ Each entry carries its diffusion coefficient in tissue (µm²/min), its
 first-order decay rate (1/min), its molecular mass (kDa, to convert pg/mL at
 the edges) and a source for each number, or the word ``assumption``. Values
 flagged M (a value another model chose) or U (unverified) in
-``../shared/reference/parameters.md`` are parameters to calibrate, and their
+``docs/references.md`` are parameters to calibrate, and their
 ``source`` says so.
 
 Tissue hindrance: where only a free-solution coefficient is known,
@@ -102,7 +102,7 @@ def _hl(minutes: float) -> float:
 
 
 # --- the catalogue ----------------------------------------------------------------------------
-# Sources: ../shared/reference/parameters.md (flags V, M, U as there).
+# Sources: docs/references.md (flags V, M, U as there).
 
 _PROTEIN_TISSUE_D = 1650.0  # NGF in brain tissue (Stroh 2003, V): used for proteins with no value
 _PROTEIN_HALF_LIFE_MIN = 138.0  # NGF rat plasma beta t1/2 2.3 h (Tria 1994, V)
@@ -118,7 +118,7 @@ CATALOGUE: dict[str, Mediator] = {
             17.3,
             sources={
                 "diffusion_um2_per_min": "GranSim model value 5.2e-8 cm^2/s (M: calibrate)",
-                "decay_per_min": "mouse plasma t1/2 ~19 min (parameters.md; Ferraiolo 1988) (U for tissue)",
+                "decay_per_min": "mouse plasma t1/2 ~19 min (docs/references.md; Ferraiolo 1988) (U for tissue)",
                 "molecular_mass_kda": "soluble TNF monomer 17.3 kDa (UniProt P01375 mature chain)",
             },
             description="tumour necrosis factor alpha; NF-kB via TNFR1/2; sensitizes nociceptors",
@@ -129,7 +129,7 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(41.0),
             17.4,
             sources={
-                "diffusion_um2_per_min": "assumption: TNF-like (parameters.md)",
+                "diffusion_um2_per_min": "assumption: TNF-like (docs/references.md)",
                 "decay_per_min": "rat plasma beta t1/2 41 min (Reimers 1991, V)",
                 "molecular_mass_kda": "mature IL-1beta 17.4 kDa (UniProt P01584)",
             },
@@ -165,8 +165,8 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(_PROTEIN_HALF_LIFE_MIN),
             15.5,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
-                "decay_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
+                "decay_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "molecular_mass_kda": "IL-17A monomer 15.5 kDa (UniProt Q16552)",
             },
             description="interleukin-17A; Th17 cytokine; NF-kB/MAPK; raises TTX-r Na current",
@@ -202,7 +202,7 @@ CATALOGUE: dict[str, Mediator] = {
             0.1112,
             sources={
                 "diffusion_um2_per_min": "assumption: small solute, ATP-like free D / λ²",
-                "decay_per_min": "assumption: PGE2-like fast clearance (parameters.md)",
+                "decay_per_min": "assumption: PGE2-like fast clearance (docs/references.md)",
                 "molecular_mass_kda": "histamine 111.15 g/mol",
             },
             description="histamine; mast-cell granule amine; H1 receptors on nociceptors",
@@ -214,7 +214,7 @@ CATALOGUE: dict[str, Mediator] = {
             0.1762,
             sources={
                 "diffusion_um2_per_min": "assumption: small solute, ATP-like free D / λ²",
-                "decay_per_min": "assumption: PGE2-like fast clearance (parameters.md)",
+                "decay_per_min": "assumption: PGE2-like fast clearance (docs/references.md)",
                 "molecular_mass_kda": "5-HT 176.2 g/mol",
             },
             description="5-hydroxytryptamine; mast-cell granule amine (rodent)",
@@ -237,8 +237,8 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(_PROTEIN_HALF_LIFE_MIN),
             13.6,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
-                "decay_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
+                "decay_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "molecular_mass_kda": "mature BDNF monomer 13.6 kDa (UniProt P23560)",
             },
             description="brain-derived neurotrophic factor; microglial; TrkB -> KCC2 down",
@@ -262,7 +262,7 @@ CATALOGUE: dict[str, Mediator] = {
             14.5,
             sources={
                 "diffusion_um2_per_min": "assumption: PhysiCell generic cytokine (M)",
-                "decay_per_min": "human i.v. beta t1/2 68 min (parameters.md, V)",
+                "decay_per_min": "human i.v. beta t1/2 68 min (docs/references.md, V)",
                 "molecular_mass_kda": "GM-CSF 14.5 kDa (UniProt P04141)",
             },
             description="granulocyte-macrophage colony-stimulating factor; JAK2 -> STAT5",
@@ -309,8 +309,8 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(_PROTEIN_HALF_LIFE_MIN),
             60.0,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
-                "decay_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
+                "decay_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "molecular_mass_kda": "IL-23 p19/p40 heterodimer ~60 kDa",
             },
             description="interleukin-23; JAK2/TYK2 -> STAT3; drives Th17 cells",
@@ -321,8 +321,8 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(_PROTEIN_HALF_LIFE_MIN),
             60.0,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
-                "decay_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
+                "decay_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "molecular_mass_kda": "assumption: soluble CSF-1 glycoprotein dimer ~60 kDa",
             },
             description="colony-stimulating factor 1; from injured sensory neurons; CSF1R on microglia",
@@ -333,8 +333,8 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(_PROTEIN_HALF_LIFE_MIN),
             85.0,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
-                "decay_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
+                "decay_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "molecular_mass_kda": "assumption: shed fractalkine chemokine domain + mucin stalk ~85 kDa",
             },
             description="fractalkine; neuronal; CX3CR1 on microglia and monocytes",
@@ -381,7 +381,7 @@ CATALOGUE: dict[str, Mediator] = {
             _hl(5.0),
             29.5,
             sources={
-                "diffusion_um2_per_min": "assumption: NGF-like protein (parameters.md)",
+                "diffusion_um2_per_min": "assumption: NGF-like protein (docs/references.md)",
                 "decay_per_min": "assumption: fast inactivation by alpha1-antitrypsin/serpinA3N",
                 "molecular_mass_kda": "leukocyte elastase 29.5 kDa (UniProt P08246)",
             },

@@ -1,6 +1,6 @@
 """NeuroImmuneModel: a Mesa model whose cells live in arrays.
 
-The step is a list of named phases (DESIGN.md, "One step, in phases"); each
+The step is a list of named phases (:data:`PHASES`); each
 phase calls plain vectorized functions of the cell types and the
 microenvironment, in order::
 
@@ -98,7 +98,7 @@ class NeuroImmuneModel(mesa.Model):
     width_um, height_um : float
         Size of the tissue patch, µm. ``depth_um`` > 0 makes the grid 3D.
     voxel_um : float
-        Voxel edge, µm (20 µm as in PhysiCell and GranSim, parameters.md).
+        Voxel edge, µm (20 µm as in PhysiCell and GranSim, docs/references.md).
     n_mast_cells, n_macrophages, n_t_cells, n_microglia, n_neurons : int
         Initial numbers of cells (T cells usually start at 0 and infiltrate).
     injured_fraction : float
@@ -107,7 +107,7 @@ class NeuroImmuneModel(mesa.Model):
         Distance between the parallel vessels (recruitment sites, sinks), µm.
     crowding_limit : int
         Most cells, of all types together, one voxel may hold after a move (2 T cells per 20 µm voxel in
-        GranSim, parameters.md). Placement (seeding, recruitment, division) does not check it.
+        GranSim, docs/references.md). Placement (seeding, recruitment, division) does not check it.
     mediators : sequence of str or Mediator
         Mediators on the grid (default: all the cell types use); catalogue names or
         :class:`~neuroagents.mediators.Mediator` objects (e.g. with overridden numbers).

@@ -57,6 +57,8 @@ FIELDS_STORE = "fields.zarr"
 PACKAGES = ("numpy", "scipy", "numba", "pandas", "pyarrow", "mesa", "pydantic", "matplotlib", "xarray", "zarr",
             "dask", "distributed", "SALib")  # fmt: skip
 """Packages whose versions a manifest records (None when not installed)."""
+CUPY_DISTRIBUTIONS = ("cupy-cuda13x", "cupy-cuda12x", "cupy")
+"""The names CuPy is installed under (the gpu-cuda13 and gpu-cuda12 extras, or a build from source)."""
 _EPS_MIN = 1e-9
 
 
@@ -102,7 +104,7 @@ def package_versions(*, gpu: bool = False) -> dict[str, str | None]:
 
     out = {"neuroagents": neuroagents.__version__, "python": platform.python_version()}
     out.update({p: version(p) for p in PACKAGES})
-    out["cupy"] = (version("cupy-cuda12x") or version("cupy")) if gpu else None
+    out["cupy"] = next(filter(None, map(version, CUPY_DISTRIBUTIONS)), None) if gpu else None
     return out
 
 

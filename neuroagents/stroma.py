@@ -58,7 +58,7 @@ class StromaParams:
 
     pge2_max_nM_per_min: float = param(
         400.0, "nM/min",
-        "calibrated with il1b_half_nM and hill: carrageenan paw threshold toward -80% at 2.5 h (parameters.md) "
+        "calibrated with il1b_half_nM and hill: carrageenan paw threshold toward -80% at 2.5 h (docs/references.md) "
         "while it still resolves by 48 h (higher rates leave it sensitized at 48 h); paw PGE2 then peaks at ~35 nM "
         "(mean), below the 42.5-92.9 ng/g (~120-260 nM) of a carrageenan "
         "abscess (Barbieri 1977 J Pharmacol Exp Ther 201:769, V); = 3-6e3 molecules/s per stromal cell at full "

@@ -7,7 +7,7 @@ Useful identities (checked in ``tests/test_units.py``):
 
 * 1 µm³ = 1e-15 L, so 1 nM in 1 µm³ is 1e-24 mol = 0.6022 molecules.
 * 1 pg/mL of a 17 kDa protein is 1/17000 nM = 58.8 fM
-  (../shared/reference/parameters.md, "Conversions").
+  (docs/references.md, "Conversions").
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ class Case:
 CASES: dict[str, Case] = {
     "sni": Case(
         "Spared nerve injury: mechanical hypersensitivity from day 1 to day 28",
-        "Smith 2013 Mol Pain (parameters.md); Decosterd & Woolf 2000 Pain 87:149",
+        "Smith 2013 Mol Pain (docs/references.md); Decosterd & Woolf 2000 Pain 87:149",
         {"SNI": ("sni", ()), "sham": ("sni", ("injury.injured_fraction=0.0",))},
         "withdrawal_threshold_interp_g",
         "SNI threshold below sham on every day from 1 to 28",
@@ -49,7 +49,7 @@ CASES: dict[str, Case] = {
     ),
     "carrageenan": Case(
         "Carrageenan in the rat paw: hyperalgesia within hours, resolving within about 48 h",
-        "parameters.md, 'Published outcomes' (threshold about -80% at 2.5 h; cytokines peak ~6 h)",
+        "docs/references.md, 'Published outcomes' (threshold about -80% at 2.5 h; cytokines peak ~6 h)",
         {"carrageenan": ("carrageenan", ())},
         "withdrawal_threshold_interp_g",
         "threshold falls within hours; back near baseline by 48 h",
@@ -66,7 +66,7 @@ CASES: dict[str, Case] = {
     ),
     "arthritis_jak": Case(
         "Arthritis: a JAK inhibitor reduces pain, more at a higher dose",
-        "JAK inhibitors reduce pain in RA trials (parameters.md)",
+        "JAK inhibitors reduce pain in RA trials (docs/references.md)",
         {"untreated": ("arthritis", ()),
          "tofacitinib 1 mg/kg": ("arthritis_tofacitinib", ("drugs[0].dose_mg_per_kg=1.0",)),
          "tofacitinib 15 mg/kg": ("arthritis_tofacitinib", ())},

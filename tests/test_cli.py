@@ -1,4 +1,5 @@
-"""The command line and the embedded demo: outputs that are really there, errors that are one line."""
+"""The command line and the first run (the real model without a scenario): outputs that are really there,
+errors that are one line."""
 
 from __future__ import annotations
 
@@ -11,34 +12,32 @@ import struct
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from neuroagents import __version__, demo
+from neuroagents import __version__
 from neuroagents.backend import gpu_status
-from neuroagents.cli import main
+from neuroagents.cli import FIRST_RUN_DAYS, FIRST_RUN_SCENARIO, build_parser, main
 from neuroagents.errors import ConfigError
-from neuroagents.tissue.diffusion.registry import default_kernel
-from neuroagents.units import MOLECULES_PER_NM_UM3
+from neuroagents.scenario import BUILTIN_DIR
 
-HOURS = 0.5  # 300 steps of 0.1 min, recorded at 0, 10, 20, 30 min
+HOURS = 2.0  # a short first run: the scenario's set-up, 24 steps of 5 min
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The demo run once through the CLI with its default backend and kernel, for a short time."""
-    out = tmp_path_factory.mktemp("demo") / "out"
+def _main(argv):
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        rc = main(["run", "--out", str(out), "--hours", str(HOURS)])
-    assert rc == 0, stderr.getvalue()
-    return out, stdout.getvalue()
+        rc = main(argv)
+    return rc, stdout.getvalue(), stderr.getvalue()
 
 
 @pytest.fixture(scope="module")
-def totals(demo_run):
-    return pd.read_parquet(demo_run[0] / "totals.parquet")
+def first_run(tmp_path_factory):
+    """``neuroagents run`` without a scenario, once, for a short time."""
+    out = tmp_path_factory.mktemp("first") / "out"
+    rc, text, err = _main(["run", "--out", str(out), "--hours", str(HOURS)])
+    assert rc == 0, err
+    return out, text
 
 
 def _one_line(text: str) -> str:
@@ -47,70 +46,67 @@ def _one_line(text: str) -> str:
     return lines[0]
 
 
-def test_png_is_a_real_image_of_sensible_size(demo_run):
-    data = (demo_run[0] / "fields.png").read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
+def _png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24]), len(data)
+
+
+def test_without_a_scenario_the_first_run_is_the_real_model(first_run):
+    out, text = first_run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scenario"]["scenario"]["name"] == FIRST_RUN_SCENARIO == "sni"
+    assert set(manifest["scenario"]["compartments"]) == {"paw", "drg", "dorsal_horn"}
+    assert manifest["simulated_min"] == HOURS * 60.0  # --hours replaces the first run's days
+    table = pd.read_parquet(out / "timeseries.parquet")
+    assert {"withdrawal_threshold_g", "pain_evoked_hz", "n_neuron_injured_drg", "n_macrophage_M0_drg"} <= set(table)
+    assert table["n_neuron_injured_drg"].iloc[-1] > 0  # cells, and injured neurons among them
+    assert text.startswith("neuroagents run: no scenario given, so the first run: ") and "'sni'" in text
+
+
+def test_the_first_run_writes_a_summary_figure(first_run):
+    (width, height), size = _png_size(first_run[0] / "summary.png")
     assert 800 <= width <= 4000 and 500 <= height <= 4000
-    assert len(data) > 50_000  # six panels of colour, not a blank canvas
+    assert size > 30_000  # panels of curves, not a blank canvas
 
 
-def test_totals_are_tidy_with_the_recorded_times(totals):
-    assert list(totals.columns) == list(demo.TABLE_COLUMNS)
-    assert sorted(set(totals["mediator"])) == sorted(demo.MEDIATORS)
-    for _, rows in totals.groupby("mediator"):
-        assert rows["time_min"].tolist() == [0.0, 10.0, 20.0, 30.0]
-    values = totals[["total_molecules", "mean_nM", "max_nM", "produced_molecules"]].to_numpy()
-    assert np.isfinite(values).all() and (values >= 0).all()
-    assert (totals["max_nM"] >= totals["mean_nM"]).all()
-    # mean and total are the same amount in two units
-    volume_um3 = math.prod(demo.GRID_SHAPE) * demo.VOXEL_UM**3
-    np.testing.assert_allclose(totals["total_molecules"], totals["mean_nM"] * volume_um3 * MOLECULES_PER_NM_UM3)
+def test_the_first_run_is_a_few_days_unless_told_otherwise():
+    args = build_parser().parse_args(["run"])
+    assert args.scenario is None and args.out is None and args.set == []
+    from neuroagents.cli import _first_run_overrides
+
+    assert _first_run_overrides(args) == [f"scenario.duration_days={FIRST_RUN_DAYS!r}"]
+    assert 1 <= FIRST_RUN_DAYS <= 7
+    for own in (["--days", "1"], ["--hours", "3"], ["--set", "scenario.duration_min=30"]):
+        assert _first_run_overrides(build_parser().parse_args(["run", *own])) == [], own
 
 
-def test_mast_cell_tnf_rises_while_the_source_is_on(totals):
-    tnf = totals[totals["mediator"] == "TNF"].sort_values("time_min")["total_molecules"].to_numpy()
-    assert tnf[0] < 1e3  # only the venule's plasma TNF at t = 0
-    assert (np.diff(tnf) > 0).all(), tnf
+@pytest.mark.slow
+def test_the_whole_first_run_shows_pain_after_nerve_injury(tmp_path):
+    """The default run, as a newcomer gets it: the withdrawal threshold falls and evoked pain rises."""
+    rc, _, err = _main(["run", "--out", str(tmp_path / "o"), "--backend", "numpy"])
+    assert rc == 0, err
+    table = pd.read_parquet(tmp_path / "o" / "timeseries.parquet")
+    assert table["time_min"].iloc[-1] == FIRST_RUN_DAYS * 1440.0
+    first, last = table.iloc[0], table.iloc[-1]
+    assert last["withdrawal_threshold_g"] < 0.5 * first["withdrawal_threshold_g"]
+    assert last["pain_evoked_hz"] > 2.0 * first["pain_evoked_hz"]
 
 
-def test_mass_balance_and_sinks_keep_levels_bounded(totals):
-    """No more than was released, plus what the venule can lend at plasma level, is ever in the tissue."""
-    plasma = demo.plasma_nM()
-    volume_um3 = math.prod(demo.GRID_SHAPE) * demo.VOXEL_UM**3
-    for name, rows in totals.groupby("mediator"):
-        bound = rows["produced_molecules"] + plasma[name] * volume_um3 * MOLECULES_PER_NM_UM3
-        assert (rows["total_molecules"] <= bound * (1 + 1e-9)).all(), name
-    end = totals[totals["time_min"] == 30.0].set_index("mediator")
-    for name in ("histamine", "TNF", "IL6", "CCL2"):  # decay and the venule remove part of the release
-        assert end.loc[name, "total_molecules"] < end.loc[name, "produced_molecules"], name
-    # histamine (t1/2 30 s) is at steady state: release goes on, the amount in tissue does not grow
-    hist = totals[totals["mediator"] == "histamine"].set_index("time_min")["total_molecules"]
-    assert hist[30.0] == pytest.approx(hist[20.0], rel=1e-3)
-    assert hist[30.0] < 0.1 * end.loc["histamine", "produced_molecules"]
+def test_manifest_names_the_backend_that_ran(first_run):
+    manifest = json.loads((first_run[0] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["backend"] == ("cupy" if gpu_status()[0] else "numpy")
+    assert manifest["versions"]["neuroagents"] == __version__
 
 
-def test_manifest_names_the_backend_that_ran(demo_run):
-    manifest = json.loads((demo_run[0] / "manifest.json").read_text(encoding="utf-8"))
-    expected = "cupy" if gpu_status()[0] else "numpy"
-    assert manifest["backend"] == expected
-    assert manifest["kernel"] == default_kernel(expected)  # the CLI default is the fast kernel
-    assert manifest["solver"] == "lod" and manifest["dtype"] == "float64"
-    assert manifest["steps"] == 300 and manifest["parameters"]["hours"] == HOURS
-    assert manifest["wall_s"] >= manifest["step_wall_s"] > 0
-    assert {"python", "numpy", "numba"} <= set(manifest["versions"])
-    assert manifest["versions"]["numpy"] == np.__version__
+def test_summary_says_backend_steps_and_outputs(first_run):
+    out, text = first_run
+    assert "backend" in text and "steps    24 to t = 2 h" in text
+    assert str(out / "summary.png") in text and str(out / "manifest.json") in text
 
 
-def test_summary_says_backend_kernel_steps_and_outputs(demo_run):
-    out, text = demo_run
-    assert "backend" in text and "kernel" in text and "steps    300" in text
-    assert str(out / "fields.png") in text and str(out / "manifest.json") in text
-
-
-def test_refuses_to_overwrite_without_force(demo_run, capsys):
-    out = demo_run[0]
+def test_refuses_to_overwrite_without_force(first_run, capsys):
+    out = first_run[0]
     before = (out / "manifest.json").read_bytes()
     assert main(["run", "--out", str(out), "--hours", "0.1"]) == 2
     line = _one_line(capsys.readouterr().err)
@@ -120,10 +116,28 @@ def test_refuses_to_overwrite_without_force(demo_run, capsys):
 
 def test_force_writes_over_an_earlier_run(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("keep me")
-    assert main(["run", "--out", str(tmp_path), "--hours", "0.05", "--force", "--backend", "numpy"]) == 0
+    assert main(["run", "--out", str(tmp_path), "--hours", "0.25", "--force", "--backend", "numpy"]) == 0
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["steps"] == 30 and manifest["backend"] == "numpy"
+    assert manifest["steps"] == 3 and manifest["backend"] == "numpy"
+
+
+def test_info_says_versions_gpu_numba_and_scenarios(capsys):
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"neuroagents {__version__} (")
+    assert "GPU " in text and "numba " in text and "threads" in text and str(BUILTIN_DIR) in text
+    assert main(["info", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["gpu"]["usable"] == gpu_status()[0]
+    assert facts["scenarios"]["count"] == len(list(BUILTIN_DIR.glob("*.toml"))) > 0
+    assert facts["numba"]["threads"] >= 1 and facts["packages"]["numpy"]
+
+
+def test_the_demo_option_is_gone(tmp_path, capsys):
+    """The diffusion demo is an example now (examples/diffusion_demo.py, tests/test_examples.py)."""
+    assert main(["run", "--demo", "--out", str(tmp_path / "x")]) == 2
+    assert "unrecognized arguments: --demo" in _one_line(capsys.readouterr().err)
 
 
 def test_bad_backend_value_is_one_line_naming_value_and_choices(tmp_path, capsys):
@@ -146,16 +160,18 @@ def test_cupy_without_a_gpu_is_a_clear_error(tmp_path, capsys):
 
 def test_bad_hours_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
     assert main(["run", "--hours", "-1", "--out", str(tmp_path / "x")]) == 2
-    assert "hours = -1.0" in _one_line(capsys.readouterr().err)
-    with pytest.raises(ConfigError, match="hours"):
+    assert "scenario.duration_min = -60.0" in _one_line(capsys.readouterr().err)
+    with pytest.raises(ConfigError, match="duration_min"):
         main(["--debug", "run", "--hours", "-1", "--out", str(tmp_path / "x")])
-    with pytest.raises(ConfigError, match="hours"):
+    with pytest.raises(ConfigError, match="duration_min"):
         main(["run", "--debug", "--hours", "nan", "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
 
 
 def test_scenario_files_run(tmp_path):
     out = tmp_path / "o"
-    assert main(["run", "scenarios/nerve_injury.toml", "--days", "0.005", "--backend", "numpy", "--out", str(out)]) == 0
+    path = BUILTIN_DIR / "nerve_injury.toml"  # by path, not by name
+    assert main(["run", str(path), "--days", "0.005", "--backend", "numpy", "--out", str(out)]) == 0
     assert (out / "timeseries.parquet").exists() and (out / "manifest.json").exists()
 
 

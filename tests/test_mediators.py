@@ -30,13 +30,13 @@ def test_every_entry_has_physical_values(name):
     assert m.molecular_mass_kda > 0
     assert m.units == "nM"
     # tissue D cannot exceed free diffusion of the smallest solutes listed
-    # (ATP in water: 22,000–28,000 µm²/min, parameters.md)
+    # (ATP in water: 22,000–28,000 µm²/min, docs/references.md)
     assert m.diffusion_um2_per_min <= 2.8e4
     assert m.description
 
 
 def test_catalogue_values_match_the_reference_table():
-    """A few entries straight from ../shared/reference/parameters.md."""
+    """A few entries straight from docs/references.md."""
     assert get_mediator("TNF").diffusion_um2_per_min == 312.0
     assert get_mediator("TNF").half_life_min == pytest.approx(19.0)
     assert get_mediator("NGF").diffusion_um2_per_min == 1650.0

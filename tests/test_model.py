@@ -267,7 +267,7 @@ def test_float32_model_with_every_cell_type_steps_and_stays_non_negative():
 
 
 def test_a_naive_tissue_at_default_densities_stays_at_rest_for_half_a_day():
-    """Without injury or stimulus the tissue should stay quiet: healthy TNF is < 8 pg/mL (parameters.md), and
+    """Without injury or stimulus the tissue should stay quiet: healthy TNF is < 8 pg/mL (docs/references.md), and
     resident macrophages stay M0. At the default densities (25 mast cells, 75 macrophages, 15 neurons per mm²)
     at least 80% must still be M0 after 12 h, and no more than a few monocytes may have entered.
 

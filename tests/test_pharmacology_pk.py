@@ -81,7 +81,7 @@ def test_terminal_half_life_of_the_model_matches_the_catalogue(name):
 @pytest.mark.parametrize(
     ("name", "route", "dose_mg", "n", "tau_h", "cmax_mg_l", "source"),
     [
-        ("tofacitinib", "oral", 5.0, 20, 12.0, 140e-9 * 312.37e3, "Cmax ~140 nM at 5 mg bid (parameters.md)"),
+        ("tofacitinib", "oral", 5.0, 20, 12.0, 140e-9 * 312.37e3, "Cmax ~140 nM at 5 mg bid (docs/references.md)"),
         ("adalimumab", "sc", 40.0, 1, None, 4.7, "Humira label"),
         ("etanercept", "sc", 25.0, 1, None, 1.46, "Korth-Bradley 2000"),
         ("ibuprofen", "oral", 500 * 206.28 / 352.47, 1, None, 31.0, "Geisslinger 1990 (500 mg lysine salt)"),

@@ -118,9 +118,9 @@ def test_bad_options_are_one_line_and_write_nothing(tmp_path, argv, expected):
     assert not (tmp_path / "x").exists()
 
 
-def test_scenario_options_are_refused_for_the_demo(tmp_path):
-    rc, _, err = run_cli(["run", "--checkpoint-every", "5", "--out", str(tmp_path / "x")])
-    assert rc == 2 and "--checkpoint-every need a scenario" in error_line(err)
+def test_scenario_options_apply_to_the_first_run(tmp_path):
+    rc, _, err = run_cli(["run", "--checkpoint-every", "0", "--out", str(tmp_path / "x")])
+    assert rc == 2 and "--checkpoint-every = 0.0: must be a time > 0 (min)" in error_line(err)
 
 
 def test_field_environments_of_a_model_with_compartments():

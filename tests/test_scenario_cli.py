@@ -120,7 +120,6 @@ def test_run_refuses_to_overwrite_without_force(scenario_run):
         (["--set", "nonsense"], "KEY=VALUE"),
         (["--days", "-1"], "scenario.duration_days = -1.0: must be a duration in (0, 36500] (days)"),
         (["--seed", "-2"], "scenario.seed = -2"),
-        (["--solver", "explicit"], "--solver and --kernel apply to the demo only"),
     ],
 )
 def test_run_errors_are_one_line_with_exit_2(tmp_path, argv, expected):
@@ -131,14 +130,12 @@ def test_run_errors_are_one_line_with_exit_2(tmp_path, argv, expected):
     assert not (tmp_path / "x").exists()
 
 
-def test_unknown_scenario_and_demo_only_options(tmp_path):
+def test_unknown_scenario_and_a_bad_key_of_the_first_run(tmp_path):
     rc, _, err = run_cli(["run", "nerve_injry", "--out", str(tmp_path / "x")])
     assert rc == 2 and "did you mean 'nerve_injury'?" in one_line(err)
-    rc, _, err = run_cli(["run", "--seed", "2", "--out", str(tmp_path / "x")])
-    assert rc == 2 and "need a scenario" in one_line(err)
-    rc, _, err = run_cli(["run", "healthy", "--demo", "--out", str(tmp_path / "x")])
-    assert rc == 2 and "not both" in one_line(err)
-    args = build_parser().parse_args(["run"])  # no argument: the embedded demo, as before
+    rc, _, err = run_cli(["run", "--seed", "-2", "--out", str(tmp_path / "x")])  # no scenario: the first run (sni)
+    assert rc == 2 and "sni.toml (--set): scenario.seed = -2" in one_line(err)
+    args = build_parser().parse_args(["run"])
     assert args.scenario is None and args.out is None and args.set == []
 
 

@@ -29,7 +29,7 @@ def test_one_nM_in_a_cubic_micron_is_0_6022_molecules():
 
 
 def test_one_pg_per_ml_of_a_17_kda_protein():
-    """parameters.md: 1 pg/mL of 17 kDa = 58.8 fM = about 35 molecules per 10^6 µm³."""
+    """docs/references.md: 1 pg/mL of 17 kDa = 58.8 fM = about 35 molecules per 10^6 µm³."""
     c = pg_per_ml_to_nM(1.0, 17.0)
     assert c * 1e6 == pytest.approx(58.8, abs=0.05)  # fM
     assert nM_to_molecules(c, 1e6) == pytest.approx(35.4, abs=0.05)

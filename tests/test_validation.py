@@ -1,4 +1,4 @@
-"""Validation against published outcomes (parameters.md, "Published outcomes"), from the built-in scenarios.
+"""Validation against published outcomes (docs/references.md, "Published outcomes"), from the built-in scenarios.
 
 Each run is a whole scenario (tens of seconds on one core), so the runs are shared by the tests of a module.
 The expectations are directions and time windows from the sources in neuroagents/validation.py, not numbers

@@ -17,7 +17,7 @@ class SweepFailedRuns(NeuroagentsError):
 
 
 def configure_sweep(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep", metavar="SWEEP.toml", help="a sweep file (see scenarios/sweeps/ and docs/headless.md)")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="a sweep file (see examples/sweeps/ and docs/headless.md)")
     p.add_argument("--out", default=None, metavar="DIR", help="sweep directory (default: runs/sweeps/<name>); "
                    "running the same command again skips the runs already finished there")  # fmt: skip
     where = p.add_mutually_exclusive_group()

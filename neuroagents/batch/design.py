@@ -4,8 +4,8 @@ Points, by ``[design] method``:
 
 * ``grid`` — every combination of the parameters' values (``values``, or ``n`` points from ``min`` to ``max``);
 * ``random`` — ``samples`` points drawn uniformly (on each parameter's scale) with the design's seed;
-* ``lhs`` — a Latin hypercube of ``samples`` points: each parameter's range cut into ``samples`` strata, one
-  point in each;
+* ``lhs`` — a Latin hypercube of ``samples`` points (:class:`scipy.stats.qmc.LatinHypercube`, seeded): each
+  parameter's range cut into ``samples`` strata, one point in each;
 * ``sobol`` — Saltelli's extension of a scrambled Sobol sequence (SALib), ``samples * (D + 2)`` points for
   first-order and total Sobol indices;
 * ``morris`` — ``samples`` Morris trajectories on a ``levels``-level grid (SALib), ``samples * (D + 1)`` points.
@@ -111,7 +111,9 @@ def _sample(spec: SweepSpec) -> tuple[np.ndarray | None, list[dict]]:
         if spec.method == "random":
             u = rng.random((n, d))
         else:  # one point in each of n strata per parameter, strata paired at random
-            u = np.stack([(rng.permutation(n) + rng.random(n)) / n for _ in range(d)], axis=1)
+            from scipy.stats import qmc
+
+            u = qmc.LatinHypercube(d=d, rng=rng).random(n)
         lo_hi = np.array([p.bounds() for p in params])
         x = lo_hi[:, 0] + u * (lo_hi[:, 1] - lo_hi[:, 0])
     elif spec.method == "sobol":

@@ -1,6 +1,6 @@
 """The sweep file: which scenario, what to vary and how, how many replicates with which seeds.
 
-A sweep file is TOML (``scenarios/sweeps/`` has examples; ``docs/headless.md`` the whole format)::
+A sweep file is TOML (``examples/sweeps/`` has examples; ``docs/headless.md`` the whole format)::
 
     [sweep]
     scenario = "nerve_injury"          # a built-in name, or a .toml path relative to this file

@@ -2,7 +2,7 @@
 
 A cell type is a class with class-level declarations (``kind``, ``states``,
 ``events``, ``Params``, ``receptors``, ``columns``) and vectorized phase
-methods that the model calls in order (DESIGN.md, "One step, in phases"):
+methods that the model calls in order (:data:`neuroagents.model.PHASES`):
 
 ``sense(dt)``   gather the mediators at each cell's voxel; pathway activity.
 ``decide(dt)``  state changes (polarization, degranulation, division, death).

@@ -51,7 +51,7 @@ from neuroagents.params import param
 
 __all__ = ["Macrophage", "MacrophageParams"]
 
-_CAL = "(M: calibrate to tissue concentrations, parameters.md)"
+_CAL = "(M: calibrate to tissue concentrations, docs/references.md)"
 TOLERIZED_RECEPTORS = ("TLR4", "IL1R1", "TNFR1")
 """Receptors whose NF-κB/p38 signal tolerance cuts (MyD88/IRAK for TLR4 and IL-1R1; A20 for TNFR1)."""
 
@@ -82,7 +82,7 @@ class MacrophageParams:
     il6_m1_molecules_per_s: float = param(2.4, "molecules/cell/s", f"nlisim (M) {_CAL}")
     ccl2_m1_molecules_per_s: float = param(2.9, "molecules/cell/s", f"nlisim (M) {_CAL}")
     pge2_m1_molecules_per_s: float = param(10.0, "molecules/cell/s", "assumption: COX-2 product; calibrate")
-    il10_m2_molecules_per_s: float = param(0.12, "molecules/cell/s", "0.08-0.16 (M, parameters.md)")
+    il10_m2_molecules_per_s: float = param(0.12, "molecules/cell/s", "0.08-0.16 (M, docs/references.md)")
     tolerance_on_min: float = param(
         360.0, "min", "assumption: LPS tolerance is set within hours of a first exposure (Biswas & Lopez-Collazo "
         "2009 Trends Immunol 30:475, U for the time); at full TLR4 occupancy", low=1e-6)

@@ -14,7 +14,7 @@ The target activity of a pathway is the probabilistic OR of its receptors,
 on the pathway itself (e.g. glucocorticoids on NF-κB). Activity relaxes to its
 target with time constant ``tau_min`` (exact exponential update).
 
-Wiring (../shared/reference/parameters.md, "Receptors, pathways, drug
+Wiring (docs/references.md, "Receptors, pathways, drug
 targets", V): IL-6: JAK1 (+JAK2/TYK2) -> STAT3; IL-10: JAK1/TYK2 -> STAT3;
 GM-CSF: JAK2 -> STAT5; IFN-γ: JAK1/JAK2 -> STAT1; IL-2/7/15: JAK1/JAK3 ->
 STAT5; IL-4/IL-13: JAK1 with JAK3 or TYK2 -> STAT6; IL-23: JAK2/TYK2 -> STAT3.
@@ -82,7 +82,7 @@ class Receptor:
 
 _GRANSIM = "GranSim (M: calibrate)"
 _NLISIM = "nlisim (M: calibrate)"
-_WIRING = "wiring: parameters.md (V)"
+_WIRING = "wiring: docs/references.md (V)"
 
 RECEPTORS: dict[str, Receptor] = {
     r.name: r

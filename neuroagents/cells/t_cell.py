@@ -16,7 +16,7 @@ Rules
   entry voxel (assumption: a cytokine-biased lottery). Each ``h`` is what its
   receptor's JAKs let through (``receptor_gate``: IFN-γR JAK1+JAK2 -> STAT1,
   IL-6R JAK1 (+JAK2|TYK2) and IL-23R JAK2+TYK2 -> STAT3, IL-10R JAK1+TYK2):
-  Th17 differentiation needs IL-6/IL-23 -> STAT3 (parameters.md, V), so a
+  Th17 differentiation needs IL-6/IL-23 -> STAT3 (docs/references.md, V), so a
   JAK inhibitor evens the lottery out.
 * **Secretion**: Th1 IFN-γ, Th17 IL-17A and GM-CSF (Th17 cells are a crucial
   source of GM-CSF in autoimmune inflammation: El-Behi 2011 Nat Immunol
@@ -45,7 +45,7 @@ class TCellParams:
     speed_um_per_min: float = param(7.0, "µm/min", "effector T cells in tissue ~5-10 (U); lymph node 18 (Textor 2011)")
     persistence_min: float = param(2.0, "min", "assumption: near-random walk (Textor 2011)", low=1e-6)
     chemotaxis_bias: float = param(0.2, "1", "assumption", high=1.0)
-    death_per_min: float = param(2.8e-4, "1/min", "model value (M, parameters.md)")
+    death_per_min: float = param(2.8e-4, "1/min", "model value (M, docs/references.md)")
     cell_volume_um3: float = param(268.0, "µm³", "assumption: ~8 µm diameter lymphocyte")
     priming_min: float = param(4320.0, "min", "assumption: ~3 days to prime and expand", low=1e-6)
     infiltration_per_min: float = param(5e-4, "cells/vessel voxel/min", "assumption: at full priming; calibrate")

@@ -5,7 +5,7 @@ TNF, IL-1β and IL-6 also act on the DRG soma (``voxel``), mixed with weight
 ``cytokine_soma_weight`` (TNF applied to the DRG makes afferents fire and
 sensitize, Schäfers 2003; assumption for the weight).
 
-Receptors and their kinase routes (``../shared/reference/parameters.md``)::
+Receptors and their kinase routes (``docs/references.md``)::
 
     TNF   -> TNFR1 (KD 19 pM), TNFR2 (KD 420 pM) -> p38 -> Nav1.8/1.9, TRPV1
     IL-1β -> IL-1R1 -> p38 -> TTX-r Na (Binshtok 2008), TRPV1

@@ -1,6 +1,6 @@
 """Parameters of the pain model, each with its unit and a source or ``assumption``.
 
-Flags as in ``../shared/reference/parameters.md``: **V** read in a published
+Flags as in ``docs/references.md``: **V** read in a published
 source, **M** a value another model chose, **U** unverified. Efficacies
 ("fractional increase of a current at full receptor occupancy") are mostly
 assumptions: the literature gives directions far more often than sizes, and
@@ -86,7 +86,7 @@ class PainParams:
     # --- peripheral: channels -> thresholds and gain ---------------------------------------------
     mech_na_weight: float = param(2.0, "1", "assumption; calibrate to behavioural drops")
     mech_trpa1_weight: float = param(1.0, "1", "assumption")
-    mech_max_drop: float = param(0.9, "1", "assumption: >= the -80% of carrageenan (parameters.md)", high=0.99)
+    mech_max_drop: float = param(0.9, "1", "assumption: >= the -80% of carrageenan (docs/references.md)", high=0.99)
     heat_trpv1_weight: float = param(2.0, "1", "assumption")
     heat_na_weight: float = param(1.0, "1", "assumption")
     heat_max_shift_C: float = param(10.0, "°C", "incision lowers heat withdrawal temperature 47.6 -> 37.5 °C "
@@ -208,16 +208,16 @@ class PainParams:
     vf_hold_s: float = param(2.0, "s", "assumption: filament held until withdrawal, <= 6-8 s (Chaplan 1994, V)",
                              low=0.05, high=10.0)  # fmt: skip
     vf_dt_s: float = param(0.01, "s", "numerical step of the protocols", low=1e-4, high=0.05)
-    mouse_force_scale_g: float = param(0.48, "g", "calibrated: naive mouse threshold 0.6-1 g (parameters.md)",
+    mouse_force_scale_g: float = param(0.48, "g", "calibrated: naive mouse threshold 0.6-1 g (docs/references.md)",
                                        low=1e-3)  # fmt: skip
-    rat_force_scale_g: float = param(8.2, "g", "calibrated: naive rat threshold ~15 g (parameters.md; "
+    rat_force_scale_g: float = param(8.2, "g", "calibrated: naive rat threshold ~15 g (docs/references.md; "
                                                 "Chaplan 1994 cut-off 15 g)", low=1e-3)  # fmt: skip
     heat_start_C: float = param(30.0, "°C", "glass floor at 30 °C (Hargreaves-type set-ups, U)", low=0.0)
     heat_rate_C_per_s: float = param(1.7, "°C/s", "calibrated: naive latency ~10 s (Hargreaves 1988, U)", low=1e-3)
     heat_cutoff_s: float = param(20.0, "s", "common cut-off to avoid tissue damage (U)", low=0.1, high=120.0)
     heat_dt_s: float = param(0.1, "s", "numerical step of the heat ramp", low=1e-3, high=0.5)
-    windup_hz: float = param(1.0, "Hz", "0.5-1 Hz C-fibre stimulation (parameters.md)", low=0.05, high=5.0)
-    windup_pulses: int = param(16, "pulses", "16th vs 1st response (parameters.md)", low=2, high=100, integer=True)
+    windup_hz: float = param(1.0, "Hz", "0.5-1 Hz C-fibre stimulation (docs/references.md)", low=0.05, high=5.0)
+    windup_pulses: int = param(16, "pulses", "16th vs 1st response (docs/references.md)", low=2, high=100, integer=True)
     windup_c_hz: float = param(20.0, "Hz", "assumption: electrical C volley just above the naive response "
                                            "threshold of P (Crodelle & Maia use 22 Hz)")  # fmt: skip
     windup_c_ms: float = param(210.0, "ms", f"C volley duration 0.21 s, {_CM}", low=1.0)

@@ -3,7 +3,7 @@
 Every :class:`Drug` carries its human (70 kg) pharmacokinetic parameters and
 its molecular targets; every number has a unit (in the field name) and a
 source in ``Drug.sources`` (or ``Target.source``): a citation, or the word
-``assumption``. Flags as in ``../shared/reference/parameters.md``: **V** read
+``assumption``. Flags as in ``docs/references.md``: **V** read
 in a published source during this work, **U** unverified (from memory or a
 secondary source; calibrate), **derived** computed from the sourced numbers
 named beside it. ``docs/drugs.md`` shows the whole table.
@@ -77,7 +77,7 @@ _DERIVED_KA = "derived: ka giving the reported Tmax with the catalogue t1/2 (one
 
 # --- JAK inhibitors ---------------------------------------------------------------------------------------
 _TOFA_LBL = "Xeljanz Swiss Fachinfo (V)"
-_MEYER = f"Meyer 2010 J Inflamm 7:41, enzyme IC50 near Km ATP, via parameters.md (U){_ASSUME_HILL}"
+_MEYER = f"Meyer 2010 J Inflamm 7:41, enzyme IC50 near Km ATP, via docs/references.md (U){_ASSUME_HILL}"
 _BARI_LBL = "Olumiant SmPC via Lilly Medical UK (V)"
 _BARI_IC50 = f"Olumiant SmPC / Fridman 2010 J Immunol 184:5298, isolated enzyme (V){_ASSUME_HILL}"
 _UPA_PK = "Klünder 2018 Clin Pharmacokinet 57:977, IR popPK typical healthy male (V)"
@@ -104,7 +104,7 @@ _JAK_DRUGS = [
             cl_exponent=_SM_EXP, tmax_h="Dowty 2014 (V); 0.5-1 h label",
             **{"rat.f_oral": "Lee & Kim 2019 Pharmaceutics 11:318: F 29.1% at 10 mg/kg in rats (V)"},
         ),
-        notes="Cmax ~140 nM at 5 mg twice daily (parameters.md). Enzyme IC50s at 1 mM ATP are ~5-20x higher "
+        notes="Cmax ~140 nM at 5 mg twice daily (docs/references.md). Enzyme IC50s at 1 mM ATP are ~5-20x higher "
         "(15/77/55/489 nM, U): enzyme potencies overstate cellular inhibition; calibrate.",
     ),
     Drug(
@@ -152,7 +152,7 @@ _JAK_DRUGS = [
     Drug(
         "fedratinib", "small molecule: JAK2-selective inhibitor (also FLT3)", 524.68,
         _jak((105.0, 3.0, 1002.0, 405.0),
-             (_FED_IC50, f"JAK2 3 nM, Wernig 2008 via parameters.md (V){_ASSUME_HILL}", _FED_IC50, _FED_IC50)),
+             (_FED_IC50, f"JAK2 3 nM, Wernig 2008 via docs/references.md (V){_ASSUME_HILL}", _FED_IC50, _FED_IC50)),
         cl_l_per_h=_LN2 * 1363.0 / 67.0, v1_l=1363.0, half_life_h=67.0, f_oral=0.77, ka_oral_per_h=1.71,
         fraction_unbound=0.08, csf_kp_uu=0.2, tmax_h=3.0,
         sources=_src(
@@ -241,7 +241,7 @@ _BIOLOGICS = [
         sources=_src(
             mw_g_per_mol="145.4 kDa (wikimili tanezumab entry, V)", cl_l_per_h=f"linear CL 0.182 L/d, {_CLETON}",
             v1_l=f"V1 + V2 = 3.4 + 2.86 L, {_CLETON} (one compartment)",
-            half_life_h="derived: ln2 V / CL ~24 d; parameters.md ~3 weeks (U)",
+            half_life_h="derived: ln2 V / CL ~24 d; docs/references.md ~3 weeks (U)",
             f_sc="assumption: typical IgG s.c. bioavailability", ka_sc_per_h=f"{_DERIVED_KA}; Tmax 7 d assumption",
             fraction_unbound=_MAB_FU, csf_kp_uu=_MAB_KP, tissue_partition=_MAB_TISSUE, cl_exponent=_MAB_EXP,
             tmax_h="assumption",
@@ -274,7 +274,7 @@ _SMALL = [
             fraction_unbound="free 14%, 'Dose-dependent prednisolone kinetics' Clin Pharmacol Ther (V); "
             "saturable CBG binding ignored", csf_kp_uu="assumption: CSF ~10% of total plasma (U) / fu",
             tissue_partition=_SM_TISSUE, ke0_per_h="assumption: effect t1/2 6 h (delay ~4 h, Magee 2002; "
-            "effect 12-36 h, parameters.md U)", cl_exponent=_SM_EXP, tmax_h="MIMS prednisolone monograph (V)",
+            "effect 12-36 h, docs/references.md U)", cl_exponent=_SM_EXP, tmax_h="MIMS prednisolone monograph (V)",
         ),
     ),
     Drug(
@@ -357,7 +357,7 @@ _SMALL = [
             csf_kp_uu="assumption: higher CSF/serum than other tetracyclines (label, V; value U)",
             tissue_partition=_SM_TISSUE, cl_exponent=_SM_EXP, tmax_h="Swiss Fachinfo (V)",
         ),
-        notes="Rodent studies use 10-40 mg/kg/day, often i.p. (parameters.md): give it as s.c.-like or oral here.",
+        notes="Rodent studies use 10-40 mg/kg/day, often i.p. (docs/references.md): give it as s.c.-like or oral here.",
     ),
     Drug(
         "antagomir-21", "cholesterol-conjugated 2'-O-Me antisense oligonucleotide against miR-21-5p", 8000.0,

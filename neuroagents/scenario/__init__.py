@@ -8,7 +8,7 @@
 * :mod:`~neuroagents.scenario.runner` — run a scenario to its duration and write the time series, the
   manifest and a summary figure (:mod:`~neuroagents.scenario.summary`).
 
-The file format is described in ``scenarios/README.md``.
+The file format is described in ``neuroagents/scenarios/README.md``.
 
 Examples
 --------

@@ -1,7 +1,7 @@
 """Loading scenario files: TOML, inheritance, ``--set`` overrides, and errors a person can act on.
 
 A scenario is found by path (``my/run.toml``) or by built-in name
-(``nerve_injury``, a file in the repository's ``scenarios/``). A file may start
+(``nerve_injury``, a file in ``neuroagents/scenarios/``, package data). A file may start
 with ``base = "base.toml"`` (a path relative to the file) or ``base = "healthy"``
 (a built-in name): the base is loaded first (recursively; cycles are refused)
 and the file's tables are merged into it key by key. Arrays (``[[drugs]]``)
@@ -36,9 +36,9 @@ from __future__ import annotations
 import copy
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -58,19 +58,18 @@ __all__ = [
 ]
 
 def _builtin_dir() -> Path:
-    """The repository's ``scenarios/`` (a checkout or an editable install), else the installed copy.
+    """``neuroagents/scenarios/``, package data found with :mod:`importlib.resources`.
 
-    A regular (non-editable) install puts the scenario files, as data files, in ``<prefix>/share/neuroagents/
-    scenarios`` (see ``[tool.setuptools.data-files]`` in pyproject.toml).
+    The same folder in a checkout, an editable install or a wheel installed anywhere (``[tool.setuptools.
+    package-data]`` in pyproject.toml ships it). Scenarios name their base files by path, so the package must be
+    installed as files (as pip does), not run from a zip archive.
     """
-    here = Path(__file__).resolve().parents[2] / "scenarios"
-    if here.is_dir():
-        return here
-    return Path(sys.prefix) / "share" / "neuroagents" / "scenarios"
+    root = resources.files("neuroagents") / "scenarios"
+    return root if isinstance(root, Path) else Path(str(root))
 
 
 BUILTIN_DIR = _builtin_dir()
-"""Where the built-in scenarios live (the repository's ``scenarios/``, or the installed copy)."""
+"""Where the built-in scenarios live: ``neuroagents/scenarios/`` in the installed (or checked-out) package."""
 MAX_BASE_DEPTH = 16
 """Longest chain of ``base`` files."""
 _EXCLUSIVE = {("duration_days", "duration_min"): ("scenario",), ("dose_mg", "dose_mg_per_kg"): ("drugs", int)}

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import TextIO
 
 from neuroagents.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from neuroagents.demo import check_out_dir
 from neuroagents.errors import ConfigError, NeuroagentsError
+from neuroagents.outputs import check_out_dir
 from neuroagents.progress import Progress, format_minutes
 from neuroagents.recording import (
     FIELDS_STORE,

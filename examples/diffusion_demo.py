@@ -1,7 +1,7 @@
-"""The embedded default job: a 2 mm × 2 mm tissue patch with fixed point sources.
+"""Example: the microenvironment alone — five mediators from fixed point sources on a 2 mm × 2 mm patch.
 
-``neuroagents run`` (no scenario) runs this. Until the cell types land, a few
-fixed sources stand in for cells:
+This is not the model (no cells, no pain; ``neuroagents run`` runs the model). It shows the diffusion layer
+(:mod:`neuroagents.tissue`) used directly: fixed sources stand in for cells:
 
 * a cluster of degranulating **mast cells** 200 µm from a venule, releasing
   histamine, TNF and IL-6 (zero-order export, one cell per voxel);
@@ -13,10 +13,13 @@ fixed sources stand in for cells:
 The fields advance with the LOD solver for 6 simulated hours (by default).
 The run writes ``fields.png`` (one heatmap per mediator at the end),
 ``totals.parquet`` (one tidy row per recorded time and mediator) and
-``manifest.json`` (parameters, backend, kernel, versions, wall time).
+``manifest.json`` (parameters, backend, kernel, versions, wall time)::
+
+    python examples/diffusion_demo.py --out runs/diffusion_demo [--hours H] [--backend auto|numpy|cupy]
+        [--solver lod|explicit] [--kernel auto|reference|numba|cupy] [--dtype float64|float32] [--force]
 
 Every number that stands for biology has its unit in its name and a source
-from ``shared/reference/parameters.md`` (flags V, M, U as there) or the word
+from ``docs/references.md`` (flags V, M, U as there) or the word
 ``assumption``.
 
 Examples
@@ -42,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 import neuroagents
-from neuroagents.errors import ConfigError
+from neuroagents.errors import ConfigError, NeuroagentsError
+from neuroagents.outputs import check_out_dir
 from neuroagents.tissue import Grid, Microenvironment
 from neuroagents.tissue.exchange import add_export
 from neuroagents.units import AVOGADRO_PER_MOL, MOLECULES_PER_NM_UM3, SECONDS_PER_MIN, pg_per_ml_to_nM
@@ -53,7 +57,7 @@ __all__ = [
     "OUTPUT_FILES",
     "DemoResult",
     "build_environment",
-    "check_out_dir",
+    "main",
     "run_demo",
     "simulate",
     "stand_in_sources",
@@ -63,9 +67,9 @@ __all__ = [
 GRID_SHAPE = (200, 200)
 """Voxels along x and y."""
 VOXEL_UM = 10.0
-"""Voxel edge, µm (assumption: about one cell diameter; PhysiCell/GranSim use 20 µm, parameters.md)."""
+"""Voxel edge, µm (assumption: about one cell diameter; PhysiCell/GranSim use 20 µm, docs/references.md)."""
 DEFAULT_HOURS = 6.0
-"""Simulated time, h (carrageenan paw: tissue cytokines peak at about 6 h, parameters.md, V)."""
+"""Simulated time, h (carrageenan paw: tissue cytokines peak at about 6 h, docs/references.md, V)."""
 DT_MIN = 0.1
 """Diffusion time step, min (numerical choice: λ·dt <= 0.14 for histamine, so the split decay errs < 7%)."""
 RECORD_EVERY_MIN = 10.0
@@ -84,8 +88,9 @@ MAST_CELL_POSITIONS_UM = (
     (1020.0, 1350.0), (1010.0, 1450.0), (980.0, 1440.0), (990.0, 1360.0),
 )  # fmt: skip
 """Eight mast cells about 200 µm from the venule (assumption; skin holds 77–108 mast cells per mm², Janssens 2005,
-V, parameters.md — only this small cluster is activated). Not closer: the LOD solver clamps vessel voxels after each
-axis sweep, which lets fast histamine leak across a nearby vessel at this time step (docs/microenvironment.md)."""
+V, docs/references.md — only this small cluster is activated). Not closer: the LOD solver clamps vessel voxels
+after each axis sweep, which lets fast histamine leak across a nearby vessel at this time step
+(docs/microenvironment.md)."""
 NERVE_Y_UM = 600.0
 NERVE_X_UM = (300.0, 1000.0)
 """An injured nerve fibre: a 700-µm segment along x at y = 600 µm (assumption)."""
@@ -94,22 +99,22 @@ MACROPHAGE_POSITIONS_UM = ((400.0, 1500.0), (800.0, 1100.0), (1500.0, 1600.0), (
 
 # --- release rates ----------------------------------------------------------------------------------
 MAST_CELL_TNF_MOLECULES_PER_S = 5.4
-"""TNF per activated mast cell (nlisim model rate, M; GranSim uses 0.21, 25-fold less — parameters.md)."""
+"""TNF per activated mast cell (nlisim model rate, M; GranSim uses 0.21, 25-fold less — docs/references.md)."""
 MAST_CELL_IL6_MOLECULES_PER_S = 2.4
-"""IL-6 per activated mast cell (nlisim, M, parameters.md)."""
+"""IL-6 per activated mast cell (nlisim, M, docs/references.md)."""
 MAST_CELL_HISTAMINE_PG = 1.0
-"""Histamine stored per mast cell, pg (assumption: human mast cells hold ~1–3 pg; not in parameters.md)."""
+"""Histamine stored per mast cell, pg (assumption: human mast cells hold ~1–3 pg; not in docs/references.md)."""
 MAST_CELL_DEGRANULATION_H = 6.0
 """Piecemeal degranulation releases the store evenly over this time, h (assumption)."""
 NERVE_CCL2_MOLECULES_PER_S_PER_10UM = 2.9
-"""CCL2 per 10 µm of injured fibre (secretion 2.9 molecules/cell/s, M, parameters.md; assumption: one
+"""CCL2 per 10 µm of injured fibre (secretion 2.9 molecules/cell/s, M, docs/references.md; assumption: one
 cell-equivalent per 10 µm)."""
 MACROPHAGE_IL10_MOLECULES_PER_S = 0.16
-"""IL-10 per resident macrophage (upper end of 0.08–0.16 molecules/cell/s, M, parameters.md)."""
+"""IL-10 per resident macrophage (upper end of 0.08–0.16 molecules/cell/s, M, docs/references.md)."""
 
 # --- plasma, held in the venule ---------------------------------------------------------------------
 PLASMA_PG_PER_ML = {"TNF": 8.0, "IL6": 5.0, "IL10": 5.0}
-"""Healthy plasma, upper bounds: TNF < 8, IL-6 < 5, IL-10 < 5 pg/mL (parameters.md, V)."""
+"""Healthy plasma, upper bounds: TNF < 8, IL-6 < 5, IL-10 < 5 pg/mL (docs/references.md, V)."""
 PLASMA_NM_ASSUMED = {"histamine": 0.0, "CCL2": 0.0}
 """Plasma levels taken as 0 nM (assumption: negligible next to the local release)."""
 
@@ -189,31 +194,6 @@ def build_environment(
         raise ConfigError("demo.sources", "inside the venule", "positions outside VESSEL_X_UM")
     env.set_vessels(mask, plasma_nM())
     return env
-
-
-def check_out_dir(out_dir, *, force: bool = False) -> Path:
-    """Refuse to write into a directory that already holds files, unless ``force``.
-
-    Parameters
-    ----------
-    out_dir : str or Path
-    force : bool
-        Write over existing outputs (other files in the directory are left alone).
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(out_dir)
-    if path.exists() and not path.is_dir():
-        raise ConfigError("out_dir", str(path), "a directory (this is a file)")
-    if path.is_dir() and not force:
-        n = sum(1 for _ in path.iterdir())
-        if n:
-            raise ConfigError(
-                "out_dir", str(path), f"a new or empty directory (it holds {n} entries); pass --force to write over it"
-            )
-    return path
 
 
 def _check_hours(hours) -> float:
@@ -333,7 +313,7 @@ def _version(dist: str) -> str | None:
 def _manifest(env, hours, steps, wall_s, step_wall_s, command) -> dict:
     sources = stand_in_sources()
     return {
-        "job": "neuroagents demo (embedded default)",
+        "job": "examples/diffusion_demo.py",
         "command": command,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "backend": env.backend.name,
@@ -384,7 +364,7 @@ def _manifest(env, hours, steps, wall_s, step_wall_s, command) -> dict:
 
 
 def run_demo(
-    out_dir="runs/demo",
+    out_dir="runs/diffusion_demo",
     *,
     hours: float = DEFAULT_HOURS,
     backend="auto",
@@ -394,7 +374,7 @@ def run_demo(
     force: bool = False,
     command: list[str] | None = None,
 ) -> DemoResult:
-    """Run the embedded default job and write its outputs into ``out_dir``.
+    """Run the demo and write its outputs into ``out_dir``.
 
     Parameters
     ----------
@@ -509,3 +489,44 @@ def draw_fields(env: Microenvironment, table, png_path) -> None:
         fontsize=12,
     )
     fig.savefig(png_path, dpi=100)
+
+
+def main(argv=None) -> int:
+    """The example's command line (``python examples/diffusion_demo.py --help``); returns the exit status."""
+    import argparse
+
+    from neuroagents.backend import BACKEND_CHOICES
+    from neuroagents.tissue.diffusion.registry import KERNELS, SOLVERS
+    from neuroagents.tissue.microenvironment import DTYPES
+
+    p = argparse.ArgumentParser(prog="diffusion_demo.py", description=__doc__.split("\n", 1)[0])
+    p.add_argument("--out", default="runs/diffusion_demo", metavar="DIR", help="output directory (%(default)s)")
+    p.add_argument("--force", action="store_true", help="write over the outputs of an earlier run in --out")
+    p.add_argument("--hours", type=float, default=DEFAULT_HOURS, metavar="H", help="simulated time, h (%(default)s)")
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help="array backend (%(default)s)")
+    p.add_argument("--solver", default="lod", choices=SOLVERS, help="diffusion solver (%(default)s)")
+    p.add_argument("--kernel", default="auto", choices=("auto", *KERNELS), help="solver kernel (%(default)s)")
+    p.add_argument("--dtype", default="float64", choices=DTYPES, help="field precision (%(default)s)")
+    args = p.parse_args(argv)
+    command = ["python", "examples/diffusion_demo.py", *(sys.argv[1:] if argv is None else argv)]
+    try:
+        result = run_demo(args.out, hours=args.hours, backend=args.backend, solver=args.solver, kernel=args.kernel,
+                          dtype=args.dtype, force=args.force, command=command)  # fmt: skip
+    except NeuroagentsError as exc:
+        print(f"diffusion_demo.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    shape = " x ".join(map(str, GRID_SHAPE))
+    final = result.table[result.table["time_min"] == result.table["time_min"].max()]
+    print(f"diffusion demo: {shape} voxels of {VOXEL_UM:g} µm, {len(MEDIATORS)} mediators, {args.hours:g} h")
+    print(f"  backend  {result.backend} ({result.device}), kernel {result.kernel}, solver {result.solver}, "
+          f"dtype {result.dtype}")  # fmt: skip
+    print(f"  steps    {result.steps} to t = {result.simulated_min:g} min; wall time {result.wall_s:.1f} s "
+          f"(stepping {result.step_wall_s:.1f} s)")  # fmt: skip
+    for row in final.itertuples():  # over mediators, for people
+        print(f"  {row.mediator:<10} mean {row.mean_nM:.3g} nM, max {row.max_nM:.3g} nM")
+    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
