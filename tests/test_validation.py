@@ -12,7 +12,7 @@ import functools
 import numpy as np
 import pytest
 
-from neuroagents.validation import CASES, run
+from neuroagents.validation import CASES, SEEDS, run
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +23,18 @@ def _arm(case: str, label: str):
 
 
 @functools.cache
-def _run(scenario: str, overrides: tuple[str, ...]):  # cases share arms (the sni run): each runs once
-    return run(scenario, overrides)
+def _run(scenario: str, overrides: tuple[str, ...], seed: int | None = None):  # cases share arms: each runs once
+    return run(scenario, overrides, seed=seed)
+
+
+def _seeded(case: str, label: str, seed: int):
+    scenario, overrides = CASES[case].arms[label]
+    return _run(scenario, overrides, None if seed == 1 else seed)  # seed 1 is the built-in scenarios' own
+
+
+def _window(table, column, first_day, last_day):
+    """Mean of ``column`` over the records from ``first_day`` to ``last_day`` (inclusive)."""
+    return table.query(f"{first_day} <= day <= {last_day}")[column].mean()
 
 
 def _daily(table, column):
@@ -109,3 +119,49 @@ def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently():
              for label in CASES["arthritis_jak"].arms}  # fmt: skip
     untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
     assert untreated < low < high and high > 1.2 * untreated, after
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_minocycline_from_the_injury_attenuates_the_development_of_hypersensitivity(seed):
+    """Raghavendra 2003: minocycline from the day of nerve injury attenuates the development of mechanical
+    hypersensitivity and microglial activation. In the model it keeps the microglia from the spinal IL-1β/TNF that
+    would switch the astrocytes on, and from the BDNF that takes KCC2 away."""
+    sni, early = (_seeded("minocycline_timing", label, seed) for label in ("SNI", "minocycline from the injury"))
+    thr = "withdrawal_threshold_interp_g"
+    base = sni[thr].iloc[0]
+    first_week = [_window(t, thr, 1, 7) for t in (sni, early)]
+    # the bar "clearly attenuated" is 1.5x SNI's first-week threshold and a quarter of the way back to baseline;
+    # asked with 1.5x those margins
+    assert first_week[1] > 2.25 * first_week[0], first_week
+    assert first_week[1] - first_week[0] > 0.375 * (base - first_week[0]), (base, first_week)
+    bdnf = [_window(t, "mean_BDNF_nM_dorsal_horn", 1, 7) for t in (sni, early)]
+    assert bdnf[1] < 0.2 * bdnf[0], bdnf  # microglial activation (their BDNF) much lower
+    astro = [_window(t, "spinal_astrocytes", 5, 7) for t in (sni, early)]
+    assert astro[1] < 0.25 * astro[0], astro  # the maintenance switch has not been thrown
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_minocycline_started_after_pain_is_established_does_not_reverse_it(seed):
+    """Raghavendra 2003: started on day 5 minocycline lowers microglial activation but does not reverse the
+    established hypersensitivity: reactive astrocytes, kept so by the injured afferents' discharge, now keep KCC2
+    down without microglial BDNF (pain/dorsal_horn.py)."""
+    sni, late = (_seeded("minocycline_timing", label, seed) for label in ("SNI", "minocycline from day 5"))
+    thr = "withdrawal_threshold_interp_g"
+    base = sni[thr].iloc[0]
+    bdnf = [_window(t, "mean_BDNF_nM_dorsal_horn", 7, 28) for t in (sni, late)]
+    assert bdnf[1] < 0.7 * bdnf[0], bdnf  # microglial activation (their BDNF) is lowered ...
+    after = late.query("7 <= day <= 28")[thr].to_numpy()
+    assert np.all(after < 0.35 * base), after  # ... but the hypersensitivity stays
+    reversed_fraction = (_window(late, thr, 7, 28) - _window(sni, thr, 7, 28)) / (base - _window(sni, thr, 7, 28))
+    assert reversed_fraction < 0.2, reversed_fraction
+    assert late.query("day >= 7")["spinal_astrocytes"].min() > 0.5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sni_hypersensitivity_and_sham_baseline_on_every_seed(seed):
+    """Smith 2013 (SNI from day 1 to day 28), on three seeds; sham stays sham (no drift of its threshold)."""
+    sni, sham = _seeded("sni", "SNI", seed), _seeded("sni", "sham", seed)
+    days, thr = _daily(sni, "withdrawal_threshold_interp_g")
+    _, thr_sham = _daily(sham, "withdrawal_threshold_interp_g")
+    assert np.all(thr[1:] < 0.55 * thr_sham[1:]), list(zip(days, thr, thr_sham, strict=True))  # 1.5x the 30 % bar
+    assert np.all(np.abs(thr_sham / thr_sham[0] - 1.0) < 0.05), thr_sham  # sham within 5 % of its baseline
