@@ -58,7 +58,8 @@ from collections import deque
 import mesa
 
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
-from neuroagents.cells.signaling import PATHWAYS, RECEPTORS
+from neuroagents.cells.microglia import MICROGLIAL_IFNGR
+from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.stroma import Stroma
 from neuroagents.units import MOLECULES_PER_NM_UM3
@@ -139,15 +140,15 @@ class NaiveCell(mesa.Agent):
             return
         m = self.model
         silent = dict.fromkeys(PATHWAYS, 1.0)
-        for name in self.receptors:
-            r = RECEPTORS[name]
+        for entry in self.receptors:
+            r = entry if isinstance(entry, Receptor) else RECEPTORS[entry]  # a cell type's own reading, or shared
             c = max(self.concentration(r.ligand), 0.0)
             ch = c**r.hill
             occupied = ch / (ch + r.kd_nM**r.hill)
-            block = self.receptor_block(name)
+            block = self.receptor_block(r.name)
             if block is not None:
                 occupied *= 1.0 - block
-            signal = occupied * m.kinase_gate[name]
+            signal = occupied * m.kinase_gate[r.name]
             for p in r.pathways:
                 silent[p] *= 1.0 - signal
         for p in PATHWAYS:
@@ -391,7 +392,7 @@ class NaiveMicroglia(NaiveCell):
 
     kind = "microglia"
     states = ("surveillant", "reactive")
-    receptors = ("CX3CR1", "CSF1R", "P2X4")
+    receptors = ("CX3CR1", "CSF1R", "P2X4", MICROGLIAL_IFNGR)
 
     def concentration(self, mediator: str) -> float:
         """Mean over the voxel and its axis neighbours within ``process_radius_voxels`` (clipped at edges)."""

@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> sorted(CASES)
-['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'minocycline_timing', 'mir21', 'sni']
+['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'minocycline_timing', 'mir21', 'sni', 't_cells']
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ CASES: dict[str, Case] = {
         "withdrawal_threshold_interp_g",
         "early: threshold higher than SNI during the first week; late: microglial BDNF down, threshold still far "
         "below baseline (no reversal)",
+    ),
+    "t_cells": Case(
+        "T-cell deficiency: less mechanical hypersensitivity after nerve injury; transferring T cells restores it",
+        "Costigan 2009 J Neurosci 29:14415 (Rag1-/-, IFN-γ); Moalem 2004 Pain 109:296; Cobos 2018 Cell Rep 22:1301",
+        {"SNI": ("sni", ()), "SNI, Rag1-/-": ("sni_rag1", ()),
+         "SNI, Rag1-/- + T cells": ("sni_rag1_transfer", ())},
+        "withdrawal_threshold_interp_g",
+        "Rag1-/-: threshold higher than wild type from the second week; with T cells transferred, as wild type",
     ),
     "carrageenan": Case(
         "Carrageenan in the rat paw: hyperalgesia within hours, resolving within about 48 h",

@@ -165,3 +165,17 @@ def test_sni_hypersensitivity_and_sham_baseline_on_every_seed(seed):
     _, thr_sham = _daily(sham, "withdrawal_threshold_interp_g")
     assert np.all(thr[1:] < 0.55 * thr_sham[1:]), list(zip(days, thr, thr_sham, strict=True))  # 1.5x the 30 % bar
     assert np.all(np.abs(thr_sham / thr_sham[0] - 1.0) < 0.05), thr_sham  # sham within 5 % of its baseline
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_t_cell_deficiency_reduces_hypersensitivity_and_transfer_restores_it(seed):
+    """Costigan 2009: Rag1-/- mice develop less mechanical hypersensitivity after SNI; T cells infiltrate the
+    dorsal horn, and their IFN-γ drives microglia (Tsuda 2009, cells/microglia.py). Transferred T cells restore it."""
+    wt, rag, back = (_seeded("t_cells", label, seed) for label in CASES["t_cells"].arms)
+    thr = "withdrawal_threshold_interp_g"
+    late = [_window(t, thr, 7, 28) for t in (wt, rag, back)]
+    assert late[1] > 1.5 * late[0], late  # less hypersensitivity without T cells (1.5x the bar of 'higher')
+    assert late[1] < 0.5 * rag[thr].iloc[0]  # ... but still hypersensitive (microglia, ectopic input)
+    assert late[2] < 0.5 * (late[0] + late[1]), late  # the transfer brings it most of the way back
+    ifng = [_window(t, "mean_IFNG_nM_dorsal_horn", 7, 28) for t in (wt, rag)]
+    assert ifng[1] == 0.0 < ifng[0]

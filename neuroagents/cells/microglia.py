@@ -9,6 +9,13 @@ Rules
   activity). Surveillant -> reactive at ``activation_per_min`` while p38 >=
   ``p38_on``; reactive -> surveillant at ``deactivation_per_min`` while p38 <
   ``p38_off`` (hysteresis). Microglia inhibitors (minocycline) act on ``P38``.
+* **IFN-γ** from T cells that reach the dorsal horn acts on microglial IFN-γ
+  receptors (JAK1/JAK2): it drives their activation and P2X4 (Tsuda 2009 PNAS
+  106:8032: IFNGR-deficient mice have less microglial activation and less
+  allodynia after nerve injury, and intrathecal IFN-γ activates microglia and
+  causes allodynia; Costigan 2009 J Neurosci 29:14415: T-cell IFN-γ). Here the
+  receptor feeds the same p38 activity as the other activating receptors, so
+  JAK inhibitors in the CSF and an ``IFNGR`` knockout reach it.
 * **Release** by reactive cells, in proportion to p38: BDNF (Coull 2005
   Nature), TNF and IL-1β.
 * **Proliferation**: reactive microglia divide locally (microgliosis after
@@ -22,9 +29,17 @@ from dataclasses import dataclass
 
 from neuroagents.cells import motility
 from neuroagents.cells.base import CellType
+from neuroagents.cells.signaling import RECEPTORS, Receptor
 from neuroagents.params import param
 
-__all__ = ["Microglia", "MicrogliaParams"]
+__all__ = ["MICROGLIAL_IFNGR", "Microglia", "MicrogliaParams"]
+
+MICROGLIAL_IFNGR = Receptor(
+    "IFNGR", "IFNG", RECEPTORS["IFNGR"].kd_nM, 1.0, RECEPTORS["IFNGR"].kinases, ("STAT1", "P38"),
+    "IFNGR on microglia: JAK1/JAK2 -> STAT1 and activation via P2X4/Lyn -> p38 (Tsuda 2009 PNAS 106:8032, V for "
+    "direction; Kd as cells/signaling.py)",
+)
+"""The IFN-γ receptor as microglia read it: its signal also activates them (p38), not only STAT1."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,7 @@ class Microglia(CellType):
     states = ("surveillant", "reactive")
     events = ("none", "born", "activated", "deactivated", "divided", "died")
     Params = MicrogliaParams
-    receptors = ("CX3CR1", "CSF1R", "P2X4")
+    receptors = ("CX3CR1", "CSF1R", "P2X4", MICROGLIAL_IFNGR)
 
     def sensed(self) -> dict:
         """Ligands averaged over the processes' reach (``process_radius_voxels``), nM, ``(n,)`` each."""

@@ -14,6 +14,14 @@ Rules
   terminal in the dorsal horn. Injured neurons ship CSF1 (Guan 2016), CCL2
   (Thacker 2009 Eur J Pain, U) and ATP release to their central terminals, and
   every spike releases SP and CGRP at both ends.
+* **Regeneration** (crush, not transection): an injured neuron whose axon can
+  regrow is intact again after ``regeneration_delay_min`` plus an exponential
+  wait of mean ``1 / regeneration_per_min``; it stops its ectopic discharge
+  and its injury release. After a sciatic crush in the mouse, axons regrow at
+  about 1-3 mm/day and reinnervate the paw within 2-4 weeks, and mechanical
+  hypersensitivity resolves with it (Savastano 2014 J Neurosci Methods
+  227:166; Bridge 1994 J Neurosci Res 39:1, U); after transection with a
+  ligated stump (SNI) they do not (rate 0, the default).
 * **Injury programme**: after injury, the injured-neuron release ramps up as
   ``1 − exp(−t/τ)`` (de novo expression: CSF1 is induced in injured DRG
   neurons within a day, Guan 2016; ``τ = 0`` releases at once).
@@ -31,6 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from neuroagents.cells import motility
 from neuroagents.cells.base import CellType
 from neuroagents.params import param
 
@@ -51,6 +60,11 @@ class NeuronParams:
     sp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
     cgrp_molecules_per_spike: float = param(100.0, "molecules/spike", "assumption; calibrate")
     injury_program_tau_min: float = param(0.0, "min", "assumption: 0 = at once; ~1 day for de novo CSF1 (Guan 2016)")
+    regeneration_per_min: float = param(
+        0.0, "1/min", "0 = never (transection with a ligated stump, SNI: Decosterd & Woolf 2000); a crush sets it "
+        "(nerve_crush.toml)")
+    regeneration_delay_min: float = param(
+        0.0, "min", "assumption: the least time from injury to reinnervation (axon growth over the nerve's length)")
     central_release_fraction: float = param(
         1.0, "1", "assumption: central release per model neuron relative to its soma; > 1 when each model neuron "
         "stands for many afferents converging on the dorsal horn (Guan 2016, direction)"
@@ -62,7 +76,7 @@ class Neuron(CellType):
 
     kind = "neuron"
     states = ("intact", "injured")
-    events = ("none", "born", "injured")
+    events = ("none", "born", "injured", "regenerated")
     Params = NeuronParams
     columns: ClassVar[dict] = {"firing_hz": np.float64, "excitability": np.float64, "terminal_voxel": np.int64,
                                "central_voxel": np.int64, "injured_min": np.float64}  # fmt: skip
@@ -102,6 +116,18 @@ class Neuron(CellType):
             return injured.astype(np.float64)
         since = self.xp.maximum(self.model.time_min - self.pop["injured_min"], 0.0)
         return injured * (1.0 - self.xp.exp(-since / tau))
+
+    def decide(self, dt_min: float) -> None:
+        """Age; injured neurons whose axons can regrow become intact again (no random draw when they cannot)."""
+        super().decide(dt_min)
+        p = self.params
+        if p.regeneration_per_min <= 0.0 or self.n == 0:
+            return
+        pop = self.pop
+        ready = (pop["state"] == 1) & (self.model.time_min - pop["injured_min"] >= p.regeneration_delay_min)
+        heal = ready & motility.event_mask(self.model.rng, self.n, p.regeneration_per_min, dt_min, self.xp)
+        pop["state"][heal] = 0
+        self.mark(heal, "regenerated")
 
     def move(self, dt_min: float) -> None:
         """Neurons stay where they are."""
