@@ -299,7 +299,10 @@ def estimate_run(model_kwargs: dict, *, duration_min: float, snapshot_every_min:
         cells = sum(int(v) for key, v in k.items() if key.startswith("n_") and isinstance(v, int))
     n_med = len(k.get("mediators") or DEFAULT_MEDIATORS)
     n_snap_med = len(snapshot_mediators) if snapshot_mediators else n_med
-    n_snaps = 0 if snapshot_every_min is None else int(duration_min // snapshot_every_min) + 2
+    n_snaps = 0
+    if snapshot_every_min is not None:  # t = 0, every interval, and the end when it is not on the schedule
+        whole = math.floor(duration_min / snapshot_every_min + 1e-9)
+        n_snaps = whole + 1 + (duration_min - whole * snapshot_every_min > 1e-9)
     total = sum(voxels.values())
     field_bytes = total * n_med * itemsize
     record = record_every_min or k.get("record_every_min") or 10.0
