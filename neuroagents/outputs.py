@@ -249,7 +249,7 @@ def format_bytes(n: float) -> str:
 
     Examples
     --------
-    >>> format_bytes(1.5e9), format_bytes(2048), format_bytes(12)
+    >>> format_bytes(1.5e9), format_bytes(2000), format_bytes(12)
     ('1.5 GB', '2 kB', '12 B')
     """
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
