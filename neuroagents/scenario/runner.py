@@ -432,7 +432,11 @@ def _reopen_snapshots(run: _Run, model) -> None:
     run.notes.append(f"{FIELDS_STORE} was {why} when the run resumed: the snapshots before t = "
                      f"{model.time_min:g} min are lost; the store restarts with the checkpoint's state")  # fmt: skip
     snaps.groups.clear()
-    snaps.schedule.count, snaps.schedule.last_min, snaps.schedule.next_min = 0, None, model.time_min
+    sched = snaps.schedule
+    keep_next = sched.next_min  # the schedule goes on as before, after one snapshot of the checkpoint's state
+    sched.count, sched.last_min = 0, None
+    snaps.write(model)
+    sched.next_min = keep_next
 
 
 # --- the loop ---------------------------------------------------------------------------------------
