@@ -310,8 +310,12 @@ def run_scenario(
                               "pass --force to write over it")  # fmt: skip
         check_resources(estimate, path, gpu=backend == "cupy")
         stream = sys.stderr if progress is True else (progress or None)
+        warnings = implausible_doses(scenario)
+        notes += warnings
         if stream is not None:
             stream.write(f"neuroagents: {scenario.scenario.name}: {estimate.describe()}\n")
+            for w in warnings:  # over drugs dosed beyond reason (a handful at most)
+                stream.write(f"neuroagents: warning: {w}\n")
         try:
             model = scenario.build_model(backend=backend, dtype=dtype)
         except MemoryError:
@@ -335,6 +339,33 @@ def run_scenario(
             (path / LOCK_FILE).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.rmdir()
+
+
+LIMIT_DOSE_MG_PER_KG = 2000.0
+"""Above this a dose is implausible: the limit dose of acute oral toxicity testing (OECD Test Guideline 423 and
+425, 2000 mg/kg; V). The drug catalogue has no per-drug usual range yet."""
+
+
+def implausible_doses(scenario: Scenario) -> list[str]:
+    """Warnings for doses above :data:`LIMIT_DOSE_MG_PER_KG` (the run goes on: the PK is linear, but the result
+    is unlikely to mean what was intended, e.g. ``dose_mg_per_kg = 1e12``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> w = implausible_doses(SimpleNamespace(drugs=[{"drug": "celecoxib", "dose_mg_per_kg": 30.0},
+    ...                                              {"drug": "tofacitinib", "dose_mg_per_kg": 1e12}]))
+    >>> len(w), w[0][:60]
+    (1, 'drugs[1] (tofacitinib): dose_mg_per_kg = 1e+12 is above 2000')
+    """
+    out = []
+    for i, d in enumerate(getattr(scenario, "drugs", None) or []):  # over dosing schedules
+        dose = d.get("dose_mg_per_kg") if isinstance(d, dict) else None
+        if isinstance(dose, (int, float)) and dose > LIMIT_DOSE_MG_PER_KG:
+            out.append(f"drugs[{i}] ({d.get('drug')}): dose_mg_per_kg = {dose:g} is above {LIMIT_DOSE_MG_PER_KG:g} "
+                       "mg/kg, the limit dose of acute toxicity testing (OECD TG 423/425); the usual doses in the "
+                       "scenarios are 0.1-100 mg/kg; check the unit")  # fmt: skip
+    return out
 
 
 def check_name(name: str) -> str:
