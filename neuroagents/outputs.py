@@ -27,6 +27,7 @@ neuroagents.outputs.DirectoryInUseError: ... is in use by another neuroagents pr
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -43,7 +44,8 @@ __all__ = ["LOCK_FILE", "DirectoryInUseError", "DirectoryLock", "OutputError", "
            "describe_os_error", "estimate_run", "prepare_out_dir"]  # fmt: skip
 
 LOCK_FILE = ".neuroagents.lock"
-"""Name of the lock file in a locked output directory (hidden: ``pandas.read_parquet(dir)`` skips it)."""
+"""Name of the lock file in a locked output directory (hidden: ``pandas.read_parquet(dir)`` skips it); it is
+removed when the lock is released."""
 BYTES_PER_VOXEL_MEDIATOR_MODEL = 4.0
 """Resident memory per voxel per mediator, in units of the field's item size: the field, the solver's
 sources, uptake and line workspace (assumption, calibrated on a 2D NumPy run; see :func:`estimate_run`)."""
@@ -84,8 +86,7 @@ class DirectoryLock:
 
     Notes
     -----
-    The lock file stays after :meth:`release` (emptied): deleting it could let two later processes lock two
-    different files of the same name.
+    The lock file exists only while the lock is held (or after its holder was killed: it is then taken over).
     """
 
     def __init__(self, directory, *, command: list[str] | None = None):
@@ -106,19 +107,29 @@ class DirectoryLock:
         """Take the lock or raise :class:`DirectoryInUseError` (one line: who holds it, how to go on)."""
         import fcntl
 
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise OutputError(f"cannot write into {self.directory}: {describe_os_error(exc)}; give a writable "
-                              "directory with --out") from None  # fmt: skip
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        for _ in range(100):  # a few tries at most: only a release between our open and our flock needs one
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise OutputError(f"cannot write into {self.directory}: {describe_os_error(exc)}; give a writable "
+                                  "directory with --out") from None  # fmt: skip
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise OutputError(f"cannot lock {self.path}: {describe_os_error(exc)}") from None
+                raise DirectoryInUseError(self._busy(self._holder())) from None
+            try:  # the holder we waited for may have removed the file: then this lock is on nothing
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise OutputError(f"cannot lock {self.path}: {describe_os_error(exc)}") from None
-            raise DirectoryInUseError(self._busy(self._holder())) from None
+        else:
+            raise OutputError(f"cannot lock {self.path}: it keeps being replaced")
         holder = self._holder()
         if holder.get("pid") is not None and holder.get("host") not in (None, platform.node()):
             os.close(fd)  # a holder on another host: its flock may not be visible here (NFS, Lustre)
@@ -139,13 +150,15 @@ class DirectoryLock:
                 "give another --out")  # fmt: skip
 
     def release(self) -> None:
-        """Give the lock up (emptying the lock file); safe to call twice."""
+        """Give the lock up: remove the lock file while still holding it, then close it; safe to call twice.
+
+        A process that opened the file before it was removed gets its ``flock`` on a removed file, notices (the
+        name no longer leads to it) and tries again with a new file, so two writers can never both hold it.
+        """
         if self.fd is None:
             return
-        try:
-            os.ftruncate(self.fd, 0)
-        except OSError:
-            pass  # a full or vanished file system: the lock still goes with the descriptor
+        with contextlib.suppress(OSError):  # a vanished file system: the lock still goes with the descriptor
+            self.path.unlink(missing_ok=True)
         os.close(self.fd)  # closing the descriptor drops the flock
         self.fd = None
 

@@ -100,7 +100,7 @@ def test_a_second_run_into_a_directory_in_use_is_refused_and_writes_nothing(tmp_
     rc, _, err = run_cli([*RUN, "--out", str(out)])
     assert rc == 0, err
     assert json.loads((out / "manifest.json").read_text())["status"] == "completed"
-    assert (out / LOCK_FILE).read_text() == ""  # released
+    assert not (out / LOCK_FILE).exists()  # released
 
 
 def test_resume_and_sweep_are_refused_on_a_directory_in_use(tmp_path):
@@ -126,6 +126,31 @@ def test_a_lock_of_another_host_is_trusted_and_a_stale_one_here_is_taken_over(tm
     assert lock.took_over["pid"] == 999999
     assert json.loads((d / LOCK_FILE).read_text())["pid"] == os.getpid()
     lock.release()
+    assert not (d / LOCK_FILE).exists()
+
+
+def test_a_lock_released_while_another_process_waited_on_it_is_not_shared(tmp_path, monkeypatch):
+    """B opens the lock file, then A releases (removing it) before B's flock: B must not lock the removed file."""
+    import fcntl
+
+    d = tmp_path / "d"
+    a = DirectoryLock(d).acquire()
+    real_flock, calls = fcntl.flock, []
+
+    def flock_after_release(fd, op):
+        if not calls:
+            a.release()  # between B's open and B's flock
+        calls.append(fd)
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_release)
+    b = DirectoryLock(d).acquire()
+    monkeypatch.undo()
+    assert len(calls) == 2  # the first flock was on the removed file; B tried again with a new one
+    assert json.loads((d / LOCK_FILE).read_text())["pid"] == os.getpid()
+    with pytest.raises(outputs.DirectoryInUseError):
+        DirectoryLock(d).acquire()
+    b.release()
 
 
 # --- fail early ----------------------------------------------------------------------------------------

@@ -336,7 +336,6 @@ def run_scenario(
     finally:
         lock.release()
         if created and not started:  # refused before the first step: leave no directory behind
-            (path / LOCK_FILE).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.rmdir()
 
