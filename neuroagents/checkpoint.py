@@ -527,4 +527,23 @@ def load_checkpoint(path) -> tuple[object, dict, dict]:
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a NeuroImmuneModel")
     if run.get("scenario") is not None and scenario_sha256(run["scenario"]) != header.get("scenario_sha256"):
         raise CheckpointError(f"{path}: the scenario in the file does not match its header (scenario_sha256)")
+    _check_fields_shape(model, path)
     return model, run, header
+
+
+def _check_fields_shape(model, path) -> None:
+    """Refuse fields whose shape, dtype or layout do not match their grid (the kernels index them unchecked)."""
+    from neuroagents.recording import field_environments
+
+    try:
+        envs = field_environments(model)
+        for name, env in envs.items():  # over compartments (a handful)
+            f = env.fields
+            want = (len(env.names), *env.grid.shape)
+            if tuple(f.shape) != want or str(f.dtype) not in ("float32", "float64") or not f.flags.c_contiguous:
+                raise CheckpointError(f"{path} is damaged or crafted: the fields of {name!r} are {f.dtype} "
+                                      f"{tuple(f.shape)}, where the grid needs float {want}")  # fmt: skip
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a model with parts missing or of the wrong kind
+        raise CheckpointError(f"{path} is damaged or crafted: {type(exc).__name__}: {exc}") from None

@@ -200,3 +200,12 @@ def test_a_model_round_trips_through_the_restricted_unpickler_bit_for_bit(saved)
         m1.step()
         m2.step()
     np.testing.assert_array_equal(m1.env.fields, m2.env.fields)
+
+
+def test_fields_that_do_not_fit_their_grid_are_refused(saved, tmp_path):
+    """A crafted file with a valid digest but fields the kernels would read out of bounds."""
+    model, run, _ = load_checkpoint(saved)
+    model.env.fields = np.zeros((2, 3), dtype=np.float64)  # a forger's model: a digest recomputed over it
+    path = save_checkpoint(tmp_path / "crafted.pkl", model, run)
+    with pytest.raises(CheckpointError, match=r"fields of 'tissue' are float64 \(2, 3\), where the grid needs"):
+        load_checkpoint(path)
