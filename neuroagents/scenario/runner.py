@@ -497,7 +497,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     with _StopOnSignal(handle_signals, stream) as stop:
         try:
             if run.snapshots is not None:
-                run.snapshots.maybe_write(model)
+                _snapshot(run, model)
             while run.done < run.n_planned:  # over cell steps
                 error_step = run.done + 1
                 model.step()
@@ -505,7 +505,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                 error_step = run.done  # a bad field or a failed write belongs to the step just done
                 check_fields(model)
                 if run.snapshots is not None:
-                    run.snapshots.maybe_write(model)
+                    _snapshot(run, model)
                 if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
                     while run.next_checkpoint_min <= model.time_min + 1e-9:
                         run.next_checkpoint_min += run.checkpoint_every_min
@@ -537,7 +537,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
             if (status == "completed" and run.snapshots is not None
                     and run.snapshots.schedule.last_min != model.time_min):  # fmt: skip
                 try:
-                    run.snapshots.write(model)
+                    _snapshot(run, model, force=True)
                 except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
                     status, caught = "failed", exc
                     error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
@@ -575,13 +575,28 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                      time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
 
 
+def _snapshot(run: _Run, model, *, force: bool = False) -> None:
+    """Take a due (or, with ``force``, an unscheduled) snapshot; a failed write names the store."""
+    try:
+        if force:
+            run.snapshots.write(model)
+        else:
+            run.snapshots.maybe_write(model)
+    except OSError as exc:
+        if not getattr(exc, "filename", None):  # zarr's errors name no file
+            exc.filename = str(run.snapshots.path)
+        raise
+
+
 def _kept(run: _Run) -> str:
     """What the user has after a failure, in words."""
     if run.write_error is None:
         return f"the time series so far and a manifest naming the error are in {run.path}"
     e = run.write_error
-    ts = e.get("timeseries_at")
+    ts, mf = e.get("timeseries_at"), e.get("manifest_at")
     saved = f"the time series was written to {ts} instead" if ts else f"the time series is in {run.path}"
+    if mf:
+        saved += f", and the manifest to {mf}"
     return f"writing {e['file']} failed ({e['cause']}): {saved}"
 
 
@@ -614,15 +629,10 @@ def _write_outputs(run: _Run, model, status, error, seg, wall_s, *, draw: bool, 
             table.to_parquet(tmp, index=False)
 
     if not attempt("timeseries.parquet", lambda: write_table(path / "timeseries.parquet")) and final:
-        import tempfile
-
-        spare = Path(tempfile.gettempdir()) / f"neuroagents-{run.scenario.scenario.name}-{os.getpid()}-timeseries" \
-            ".parquet"
-        try:
+        with contextlib.suppress(OSError):
+            spare = _spare(run, "timeseries.parquet")
             write_table(spare)
             run.write_error["timeseries_at"] = str(spare)
-        except OSError:
-            pass
     if run.snapshots is not None and run.snapshots.schedule.count:
         files.append(path / FIELDS_STORE)
     notes = list(run.notes)
@@ -650,10 +660,21 @@ def _write_outputs(run: _Run, model, status, error, seg, wall_s, *, draw: bool, 
             e = run.write_error
             manifest["error"] = {"type": e["type"], "message": f"cannot write {e['file']}: {e['cause']}",
                                  "step": run.done, "time_min": model.time_min}  # fmt: skip
-    attempt("manifest.json", lambda: write_json(path / "manifest.json", manifest))
+    if not attempt("manifest.json", lambda: write_json(path / "manifest.json", manifest)) and final:
+        with contextlib.suppress(OSError):
+            spare = _spare(run, "manifest.json")
+            write_json(spare, manifest)
+            run.write_error["manifest_at"] = str(spare)
     if run.last_checkpoint:
         files.append(path / CHECKPOINT_FILE)
     return files
+
+
+def _spare(run: _Run, name: str) -> Path:
+    """Where a result goes when the run directory cannot take it: the temporary directory."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"neuroagents-{run.scenario.scenario.name}-{os.getpid()}-{name}"
 
 
 def _manifest(run: _Run, model, status, error, segments, notes) -> dict:
