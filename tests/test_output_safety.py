@@ -283,7 +283,11 @@ def test_a_full_disk_during_snapshots_keeps_the_time_series_and_names_the_file(t
     assert rc == 2
     assert f"failed after step 20 of 24 (t = 20 min): cannot write {out / 'fields.zarr'}: No space left" in line
     spare = next((tmp_path / "spare").glob("neuroagents-nerve_injury-*-timeseries.parquet"))
-    assert f"the time series was written to {spare} instead" in line
+    manifest = spare.with_name(spare.name.replace("timeseries.parquet", "manifest.json"))
+    assert f"the time series was written to {spare} instead, and the manifest to {manifest}" in line
+    m = json.loads(manifest.read_text())
+    assert m["status"] == "failed" and m["error"]["file"] == str(out / "fields.zarr")  # the first error
+    assert m["write_error"]["file"] == str(out / "timeseries.parquet")
     table = pd.read_parquet(spare)
     assert table["time_min"].tolist() == [0.0, 5.0, 10.0, 15.0, 20.0]  # nothing computed is lost
     assert xr.open_zarr(out / "fields.zarr", group="tissue")["time"].values.tolist() == [0.0, 10.0]
