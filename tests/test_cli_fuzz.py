@@ -47,8 +47,9 @@ VALUES = st.one_of(
     st.sampled_from(["[]", "[1, 2]", "{a = 1}", "true", "false", '".."', '"a/b"', "1979-05-27", "[[1]]", "="]),
     DRUG,
 )
+NAMES = st.sampled_from(['".."', '"."', '"-rf"', '".x"', '"ok"', '"a.b"']).map(lambda v: f"scenario.name={v}")
 SET = st.tuples(st.one_of(st.sampled_from(KEYS), st.sampled_from(KEYS).map(lambda k: k + "x"), st.text(max_size=6)),
-                VALUES).map(lambda kv: f"{kv[0]}={kv[1]}")  # fmt: skip
+                VALUES).map(lambda kv: f"{kv[0]}={kv[1]}") | NAMES  # fmt: skip
 
 
 def _run(argv) -> tuple[int, str]:
@@ -56,6 +57,28 @@ def _run(argv) -> tuple[int, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(argv)
     return rc, err.getvalue()
+
+
+@contextlib.contextmanager
+def _in_fresh_directory():
+    """A new empty working directory (the default ``--out`` is ``runs/<name>`` below it), removed afterwards."""
+    here, tmp = os.getcwd(), tempfile.mkdtemp()
+    os.chdir(tmp)
+    try:
+        yield Path(tmp)
+    finally:
+        os.chdir(here)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _assert_only_in_runs(cwd: Path, keep=()) -> None:
+    """Nothing but ``runs/`` (and ``keep``) in the working directory: a run never writes outside its directory."""
+    extra = sorted(p.name for p in cwd.iterdir() if p.name not in ("runs", *keep))
+    assert extra == [], extra
+    runs = cwd / "runs"
+    if runs.exists():
+        for d in runs.iterdir():  # over the run directories made
+            assert d.is_dir() and not d.name.startswith((".", "-")), d
 
 
 def _assert_clean(rc: int, err: str, what) -> None:
@@ -78,15 +101,13 @@ def _no_figure(monkeypatch):
                                                                         HealthCheck.function_scoped_fixture])
 @given(sets=st.lists(SET, min_size=1, max_size=3))
 def test_fuzzed_set_values_never_give_a_traceback(sets):
-    out = Path(tempfile.mkdtemp())
-    try:
+    with _in_fresh_directory() as cwd:
         argv = ["run", "healthy", *SMALL]
         for s in sets:  # over overrides
             argv += ["--set", s]
-        rc, err = _run([*argv, "--out", str(out / "run")])
+        rc, err = _run(argv)  # the default --out, runs/<scenario name>
         _assert_clean(rc, err, sets)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+        _assert_only_in_runs(cwd)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -94,11 +115,9 @@ def test_fuzzed_set_values_never_give_a_traceback(sets):
 @given(text=st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
                       st.lists(SET, max_size=6).map("\n".join)))  # fmt: skip
 def test_fuzzed_scenario_files_never_give_a_traceback(text):
-    out = Path(tempfile.mkdtemp())
-    try:
-        path = out / "case.toml"
+    with _in_fresh_directory() as cwd:
+        path = cwd / "case.toml"
         path.write_text(text, encoding="utf-8", errors="replace")
-        rc, err = _run(["run", str(path), *SMALL, "--out", str(out / "run")])
+        rc, err = _run(["run", str(path), *SMALL])
         _assert_clean(rc, err, text)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+        _assert_only_in_runs(cwd, keep=("case.toml",))
