@@ -407,3 +407,56 @@ def test_an_implausible_dose_is_warned_and_noted(tmp_path):
     assert any("1e+12 is above 2000 mg/kg" in n for n in json.loads((out / "manifest.json").read_text())["notes"])
     rc, _, err = run_cli(["run", "nerve_injury_tofacitinib", "--hours", "0.05", *TINY, "--out", str(tmp_path / "ok")])
     assert rc == 0 and "warning" not in err
+
+
+SWEEP = ('[sweep]\nscenario = "healthy"\nset = ["scenario.duration_min=2", "tissue.width_um=200", '
+         '"tissue.height_um=160"]\nbackend = "numpy"\n[design]\nmethod = "grid"\n[[parameters]]\n'
+         'key = "cells.initial.macrophage"\nvalues = [1, 2, 3]\n')  # fmt: skip
+
+
+def test_a_sweep_on_a_full_disk_keeps_finished_runs_and_a_rerun_completes(tmp_path, monkeypatch):
+    from neuroagents.batch.store import SweepStore
+
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(SWEEP)
+    out = tmp_path / "sw"
+    real, calls = SweepStore.write_result, []
+
+    def fills_up(self, run_id, table, info):
+        calls.append(run_id)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.results_dir / f"{run_id}.parquet"))
+        return real(self, run_id, table, info)
+
+    monkeypatch.setattr(SweepStore, "write_result", fills_up)
+    rc, _, err = run_cli(["sweep", str(sweep), "--out", str(out)])
+    assert rc == 2
+    assert f"{out / 'results' / 'p0001-r00.parquet'}: No space left on device" in error_line(err)
+    assert SweepStore(out).finished() == {"p0000-r00"}
+    assert not (out / LOCK_FILE).exists()
+    monkeypatch.undo()
+    rc, _, err = run_cli(["sweep", str(sweep), "--out", str(out)])
+    assert rc == 0, err
+    assert SweepStore(out).finished() == {"p0000-r00", "p0001-r00", "p0002-r00"}
+
+
+def test_a_sweep_into_a_read_only_directory_is_refused_before_any_run(tmp_path, monkeypatch):
+    from neuroagents.batch import executors
+
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(SWEEP)
+    out = tmp_path / "ro"
+    out.mkdir()
+    real_open = os.open
+
+    def read_only(path, flags, *a, **k):
+        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *a, **k)
+
+    ran = []
+    monkeypatch.setattr(os, "open", read_only)
+    monkeypatch.setattr(executors, "run_task", lambda *a, **k: ran.append(1))
+    rc, _, err = run_cli(["sweep", str(sweep), "--out", str(out)])
+    assert rc == 2 and f"cannot write into {out}: Read-only file system" in error_line(err)
+    assert ran == []
