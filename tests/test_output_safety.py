@@ -460,3 +460,18 @@ def test_a_sweep_into_a_read_only_directory_is_refused_before_any_run(tmp_path, 
     rc, _, err = run_cli(["sweep", str(sweep), "--out", str(out)])
     assert rc == 2 and f"cannot write into {out}: Read-only file system" in error_line(err)
     assert ran == []
+
+
+def test_the_demo_into_a_read_only_directory_is_one_line(tmp_path, monkeypatch):
+    out = tmp_path / "ro"
+    out.mkdir()
+    real_open = os.open
+
+    def read_only(path, flags, *a, **k):
+        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", read_only)
+    rc, _, err = run_cli(["run", "--hours", "0.05", "--backend", "numpy", "--out", str(out)])
+    assert rc == 2 and f"{out / 'fields.png'}: Read-only file system" in error_line(err)
