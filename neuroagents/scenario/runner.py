@@ -441,6 +441,12 @@ def _resume_locked(path: Path, t0: float, command, progress, handle_signals) -> 
         raise CheckpointError(f"{path / CHECKPOINT_FILE}: the run state in it is incomplete ({type(exc).__name__}: "
                               f"{exc})") from None  # fmt: skip
     run.last_checkpoint = {"time_min": header["time_min"], "steps": state["done"], "written_utc": header["written_utc"]}
+    snaps = run.snapshots
+    estimate = estimate_run(run.model_kwargs, duration_min=max(0.0, run.scenario.duration_min - model.time_min),
+                            snapshot_every_min=snaps.schedule.every_min if snaps else None,
+                            snapshot_mediators=snaps.mediators if snaps else None)  # fmt: skip
+    run.estimate = estimate.describe()
+    check_resources(estimate, path, gpu=run.backend == "cupy")
     if run.snapshots is not None:
         _reopen_snapshots(run, model)
     return _drive(run, model, t0, command, progress, handle_signals, resumed_from=run.last_checkpoint)
