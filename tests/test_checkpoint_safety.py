@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import neuroagents
-from neuroagents import checkpoint
+from neuroagents import checkpoint, state_pickle
 from neuroagents.checkpoint import (
     MAGIC,
     STATE_MODULES,
@@ -92,12 +92,12 @@ def _crafted_payloads(target: Path):
 
     def dump(obj, protocol=5):
         buf = io.BytesIO()
-        checkpoint.CheckpointPickler(buf, protocol=protocol).dump(obj)
+        state_pickle.CheckpointPickler(buf, protocol=protocol).dump(obj)
         return buf.getvalue()
 
     yield pickle.dumps({"model": Touch(target), "run": {}})
     yield pickle.dumps({"model": Touch(target), "run": {}}, protocol=0)  # GLOBAL + REDUCE in text form
-    yield pickle.dumps({"model": Reduce(checkpoint._import, "os"), "run": {}})  # an allowed helper, a foreign module
+    yield pickle.dumps({"model": Reduce(state_pickle._import, "os"), "run": {}})  # an allowed helper, a foreign module
     yield dump({"model": Reduce(getattr, numpy, "load"), "run": {}})  # getattr on a module
     yield pickle.dumps({"model": Reduce(eval, "1"), "run": {}})  # a builtin, named directly
     yield pickle.dumps({"model": Reduce(_reported, None, None), "run": {}})  # a state function, called at load

@@ -28,7 +28,7 @@ from neuroagents.batch.spec import SweepSpec, load_sweep
 from neuroagents.batch.store import SweepStore, sweep_text
 from neuroagents.outputs import prepare_out_dir
 from neuroagents.progress import RunCounter
-from neuroagents.scenario.runner import check_name
+from neuroagents.scenario.checks import check_name
 
 __all__ = ["SweepResult", "plan_sweep", "run_sweep"]
 

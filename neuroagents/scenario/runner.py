@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import platform
 import shutil
 import signal
@@ -58,20 +57,17 @@ from neuroagents.recording import (
     FIELDS_STORE,
     FieldSnapshots,
     SnapshotSchedule,
-    atomic_write,
     check_fields,
     fields_available,
     jsonable,
-    package_versions,
-    write_json,
 )
+from neuroagents.scenario.checks import check_name, implausible_doses
+from neuroagents.scenario.run_files import OUTPUT_FILES, kept, write_outputs
 from neuroagents.scenario.schema import Scenario
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY_MIN", "OUTPUT_FILES", "Progress", "RunResult", "ScenarioRunError", "format_minutes",
            "planned_steps", "resume_run", "run_scenario"]  # fmt: skip
 
-OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png", FIELDS_STORE)
-"""What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
 DEFAULT_SNAPSHOT_EVERY_MIN = 1440.0
 """Field snapshots once a simulated day by default (and at the start and the end)."""
 
@@ -340,53 +336,6 @@ def run_scenario(
                 path.rmdir()
 
 
-LIMIT_DOSE_MG_PER_KG = 2000.0
-"""Above this a dose is implausible: the limit dose of acute oral toxicity testing (OECD Test Guideline 423 and
-425, 2000 mg/kg; V). The drug catalogue has no per-drug usual range yet."""
-
-
-def implausible_doses(scenario: Scenario) -> list[str]:
-    """Warnings for doses above :data:`LIMIT_DOSE_MG_PER_KG` (the run goes on: the PK is linear, but the result
-    is unlikely to mean what was intended, e.g. ``dose_mg_per_kg = 1e12``).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> w = implausible_doses(SimpleNamespace(drugs=[{"drug": "celecoxib", "dose_mg_per_kg": 30.0},
-    ...                                              {"drug": "tofacitinib", "dose_mg_per_kg": 1e12}]))
-    >>> len(w), w[0][:60]
-    (1, 'drugs[1] (tofacitinib): dose_mg_per_kg = 1e+12 is above 2000')
-    """
-    out = []
-    for i, d in enumerate(getattr(scenario, "drugs", None) or []):  # over dosing schedules
-        dose = d.get("dose_mg_per_kg") if isinstance(d, dict) else None
-        if isinstance(dose, (int, float)) and dose > LIMIT_DOSE_MG_PER_KG:
-            out.append(f"drugs[{i}] ({d.get('drug')}): dose_mg_per_kg = {dose:g} is above {LIMIT_DOSE_MG_PER_KG:g} "
-                       "mg/kg, the limit dose of acute toxicity testing (OECD TG 423/425); the usual doses in the "
-                       "scenarios are 0.1-100 mg/kg; check the unit")  # fmt: skip
-    return out
-
-
-def check_name(name: str) -> str:
-    """Refuse a scenario name that is not a safe file name (it names the default output directory).
-
-    Examples
-    --------
-    >>> check_name("sni_day7")
-    'sni_day7'
-    >>> check_name("..")
-    Traceback (most recent call last):
-    ...
-    neuroagents.errors.ConfigError: scenario.name = '..': must be a file-name-safe name: letters, digits, ...
-    """
-    import re
-
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}", name):
-        raise ConfigError("scenario.name", name, "a file-name-safe name: letters, digits, '_', '-' and '.', not "
-                          "starting with '.' or '-'")  # fmt: skip
-    return name
-
-
 def resume_run(out_dir, *, command: list[str] | None = None, progress: TextIO | bool = True,
                handle_signals: bool = False) -> RunResult:  # fmt: skip
     """Carry on a run from the checkpoint in ``out_dir`` to the end of its scenario.
@@ -516,7 +465,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                     while run.next_checkpoint_min <= model.time_min + 1e-9:
                         run.next_checkpoint_min += run.checkpoint_every_min
                     _checkpoint(run, model, seg, t0)
-                    _write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
+                    write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
                     if run.write_error is not None:  # a full or read-only disk: stop while the checkpoint is whole
                         raise OutputError(f"cannot write {run.write_error['file']}: {run.write_error['cause']}")
                 bar.update(model.time_min)
@@ -548,7 +497,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                     status, caught = "failed", exc
                     error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
                              "time_min": model.time_min, "file": str(run.snapshots.path)}  # fmt: skip
-        files = _write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
+        files = write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
     ckpt = path / CHECKPOINT_FILE if run.last_checkpoint else None
     if isinstance(caught, KeyboardInterrupt):
         if ckpt is not None and stream is not None:
@@ -571,12 +520,11 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
             what = f"cannot write {getattr(caught, 'filename', None) or path}: {describe_os_error(caught)}"
         if isinstance(caught, MemoryError):
             what = f"out of memory (MemoryError); the run needs {run.estimate or 'more memory than there is'}"
-        kept = _kept(run)
-        raise ScenarioRunError(f"scenario {name!r} failed {when}: {what}; {kept}{where}") from caught
+        raise ScenarioRunError(f"scenario {name!r} failed {when}: {what}; {kept(run)}{where}") from caught
     if run.write_error is not None:
         e = run.write_error
         raise OutputError(f"scenario {name!r} ran to its end but {e['file']} could not be written: {e['cause']}; "
-                          f"{_kept(run)}{where}")  # fmt: skip
+                          f"{kept(run)}{where}")  # fmt: skip
     return RunResult(path, tuple(files), model.backend.name, model.backend.device, run.done, model.time_min,
                      time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
 
@@ -592,134 +540,3 @@ def _snapshot(run: _Run, model, *, force: bool = False) -> None:
         if not getattr(exc, "filename", None):  # zarr's errors name no file
             exc.filename = str(run.snapshots.path)
         raise
-
-
-def _kept(run: _Run) -> str:
-    """What the user has after a failure, in words."""
-    if run.write_error is None:
-        return f"the time series so far and a manifest naming the error are in {run.path}"
-    e = run.write_error
-    ts, mf = e.get("timeseries_at"), e.get("manifest_at")
-    saved = f"the time series was written to {ts} instead" if ts else f"the time series is in {run.path}"
-    if mf:
-        saved += f", and the manifest to {mf}"
-    return f"writing {e['file']} failed ({e['cause']}): {saved}"
-
-
-def _write_outputs(run: _Run, model, status, error, seg, wall_s, *, draw: bool, final: bool = False) -> list[Path]:
-    """Write the time series, the summary figure (when ``draw``) and the manifest, each atomically.
-
-    The time series goes first. A write that fails (a full or read-only disk) does not stop the others; the
-    first failure is kept in ``run.write_error`` (file and cause) and in the manifest, and a time series that
-    cannot be written into the run directory is written to the temporary directory instead.
-    """
-    from neuroagents.scenario.summary import plot_summary
-
-    path = run.path
-    table = model.timeseries()
-    files = []
-
-    def attempt(name: str, write) -> bool:
-        try:
-            write()
-            files.append(path / name)
-            return True
-        except OSError as exc:
-            if run.write_error is None:
-                run.write_error = {"file": str(path / name), "cause": describe_os_error(exc),
-                                   "type": type(exc).__name__}  # fmt: skip
-            return False
-
-    def write_table(target: Path):
-        with atomic_write(target) as tmp:
-            table.to_parquet(tmp, index=False)
-
-    if not attempt("timeseries.parquet", lambda: write_table(path / "timeseries.parquet")) and final:
-        with contextlib.suppress(OSError):
-            spare = _spare(run, "timeseries.parquet")
-            write_table(spare)
-            run.write_error["timeseries_at"] = str(spare)
-    if run.snapshots is not None and run.snapshots.schedule.count:
-        files.append(path / FIELDS_STORE)
-    notes = list(run.notes)
-    if draw and run.write_error is None:
-
-        def draw_png():
-            with atomic_write(path / "summary.png") as tmp:
-                plot_summary(table, tmp, title=_title(run.scenario, model, status))
-
-        try:
-            attempt("summary.png", draw_png)
-        except Exception as exc:  # a figure must not hide the run's own error; it is reported below
-            if error is None:
-                raise
-            notes.append(f"summary.png not drawn: {type(exc).__name__}: {exc}")
-    segment = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(wall_s, 3), "status": status}
-    segments = [*run.segments, segment]
-    if final:
-        run.segments.append(segment)
-    manifest = _manifest(run, model, status, error, segments, notes)
-    if run.write_error is not None:
-        manifest["write_error"] = dict(run.write_error)
-        if manifest["error"] is None:
-            manifest["status"] = "failed"
-            e = run.write_error
-            manifest["error"] = {"type": e["type"], "message": f"cannot write {e['file']}: {e['cause']}",
-                                 "step": run.done, "time_min": model.time_min}  # fmt: skip
-    if not attempt("manifest.json", lambda: write_json(path / "manifest.json", manifest)) and final:
-        with contextlib.suppress(OSError):
-            spare = _spare(run, "manifest.json")
-            write_json(spare, manifest)
-            run.write_error["manifest_at"] = str(spare)
-    if run.last_checkpoint:
-        files.append(path / CHECKPOINT_FILE)
-    return files
-
-
-def _spare(run: _Run, name: str) -> Path:
-    """Where a result goes when the run directory cannot take it: the temporary directory."""
-    import tempfile
-
-    return Path(tempfile.gettempdir()) / f"neuroagents-{run.scenario.scenario.name}-{os.getpid()}-{name}"
-
-
-def _manifest(run: _Run, model, status, error, segments, notes) -> dict:
-    scenario = run.scenario
-    snaps = run.snapshots
-    return {
-        "job": f"neuroagents scenario {scenario.scenario.name!r}",
-        "description": scenario.scenario.description,
-        "status": status,
-        "error": error,
-        "command": segments[0].get("command"),
-        "created_utc": segments[0]["started_utc"],
-        "updated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": list(scenario.files),
-        "overrides": list(scenario.overrides),
-        "seed": scenario.scenario.seed,
-        "backend": model.backend.name,
-        "device": model.backend.device,
-        "dtype": run.dtype,
-        "steps": run.done,
-        "steps_planned": run.n_planned,
-        "simulated_min": model.time_min,
-        "duration_min": scenario.duration_min,
-        "wall_s": round(sum(s["wall_s"] for s in segments), 3),
-        "step_wall_s": round(sum(s.get("step_wall_s", 0.0) for s in segments), 3),
-        "segments": segments,
-        "fields": None if snaps is None else snaps.manifest_entry(),
-        "checkpoint": {"file": CHECKPOINT_FILE, "every_min": run.checkpoint_every_min, "last": run.last_checkpoint},
-        "notes": notes,
-        "scenario": scenario.resolved(),
-        "model_kwargs": run.model_kwargs,
-        "outputs": [p for p in (*OUTPUT_FILES, CHECKPOINT_FILE) if (run.path / p).exists()],
-        "versions": package_versions(gpu=model.backend.is_gpu),
-        "platform": platform.platform(),
-    }
-
-
-def _title(scenario: Scenario, model, status: str) -> str:
-    s = scenario.scenario
-    tail = "" if status == "completed" else f" — {status.upper()} at t = {format_minutes(model.time_min)}"
-    return (f"{s.name}: {s.species} ({s.sex}), seed {scenario.scenario.seed}, {format_minutes(model.time_min)}, "
-            f"{model.backend.name}{tail}")  # fmt: skip
