@@ -6,6 +6,7 @@
   second writer is refused with one line saying who holds it. A lock left by a process on *this* host that no
   longer holds it is stale and taken over; one naming another host is trusted (its ``flock`` may not reach
   here through a network file system) until its file is deleted by hand.
+* :func:`check_out_dir` — refuse a directory that holds files (unless ``force``), one rule for every command.
 * :func:`prepare_out_dir` — create the directory, lock it, and check that it can be written, naming the path
   and the cause (``read-only file system``, ``not a directory``) instead of a traceback after the run.
 * :func:`estimate_run` and :func:`check_resources` — the disk (snapshots, checkpoint, time series) and the
@@ -40,8 +41,8 @@ from pathlib import Path
 
 from neuroagents.errors import ConfigError, NeuroagentsError
 
-__all__ = ["LOCK_FILE", "DirectoryInUseError", "DirectoryLock", "OutputError", "RunEstimate", "check_resources",
-           "describe_os_error", "estimate_run", "prepare_out_dir"]  # fmt: skip
+__all__ = ["LOCK_FILE", "DirectoryInUseError", "DirectoryLock", "OutputError", "RunEstimate", "check_directory_path",
+           "check_out_dir", "check_resources", "describe_os_error", "estimate_run", "prepare_out_dir"]  # fmt: skip
 
 LOCK_FILE = ".neuroagents.lock"
 """Name of the lock file in a locked output directory (hidden: ``pandas.read_parquet(dir)`` skips it); it is
@@ -172,6 +173,36 @@ class DirectoryLock:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def check_out_dir(out_dir, *, force: bool = False) -> Path:
+    """Refuse to write into a directory that already holds files, unless ``force``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    force : bool
+        Write over existing outputs (other files in the directory are left alone).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ConfigError
+        When ``out_dir`` is a file, or a directory with entries (its own lock file aside) and ``force`` is false.
+    """
+    path = Path(out_dir)
+    if path.exists() and not path.is_dir():
+        raise ConfigError("out_dir", str(path), "a directory (this is a file)")
+    if path.is_dir() and not force:
+        n = sum(1 for p in path.iterdir() if p.name != LOCK_FILE)
+        if n:
+            raise ConfigError(
+                "out_dir", str(path), f"a new or empty directory (it holds {n} entries); pass --force to write over it"
+            )
+    return path
 
 
 def check_directory_path(path: Path, option: str = "--out") -> None:

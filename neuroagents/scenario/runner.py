@@ -44,9 +44,9 @@ from typing import TextIO
 from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, save_checkpoint, scenario_sha256
 from neuroagents.errors import ConfigError, NeuroagentsError
 from neuroagents.outputs import (
-    LOCK_FILE,
     OutputError,
     check_directory_path,
+    check_out_dir,
     check_resources,
     describe_os_error,
     estimate_run,
@@ -300,10 +300,7 @@ def run_scenario(
             raise ConfigError("out_dir", str(path), f"a new or empty directory; it holds the checkpoint of an earlier "
                               f"run: continue it with 'neuroagents resume {path}', or pass --force to start "
                               "over")  # fmt: skip
-        entries = [p for p in path.iterdir() if p.name != LOCK_FILE]
-        if entries and not force:
-            raise ConfigError("out_dir", str(path), f"a new or empty directory (it holds {len(entries)} entries); "
-                              "pass --force to write over it")  # fmt: skip
+        check_out_dir(path, force=force)
         check_resources(estimate, path, gpu=backend == "cupy")
         stream = sys.stderr if progress is True else (progress or None)
         warnings = implausible_doses(scenario)
