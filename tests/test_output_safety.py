@@ -310,16 +310,30 @@ def test_a_write_failure_after_the_run_is_recorded_in_the_manifest(tmp_path, mon
     assert not list(out.glob(".summary.png.*"))  # no half file left behind
 
 
+def _demo_module():
+    """The diffusion demo: ``neuroagents.demo`` here, ``examples/diffusion_demo.py`` where it has moved."""
+    import importlib.util
+
+    try:
+        from neuroagents import demo
+    except ImportError:
+        path = Path(outputs.__file__).parents[1] / "examples" / "diffusion_demo.py"
+        spec = importlib.util.spec_from_file_location("diffusion_demo", path)
+        demo = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(demo)
+    return demo
+
+
 def test_the_demo_leaves_no_half_png(tmp_path, monkeypatch):
-    from neuroagents import demo
+    demo = _demo_module()
 
     def half_then_full(env, table, png_path):
         Path(png_path).write_bytes(b"\x89PNG half")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(png_path))
 
     monkeypatch.setattr(demo, "draw_fields", half_then_full)
-    rc, _, err = run_cli(["run", "--hours", "0.05", "--backend", "numpy", "--out", str(tmp_path / "demo")])
-    assert rc == 2 and "No space left on device" in error_line(err)
+    with pytest.raises(OSError, match="No space left on device"):
+        demo.run_demo(tmp_path / "demo", hours=0.05, backend="numpy")
     assert not (tmp_path / "demo" / "fields.png").exists() and not list((tmp_path / "demo").glob(".*.tmp"))
 
 
@@ -462,7 +476,8 @@ def test_a_sweep_into_a_read_only_directory_is_refused_before_any_run(tmp_path, 
     assert ran == []
 
 
-def test_the_demo_into_a_read_only_directory_is_one_line(tmp_path, monkeypatch):
+def test_the_demo_into_a_read_only_directory_names_the_file(tmp_path, monkeypatch):
+    demo = _demo_module()
     out = tmp_path / "ro"
     out.mkdir()
     real_open = os.open
@@ -473,5 +488,18 @@ def test_the_demo_into_a_read_only_directory_is_one_line(tmp_path, monkeypatch):
         return real_open(path, flags, *a, **k)
 
     monkeypatch.setattr(os, "open", read_only)
-    rc, _, err = run_cli(["run", "--hours", "0.05", "--backend", "numpy", "--out", str(out)])
-    assert rc == 2 and f"{out / 'fields.png'}: Read-only file system" in error_line(err)
+    with pytest.raises(OSError) as info:
+        demo.run_demo(out, hours=0.05, backend="numpy")
+    assert info.value.filename == str(out / "fields.png") and info.value.errno == errno.EROFS
+    assert list(out.iterdir()) == []
+
+
+def test_a_stray_os_error_in_a_command_is_one_line(tmp_path, monkeypatch):
+    from neuroagents.scenario import runner
+
+    def boom(*a, **k):
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(tmp_path / "x"))
+
+    monkeypatch.setattr(runner, "run_scenario", boom)
+    rc, _, err = run_cli([*RUN, "--out", str(tmp_path / "o")])
+    assert rc == 2 and f"{tmp_path / 'x'}: Input/output error" in error_line(err)
