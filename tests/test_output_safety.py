@@ -318,9 +318,11 @@ def _demo_module():
         from neuroagents import demo
     except ImportError:
         path = Path(outputs.__file__).parents[1] / "examples" / "diffusion_demo.py"
-        spec = importlib.util.spec_from_file_location("diffusion_demo", path)
-        demo = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(demo)
+        spec = importlib.util.spec_from_file_location("examples_diffusion_demo", path)
+        demo = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
+        if spec.name not in sys.modules:
+            sys.modules[spec.name] = demo  # dataclasses look their module up
+            spec.loader.exec_module(demo)
     return demo
 
 

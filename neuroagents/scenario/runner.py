@@ -302,13 +302,6 @@ def run_scenario(
                               "over")  # fmt: skip
         check_out_dir(path, force=force)
         check_resources(estimate, path, gpu=backend == "cupy")
-        stream = sys.stderr if progress is True else (progress or None)
-        warnings = implausible_doses(scenario)
-        notes += warnings
-        if stream is not None:
-            stream.write(f"neuroagents: {scenario.scenario.name}: {estimate.describe()}\n")
-            for w in warnings:  # over drugs dosed beyond reason (a handful at most)
-                stream.write(f"neuroagents: warning: {w}\n")
         try:
             model = scenario.build_model(backend=backend, dtype=dtype)
         except MemoryError:
@@ -318,6 +311,13 @@ def run_scenario(
         if snapshot_every_min is not None:
             snaps = FieldSnapshots(path / FIELDS_STORE, SnapshotSchedule(snapshot_every_min), snapshot_mediators)
             snaps.check(model)
+        stream = sys.stderr if progress is True else (progress or None)
+        warnings = implausible_doses(scenario)
+        notes += warnings
+        if stream is not None:  # after the last refusal, so that a refused run prints one line only
+            stream.write(f"neuroagents: {scenario.scenario.name}: {estimate.describe()}\n")
+            for w in warnings:  # over drugs dosed beyond reason (a handful at most)
+                stream.write(f"neuroagents: warning: {w}\n")
         if force:  # this run's own outputs of an earlier run go; other files stay
             shutil.rmtree(path / FIELDS_STORE, ignore_errors=True)
             (path / CHECKPOINT_FILE).unlink(missing_ok=True)
