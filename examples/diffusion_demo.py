@@ -47,6 +47,7 @@ import numpy as np
 import neuroagents
 from neuroagents.errors import ConfigError, NeuroagentsError
 from neuroagents.outputs import check_out_dir
+from neuroagents.recording import atomic_write
 from neuroagents.tissue import Grid, Microenvironment
 from neuroagents.tissue.exchange import add_export
 from neuroagents.units import AVOGADRO_PER_MOL, MOLECULES_PER_NM_UM3, SECONDS_PER_MIN, pg_per_ml_to_nM
@@ -402,11 +403,14 @@ def run_demo(
     step_wall_s = time.perf_counter() - t1
     path.mkdir(parents=True, exist_ok=True)
     files = tuple(path / name for name in OUTPUT_FILES)
-    draw_fields(env, table, files[0])
-    table.to_parquet(files[1], index=False)
+    with atomic_write(files[0]) as tmp:  # each file whole or not at all (a full disk leaves no half PNG)
+        draw_fields(env, table, tmp)
+    with atomic_write(files[1]) as tmp:
+        table.to_parquet(tmp, index=False)
     wall_s = time.perf_counter() - t0
     manifest = _manifest(env, hours, steps, wall_s, step_wall_s, command if command is not None else sys.argv)
-    files[2].write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with atomic_write(files[2]) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return DemoResult(
         out_dir=path,
         files=files,
@@ -488,7 +492,7 @@ def draw_fields(env: Microenvironment, table, png_path) -> None:
         f"({env.time_min:g} min) — {env.solver.upper()} solver, {env.backend.name}/{env.kernel}, {env.dtype.name}",
         fontsize=12,
     )
-    fig.savefig(png_path, dpi=100)
+    fig.savefig(png_path, dpi=100, format="png")
 
 
 def main(argv=None) -> int:

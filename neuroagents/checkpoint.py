@@ -1,22 +1,46 @@
-"""Checkpoints: a whole model (and the state of the run around it) in one file, written so it cannot tear.
+"""Checkpoints: a whole model (and the state of the run around it) in one file that is data, not code.
 
-A checkpoint is ``MAGIC`` followed by two pickles: a small header (format, versions, time, backend), readable
-without loading the model, then the payload ``{"model": model, "run": run_state}``. It is written to a temporary
-file beside the target and renamed over it, so the previous checkpoint stays whole until the new one is
-complete. A NumPy model loaded from a checkpoint steps exactly as the one that was saved (same arrays, same
-random generator states, same recorded rows).
+Layout (format 2)::
 
-The model is pickled by :class:`CheckpointPickler`, which handles what the standard pickler refuses and what
-should not travel as is:
+    neuroagents-checkpoint 2\\n
+    {header, one line of JSON}\\n
+    payload: {"model": model, "run": run_state}, pickle protocol 5
 
-* modules held as attributes (``backend.xp``, the solver's kernel module) are saved by name and imported again;
-* ``types.MappingProxyType`` (read-only catalogue tables) is saved as a dict and wrapped again;
-* thread locks (held by CuPy's random bit generators) are recreated empty;
-* CuPy arrays are copied to the host and put back on the current device when loaded, so a checkpoint holds
-  only NumPy data (loading one written on a GPU needs a usable GPU, and says so).
+The header is plain JSON, read without unpickling anything: the format, the neuroagents version, the git commit
+and a SHA-256 of the package's source (``code_sha256``) that wrote the file, the time, steps, backend, the
+scenario's name and the SHA-256 of its resolved form (``scenario_sha256``), the payload's length, and
+``sha256``: a SHA-256 over the header (without that key) and the payload. Loading checks, in order, the magic
+line, the header, the digest (a flipped bit or a cut file is refused here, before anything is unpickled), the
+format, the version and the code, then unpickles the payload with
+:class:`~neuroagents.state_pickle.RestrictedUnpickler`, and last checks that every field fits its grid.
 
-A checkpoint is refused (:class:`CheckpointError`, one line) when its format or the neuroagents version that
-wrote it differs from this one's: a model pickled by other code could resume into a different model.
+Why a restricted unpickler and not arrays + JSON: the model's state is a graph of objects the science code keeps
+growing (cells, pain, stroma, ...); pickling captures all of it without a hand-kept list of fields, and a NumPy
+model resumes bit for bit. What makes a pickle dangerous is that loading it may *call* whatever it names; the
+restricted unpickler (:mod:`neuroagents.state_pickle`) calls only what it lists, so a crafted file cannot run
+code:
+
+* globals resolve only to classes and functions defined in the model-state packages (``STATE_MODULES``, which
+  read no files and start no processes; a test checks their source), a few Mesa, NumPy and stdlib types, and
+  the explicit callables of ``REDUCE_CALLABLES`` (NumPy's array, scalar, dtype and random-generator
+  reconstructors, ``set``, ``deque``, ``functools.partial``, ``random.Random``, and its own helpers);
+* the ``REDUCE`` opcode (a call) is allowed only for those callables (and ``Enum`` lookups); objects of the
+  state classes are made with ``object.__new__`` and filled with their saved attributes, never by running a
+  constructor, and only objects (never classes, modules or functions) are filled; the protocol-0/1
+  ``INST``/``OBJ`` calls and persistent ids are refused;
+* ``getattr`` (bound methods, e.g. Mesa's wrapped ``step``) is allowed only for a public or single-underscore
+  method of an object of a state class; a module is imported (``backend.xp``) only if it is NumPy, CuPy or a
+  state module.
+
+Anything else — a file from another format, version or code, a damaged one, a crafted one — is refused with one
+:class:`CheckpointError` line. A checkpoint can be trusted to resume the run it came from with the code that
+wrote it; it is not an archive format (use the time series and ``fields.zarr`` for that) and it is not signed:
+the digest detects damage, not a forger who recomputes it, which is why loading never runs code either way.
+
+A checkpoint is written to a temporary file beside the target and renamed over it, so the previous one stays
+whole until the new one is complete. CuPy arrays are saved as NumPy arrays and put back on the device when
+loaded (that needs a usable GPU, and says so); modules, mapping proxies and thread locks are saved by name or
+recreated (see :class:`~neuroagents.state_pickle.CheckpointPickler`).
 
 Examples
 --------
@@ -35,69 +59,70 @@ Examples
 
 from __future__ import annotations
 
-import importlib
+import functools
+import hashlib
 import io
+import json
 import pickle
-import sys
-import threading
+import subprocess
 import time
-import types
 from pathlib import Path
 
 import neuroagents
 from neuroagents.errors import NeuroagentsError
 from neuroagents.recording import atomic_write
+from neuroagents.state_pickle import STATE_MODULES, CheckpointPickler, RestrictedUnpickler
 
-__all__ = ["CHECKPOINT_FILE", "FORMAT", "CheckpointError", "CheckpointPickler", "load_checkpoint", "read_header",
-           "save_checkpoint"]  # fmt: skip
+__all__ = ["CHECKPOINT_FILE", "FORMAT", "STATE_MODULES", "CheckpointError", "CheckpointPickler", "RestrictedUnpickler",
+           "code_identity", "load_checkpoint", "read_header", "save_checkpoint", "scenario_sha256"]  # fmt: skip
 
 CHECKPOINT_FILE = "checkpoint.pkl"
 """Name of the checkpoint in a run's output directory."""
-FORMAT = 1
+FORMAT = 2
 """Version of the checkpoint layout; a different one is refused."""
-MAGIC = b"neuroagents-checkpoint\n"
-_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
-
-
+MAGIC = b"neuroagents-checkpoint 2\n"
+_MAGIC_V1 = b"neuroagents-checkpoint\n"
+_MAX_HEADER = 1 << 20
 class CheckpointError(NeuroagentsError):
     """A checkpoint that cannot be written, read or resumed here."""
 
 
-def _import(name: str):
-    return importlib.import_module(name)
+@functools.lru_cache(maxsize=1)
+def code_identity() -> dict:
+    """``{"git": commit or None, "code_sha256": SHA-256 of the package's .py files}`` of this neuroagents."""
+    root = Path(neuroagents.__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):  # over the package's source files (reading, once per process)
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    commit = None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)  # fmt: skip
+        if out.returncode == 0:
+            commit = out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"git": commit, "code_sha256": h.hexdigest()}
 
 
-def _mappingproxy(d: dict):
-    return types.MappingProxyType(d)
+def scenario_sha256(resolved) -> str | None:
+    """SHA-256 of a resolved scenario (canonical JSON), or None for none.
 
-
-def _lock(reentrant: bool):
-    return threading.RLock() if reentrant else threading.Lock()
-
-
-def _to_device(host):
-    import cupy
-
-    return cupy.asarray(host)
-
-
-class CheckpointPickler(pickle.Pickler):
-    """A :class:`pickle.Pickler` (the C one) that also saves modules, mapping proxies, locks and CuPy arrays.
-
-    See the module docstring for what each becomes when loaded; everything else pickles as usual.
+    Examples
+    --------
+    >>> scenario_sha256({"b": 1, "a": [1.5]}) == scenario_sha256({"a": [1.5], "b": 1})
+    True
     """
+    if resolved is None:
+        return None
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
-    def reducer_override(self, obj):
-        if isinstance(obj, types.ModuleType):
-            return _import, (obj.__name__,)
-        if isinstance(obj, types.MappingProxyType):
-            return _mappingproxy, (dict(obj),)
-        if isinstance(obj, _LOCK_TYPES):
-            return _lock, (isinstance(obj, _LOCK_TYPES[1]),)
-        cupy = sys.modules.get("cupy")
-        if cupy is not None and isinstance(obj, cupy.ndarray):
-            return _to_device, (cupy.asnumpy(obj),)
-        return NotImplemented
+
+def _digest(header: dict, payload) -> str:
+    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    h.update(b"\0")
+    h.update(payload)
+    return h.hexdigest()
 
 
 def _header(model, run_state: dict) -> dict:
@@ -107,6 +132,7 @@ def _header(model, run_state: dict) -> dict:
     return {
         "format": FORMAT,
         "neuroagents": neuroagents.__version__,
+        **code_identity(),
         "versions": package_versions(gpu=gpu),
         "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "time_min": float(model.time_min),
@@ -114,6 +140,7 @@ def _header(model, run_state: dict) -> dict:
         "backend": model.backend.name,
         "device": model.backend.device,
         "scenario": run_state.get("scenario_name"),
+        "scenario_sha256": scenario_sha256(run_state.get("scenario")),
     }
 
 
@@ -135,50 +162,66 @@ def save_checkpoint(path, model, run_state: dict | None = None) -> Path:
     Raises
     ------
     CheckpointError
-        When the model holds something that cannot be pickled (naming it) or the file cannot be written.
+        When the model holds something that cannot be pickled or would be refused when loaded (naming it), or
+        the file cannot be written (naming the cause).
     """
     run_state = dict(run_state or {})
     header = _header(model, run_state)
     buf = io.BytesIO()
-    buf.write(MAGIC)
     try:
-        pickle.dump(header, buf, protocol=pickle.HIGHEST_PROTOCOL)
-        CheckpointPickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump({"model": model, "run": run_state})
+        CheckpointPickler(buf, protocol=5).dump({"model": model, "run": run_state})
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"cannot checkpoint the model at t = {model.time_min:g} min: {exc}") from exc
+    payload = buf.getbuffer()
+    header["payload_bytes"] = len(payload)
+    header["sha256"] = _digest(header, payload)
     path = Path(path)
     try:
-        with atomic_write(path) as tmp:
-            tmp.write_bytes(buf.getbuffer())
+        with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+            fh.write(MAGIC)
+            fh.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+            fh.write(payload)
     except OSError as exc:
         raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror or exc}") from exc
     return path
 
 
-def _open(path) -> tuple[io.BufferedReader, dict]:
+# --- reading ------------------------------------------------------------------------------------------
+def _open(path) -> tuple[dict, memoryview]:
+    """The header and the payload of the checkpoint at ``path``, with its digest checked."""
     path = Path(path)
     try:
-        fh = open(path, "rb")
+        data = path.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"no readable checkpoint at {path} ({exc.strerror or exc})") from None
+    if data.startswith(_MAGIC_V1):
+        raise CheckpointError(f"{path}: a checkpoint of format 1 (neuroagents before output-safety), which is not "
+                              "read because loading it could run code; start the run again (with --force)")  # fmt: skip
+    if not data.startswith(MAGIC):
+        raise CheckpointError(f"{path} is not a neuroagents checkpoint (format {FORMAT})")
+    end = data.find(b"\n", len(MAGIC), len(MAGIC) + _MAX_HEADER)
     try:
-        if fh.read(len(MAGIC)) != MAGIC:
-            raise CheckpointError(f"{path} is not a neuroagents checkpoint")
-        header = pickle.load(fh)
-    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        fh.close()
-        raise CheckpointError(f"{path} is damaged: {exc}") from None
-    except BaseException:
-        fh.close()
-        raise
-    return fh, header
+        if end < 0:
+            raise ValueError("no header line")
+        header = json.loads(data[len(MAGIC): end].decode("utf-8"))
+        if not isinstance(header, dict) or not isinstance(header.get("sha256"), str):
+            raise ValueError("no digest in the header")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is damaged or incomplete: unreadable header ({exc})") from None
+    payload = memoryview(data)[end + 1:]
+    digest = header.pop("sha256")
+    if header.get("payload_bytes") != len(payload):
+        raise CheckpointError(f"{path} is damaged or incomplete: {len(payload)} bytes of model where the header says "
+                              f"{header.get('payload_bytes')}")  # fmt: skip
+    if _digest(header, payload) != digest:
+        raise CheckpointError(f"{path} is damaged: its SHA-256 does not match its content (changed after it was "
+                              "written); resume from another copy or start the run again")  # fmt: skip
+    return header, payload
 
 
 def read_header(path) -> dict:
-    """The header of a checkpoint (format, versions, time, backend) without loading the model."""
-    fh, header = _open(path)
-    fh.close()
-    return header
+    """The header of a checkpoint (format, versions, code, time, backend, scenario hash), its digest checked."""
+    return _open(path)[0]
 
 
 def check_compatible(header: dict, path) -> None:
@@ -195,6 +238,14 @@ def check_compatible(header: dict, path) -> None:
             f"{header.get('neuroagents')} (pip install 'neuroagents=={header.get('neuroagents')}'), or start the "
             "run again"
         )
+    here = code_identity()
+    if header.get("code_sha256") != here["code_sha256"]:
+        raise CheckpointError(
+            f"{path}: written by other neuroagents code (git {header.get('git') or 'unknown'}, source SHA-256 "
+            f"{str(header.get('code_sha256'))[:12]}), this is git {here['git'] or 'unknown'} (source "
+            f"{here['code_sha256'][:12]}); a model saved by other code may not resume into the same model: resume "
+            "it with the code that wrote it (git checkout that commit), or start the run again"
+        )
     if header.get("backend") == "cupy":
         from neuroagents.backend import gpu_status
 
@@ -205,7 +256,7 @@ def check_compatible(header: dict, path) -> None:
 
 
 def load_checkpoint(path) -> tuple[object, dict, dict]:
-    """Load a checkpoint written by :func:`save_checkpoint`.
+    """Load a checkpoint written by :func:`save_checkpoint`; nothing in the file is run.
 
     Returns
     -------
@@ -217,13 +268,44 @@ def load_checkpoint(path) -> tuple[object, dict, dict]:
     Raises
     ------
     CheckpointError
-        When the file is missing, damaged, from another format or neuroagents version, or needs a GPU.
+        When the file is missing, damaged, crafted, from another format, version or code, or needs a GPU.
     """
-    fh, header = _open(path)
-    with fh:
-        check_compatible(header, path)
-        try:
-            payload = pickle.load(fh)
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-            raise CheckpointError(f"{path} is damaged or incomplete: {type(exc).__name__}: {exc}") from None
-    return payload["model"], payload["run"], header
+    header, payload = _open(path)
+    check_compatible(header, path)
+    try:
+        out = RestrictedUnpickler(io.BytesIO(payload)).load()
+    except RecursionError:
+        raise CheckpointError(f"{path} is damaged or crafted: nested too deeply") from None
+    except MemoryError:
+        raise CheckpointError(f"{path} is damaged or crafted: it asks for more memory than there is") from None
+    except Exception as exc:  # whatever a malformed payload raises inside the unpickler: one line, nothing run
+        raise CheckpointError(f"{path} is damaged or not a model checkpoint: {type(exc).__name__}: {exc}") from None
+    if not (isinstance(out, dict) and isinstance(out.get("run"), dict) and "model" in out):
+        raise CheckpointError(f"{path} is damaged or not a model checkpoint: no model and run state in it")
+    model, run = out["model"], out["run"]
+    from neuroagents.model import NeuroImmuneModel
+
+    if not isinstance(model, NeuroImmuneModel):
+        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a NeuroImmuneModel")
+    if run.get("scenario") is not None and scenario_sha256(run["scenario"]) != header.get("scenario_sha256"):
+        raise CheckpointError(f"{path}: the scenario in the file does not match its header (scenario_sha256)")
+    _check_fields_shape(model, path)
+    return model, run, header
+
+
+def _check_fields_shape(model, path) -> None:
+    """Refuse fields whose shape, dtype or layout do not match their grid (the kernels index them unchecked)."""
+    from neuroagents.recording import field_environments
+
+    try:
+        envs = field_environments(model)
+        for name, env in envs.items():  # over compartments (a handful)
+            f = env.fields
+            want = (len(env.names), *env.grid.shape)
+            if tuple(f.shape) != want or str(f.dtype) not in ("float32", "float64") or not f.flags.c_contiguous:
+                raise CheckpointError(f"{path} is damaged or crafted: the fields of {name!r} are {f.dtype} "
+                                      f"{tuple(f.shape)}, where the grid needs float {want}")  # fmt: skip
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a model with parts missing or of the wrong kind
+        raise CheckpointError(f"{path} is damaged or crafted: {type(exc).__name__}: {exc}") from None

@@ -484,3 +484,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"neuroagents {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        if debug:
+            raise
+        print(f"neuroagents {args.command}: error: out of memory; shrink the tissue (or enlarge voxel_um), or run "
+              "where there is more memory", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    except OSError as exc:  # a file the command could not read or write: which one, and why
+        if debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"neuroagents {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -45,6 +45,7 @@ __all__ = [
     "SnapshotSchedule",
     "atomic_write",
     "check_fields",
+    "current_umask",
     "field_environments",
     "fields_available",
     "jsonable",
@@ -68,12 +69,19 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, on failure remove it.
 
     The temporary name starts with ``.`` so that a reader of the directory (``pandas.read_parquet(dir)``)
-    ignores it. The rename is atomic on POSIX file systems (and on the same NFS/Lustre directory).
+    ignores it. The rename is atomic on POSIX file systems (and on the same NFS/Lustre directory). The file gets
+    the permissions any new file gets here (``0666`` less the umask), not ``mkstemp``'s ``0600``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide results from colleagues
+    finally:
+        os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
@@ -83,6 +91,26 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (read from ``/proc/self/status`` where it can be, so that nothing is changed).
+
+    Examples
+    --------
+    >>> 0 <= current_umask() <= 0o777
+    True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:  # over a few dozen lines
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike, data) -> Path:

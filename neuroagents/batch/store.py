@@ -32,9 +32,10 @@ import time
 from pathlib import Path
 
 from neuroagents.errors import ConfigError
+from neuroagents.outputs import LOCK_FILE
 from neuroagents.recording import atomic_write, package_versions, write_json
 
-__all__ = ["FORMAT", "SweepStore", "first_difference", "sweep_text"]
+__all__ = ["FORMAT", "SweepStore", "first_difference", "parquet_is_whole", "sweep_text"]
 
 FORMAT = 1
 """Version of the sweep directory layout."""
@@ -115,7 +116,7 @@ class SweepStore:
                 shutil.rmtree(self.path / name, ignore_errors=True)
             for name in ("sweep.json", "sweep.toml", "design.parquet"):
                 (self.path / name).unlink(missing_ok=True)
-        elif self.path.is_dir() and any(self.path.iterdir()):
+        elif self.path.is_dir() and any(p.name != LOCK_FILE for p in self.path.iterdir()):
             raise ConfigError("--out", str(self.path), "a new or empty directory, or a sweep's directory (it holds "
                               "files but no sweep.json)")  # fmt: skip
         self.results_dir.mkdir(parents=True, exist_ok=True)
@@ -140,10 +141,23 @@ class SweepStore:
 
     # --- runs ---------------------------------------------------------------------------------
     def finished(self) -> set[str]:
-        """Ids of the runs whose results are written."""
+        """Ids of the runs whose results are written and readable.
+
+        A results file that is not a whole Parquet file (cut by a full disk, damaged, or written by something
+        else) does not count: it is renamed to a hidden ``.damaged-<run_id>.parquet`` (so that
+        ``pandas.read_parquet`` of the directory still works) and the run is run again.
+        """
         if not self.results_dir.is_dir():
             return set()
-        return {p.stem for p in self.results_dir.glob("*.parquet") if not p.name.startswith(".")}
+        done = set()
+        for p in self.results_dir.glob("*.parquet"):  # over result files (a footer read each)
+            if p.name.startswith("."):
+                continue
+            if parquet_is_whole(p):
+                done.add(p.stem)
+            else:
+                p.replace(p.with_name(f".damaged-{p.name}"))
+        return done
 
     def attempts(self, run_id: str) -> dict:
         """The attempt record of a run (empty if never tried)."""
@@ -191,6 +205,38 @@ class SweepStore:
             errs = rec.get("errors") or []
             last.append(f"{errs[-1]['type']}: {errs[-1]['message']}" if errs else None)
         return design.assign(status=status, attempts=attempts, last_error=last)
+
+
+def parquet_is_whole(path) -> bool:
+    """Whether ``path`` is a whole Parquet file: ``PAR1`` at both ends and a footer that pyarrow can read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.parquet"
+    >>> pd.DataFrame({"a": [1, 2]}).to_parquet(p)
+    >>> ok = parquet_is_whole(p)
+    >>> _ = p.write_bytes(p.read_bytes()[:-9])
+    >>> ok, parquet_is_whole(p)
+    (True, False)
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+        if head != b"PAR1" or tail != b"PAR1":
+            return False
+        pq.read_metadata(path)
+    except Exception:  # OSError, or whatever pyarrow raises for a bad footer (ArrowInvalid, ArrowException)
+        return False
+    return True
 
 
 def _now() -> str:

@@ -26,7 +26,9 @@ from neuroagents.batch.design import base_scenario, build_design, check_paramete
 from neuroagents.batch.executors import InProcessExecutor, RunTask
 from neuroagents.batch.spec import SweepSpec, load_sweep
 from neuroagents.batch.store import SweepStore, sweep_text
+from neuroagents.outputs import prepare_out_dir
 from neuroagents.progress import RunCounter
+from neuroagents.scenario.checks import check_name
 
 __all__ = ["SweepResult", "plan_sweep", "run_sweep"]
 
@@ -103,8 +105,18 @@ def run_sweep(source, out_dir=None, *, executor=None, force: bool = False, retri
     """
     t0 = time.perf_counter()
     spec = source if isinstance(source, SweepSpec) else load_sweep(source)
+    if out_dir is None:
+        check_name(spec.name)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "sweeps" / spec.name
     design, tasks, record = plan_sweep(spec)
+    lock = prepare_out_dir(out, command=["neuroagents", "sweep", str(spec.where)])  # one sweep per directory
+    try:
+        return _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0)
+    finally:
+        lock.release()
+
+
+def _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0) -> SweepResult:
     store = SweepStore(out)
     text = sweep_text(spec.where) if not isinstance(source, SweepSpec) else None
     store.prepare(record, text, design.table(), force=force)

@@ -29,6 +29,7 @@ that fails part-way still writes the time series so far and a manifest naming th
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import shutil
@@ -40,28 +41,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from neuroagents.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, save_checkpoint, scenario_sha256
 from neuroagents.errors import ConfigError, NeuroagentsError
-from neuroagents.outputs import check_out_dir
+from neuroagents.outputs import (
+    OutputError,
+    check_directory_path,
+    check_out_dir,
+    check_resources,
+    describe_os_error,
+    estimate_run,
+    prepare_out_dir,
+)
 from neuroagents.progress import Progress, format_minutes
 from neuroagents.recording import (
     FIELDS_STORE,
     FieldSnapshots,
     SnapshotSchedule,
-    atomic_write,
     check_fields,
     fields_available,
     jsonable,
-    package_versions,
-    write_json,
 )
+from neuroagents.scenario.checks import check_name, implausible_doses
+from neuroagents.scenario.run_files import OUTPUT_FILES, kept, write_outputs
 from neuroagents.scenario.schema import Scenario
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY_MIN", "OUTPUT_FILES", "Progress", "RunResult", "ScenarioRunError", "format_minutes",
            "planned_steps", "resume_run", "run_scenario"]  # fmt: skip
 
-OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png", FIELDS_STORE)
-"""What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
 DEFAULT_SNAPSHOT_EVERY_MIN = 1440.0
 """Field snapshots once a simulated day by default (and at the start and the end)."""
 
@@ -145,6 +151,8 @@ class _Run:
     segments: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     model_kwargs: dict = field(default_factory=dict)
+    estimate: str = ""
+    write_error: dict | None = None
 
     def state(self) -> dict:
         s = self.scenario
@@ -178,9 +186,15 @@ class _StopOnSignal:
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
         self.stream = stream
         self.requested: str | None = None
+        self.finishing = False
         self.previous: dict = {}
 
     def _handle(self, signum, frame):
+        if self.finishing:  # the outputs are being written: never leave them half done (manifest "running")
+            if self.stream is not None:
+                self.stream.write("\nneuroagents: writing the outputs; a moment\n")
+                self.stream.flush()
+            return
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = signal.Signals(signum).name
@@ -259,10 +273,8 @@ def run_scenario(
     """
     t0 = time.perf_counter()
     path = Path(out_dir)
-    if (path / CHECKPOINT_FILE).exists() and not force:
-        raise ConfigError("out_dir", str(path), f"a new or empty directory; it holds the checkpoint of an earlier run: "
-                          f"continue it with 'neuroagents resume {path}', or pass --force to start over")  # fmt: skip
-    check_out_dir(path, force=force)
+    check_name(scenario.scenario.name)
+    check_directory_path(path)
     notes = ["scenario.sex is recorded here; the model has no sex parameter yet"]
     checkpoint_every_min = _positive_or_none("--checkpoint-every", checkpoint_every_min)
     if snapshot_every_min == "default":
@@ -278,18 +290,47 @@ def run_scenario(
     if snapshot_mediators and snapshot_every_min is None:
         raise ConfigError("--snapshot-mediators", ",".join(snapshot_mediators), "given with field snapshots on")
     kwargs = scenario.model_kwargs(backend=backend, dtype=dtype)
-    model = scenario.build_model(backend=backend, dtype=dtype)
-    snaps = None
-    if snapshot_every_min is not None:
-        snaps = FieldSnapshots(path / FIELDS_STORE, SnapshotSchedule(snapshot_every_min), snapshot_mediators)
-        snaps.check(model)
-    if force:  # this run's own outputs of an earlier run go; other files stay
-        shutil.rmtree(path / FIELDS_STORE, ignore_errors=True)
-        (path / CHECKPOINT_FILE).unlink(missing_ok=True)
-    run = _Run(scenario, path, backend, dtype, planned_steps(scenario.duration_min, model.cell_dt_min), snaps,
-               checkpoint_every_min, checkpoint_every_min or math.inf, notes=notes,
-               model_kwargs=jsonable(kwargs))  # fmt: skip
-    return _drive(run, model, t0, command, progress, handle_signals)
+    estimate = estimate_run(kwargs, duration_min=scenario.duration_min, snapshot_every_min=snapshot_every_min,
+                            snapshot_mediators=snapshot_mediators)  # fmt: skip
+    created = not path.exists()
+    lock = prepare_out_dir(path, command=command)  # one writer per directory, from here to the last file
+    started = False
+    try:
+        if (path / CHECKPOINT_FILE).exists() and not force:
+            raise ConfigError("out_dir", str(path), f"a new or empty directory; it holds the checkpoint of an earlier "
+                              f"run: continue it with 'neuroagents resume {path}', or pass --force to start "
+                              "over")  # fmt: skip
+        check_out_dir(path, force=force)
+        check_resources(estimate, path, gpu=backend == "cupy")
+        try:
+            model = scenario.build_model(backend=backend, dtype=dtype)
+        except MemoryError:
+            raise ConfigError("tissue", f"{sum(estimate.voxels.values()):,} voxels", "small enough to build in "
+                              f"memory here: building the model ran out of memory ({estimate.describe()})") from None
+        snaps = None
+        if snapshot_every_min is not None:
+            snaps = FieldSnapshots(path / FIELDS_STORE, SnapshotSchedule(snapshot_every_min), snapshot_mediators)
+            snaps.check(model)
+        stream = sys.stderr if progress is True else (progress or None)
+        warnings = implausible_doses(scenario)
+        notes += warnings
+        if stream is not None:  # after the last refusal, so that a refused run prints one line only
+            stream.write(f"neuroagents: {scenario.scenario.name}: {estimate.describe()}\n")
+            for w in warnings:  # over drugs dosed beyond reason (a handful at most)
+                stream.write(f"neuroagents: warning: {w}\n")
+        if force:  # this run's own outputs of an earlier run go; other files stay
+            shutil.rmtree(path / FIELDS_STORE, ignore_errors=True)
+            (path / CHECKPOINT_FILE).unlink(missing_ok=True)
+        run = _Run(scenario, path, backend, dtype, planned_steps(scenario.duration_min, model.cell_dt_min), snaps,
+                   checkpoint_every_min, checkpoint_every_min or math.inf, notes=notes,
+                   model_kwargs=jsonable(kwargs), estimate=estimate.describe())  # fmt: skip
+        started = True
+        return _drive(run, model, t0, command, progress, handle_signals)
+    finally:
+        lock.release()
+        if created and not started:  # refused before the first step: leave no directory behind
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def resume_run(out_dir, *, command: list[str] | None = None, progress: TextIO | bool = True,
@@ -307,17 +348,28 @@ def resume_run(out_dir, *, command: list[str] | None = None, progress: TextIO | 
     CheckpointError
         When the checkpoint is damaged, from another neuroagents version, or needs a GPU that is not here.
     """
-    import json
-
     t0 = time.perf_counter()
     path = Path(out_dir)
+    if not path.is_dir():
+        raise ConfigError("resume", str(path), "a run directory holding checkpoint.pkl (no run was found there)")
+    lock = prepare_out_dir(path, command=command, option="resume DIR")
+    try:
+        return _resume_locked(path, t0, command, progress, handle_signals)
+    finally:
+        lock.release()
+
+
+def _resume_locked(path: Path, t0: float, command, progress, handle_signals) -> RunResult:
+    import json
+
     manifest_path = path / "manifest.json"
-    status = None
+    manifest = None
     if manifest_path.is_file():
         try:
-            status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
-            status = None
+            manifest = None
+    status = manifest.get("status") if isinstance(manifest, dict) else None
     if status == "completed":
         raise ConfigError("resume", str(path), "the directory of an unfinished run: this run completed")
     if not (path / CHECKPOINT_FILE).is_file():
@@ -325,11 +377,48 @@ def resume_run(out_dir, *, command: list[str] | None = None, progress: TextIO | 
                "--checkpoint-every MIN") if manifest_path.is_file() else "no run was found there"  # fmt: skip
         raise ConfigError("resume", str(path), f"a run directory holding {CHECKPOINT_FILE} ({why})")
     model, state, header = load_checkpoint(path / CHECKPOINT_FILE)
-    run = _Run.from_state(path, state)
+    if isinstance(manifest, dict) and isinstance(manifest.get("scenario"), dict):
+        if scenario_sha256(manifest["scenario"]) != header.get("scenario_sha256"):
+            raise CheckpointError(f"{path / CHECKPOINT_FILE} belongs to another run than {manifest_path} (their "
+                                  "scenarios differ); resume the directory the checkpoint came from")  # fmt: skip
+    try:
+        run = _Run.from_state(path, state)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path / CHECKPOINT_FILE}: the run state in it is incomplete ({type(exc).__name__}: "
+                              f"{exc})") from None  # fmt: skip
     run.last_checkpoint = {"time_min": header["time_min"], "steps": state["done"], "written_utc": header["written_utc"]}
+    snaps = run.snapshots
+    estimate = estimate_run(run.model_kwargs, duration_min=max(0.0, run.scenario.duration_min - model.time_min),
+                            snapshot_every_min=snaps.schedule.every_min if snaps else None,
+                            snapshot_mediators=snaps.mediators if snaps else None)  # fmt: skip
+    run.estimate = estimate.describe()
+    check_resources(estimate, path, gpu=run.backend == "cupy")
     if run.snapshots is not None:
-        run.snapshots.truncate()
+        _reopen_snapshots(run, model)
     return _drive(run, model, t0, command, progress, handle_signals, resumed_from=run.last_checkpoint)
+
+
+def _reopen_snapshots(run: _Run, model) -> None:
+    """Cut the snapshot store back to the checkpoint; a missing or unreadable store restarts at the checkpoint."""
+    snaps = run.snapshots
+    store_ok = snaps.path.is_dir() or snaps.schedule.count == 0
+    if store_ok:
+        try:
+            snaps.truncate()
+            return
+        except Exception as exc:  # a damaged store (zarr, OSError, KeyError): start a new one, say so
+            why = f"unreadable ({type(exc).__name__}: {exc})"
+    else:
+        why = "missing"
+    shutil.rmtree(snaps.path, ignore_errors=True)
+    run.notes.append(f"{FIELDS_STORE} was {why} when the run resumed: the snapshots before t = "
+                     f"{model.time_min:g} min are lost; the store restarts with the checkpoint's state")  # fmt: skip
+    snaps.groups.clear()
+    sched = snaps.schedule
+    keep_next = sched.next_min  # the schedule goes on as before, after one snapshot of the checkpoint's state
+    sched.count, sched.last_min = 0, None
+    snaps.write(model)
+    sched.next_min = keep_next
 
 
 # --- the loop ---------------------------------------------------------------------------------------
@@ -360,7 +449,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     with _StopOnSignal(handle_signals, stream) as stop:
         try:
             if run.snapshots is not None:
-                run.snapshots.maybe_write(model)
+                _snapshot(run, model)
             while run.done < run.n_planned:  # over cell steps
                 error_step = run.done + 1
                 model.step()
@@ -368,12 +457,14 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                 error_step = run.done  # a bad field or a failed write belongs to the step just done
                 check_fields(model)
                 if run.snapshots is not None:
-                    run.snapshots.maybe_write(model)
+                    _snapshot(run, model)
                 if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
                     while run.next_checkpoint_min <= model.time_min + 1e-9:
                         run.next_checkpoint_min += run.checkpoint_every_min
                     _checkpoint(run, model, seg, t0)
-                    _write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
+                    write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
+                    if run.write_error is not None:  # a full or read-only disk: stop while the checkpoint is whole
+                        raise OutputError(f"cannot write {run.write_error['file']}: {run.write_error['cause']}")
                 bar.update(model.time_min)
                 if stop.requested and run.done < run.n_planned:
                     status = "interrupted"
@@ -383,106 +474,66 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
             status, caught = "interrupted", exc
         except Exception as exc:  # any failure: record it, write what was computed, then report it
             status, caught = "failed", exc
-    error = None
-    if caught is not None:
-        message = "interrupted" if isinstance(caught, KeyboardInterrupt) else str(caught)
-        error = {"type": type(caught).__name__, "message": message, "step": error_step, "time_min": model.time_min}
-    bar.close(model.time_min)
-    seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
-    files = []
-    if status != "failed" and caught is None:
-        model.record()  # the final state, whatever the recording schedule (not a half-done step's)
-        if status == "completed" and run.snapshots is not None and run.snapshots.schedule.last_min != model.time_min:
-            run.snapshots.write(model)
-    files = _write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
+        stop.finishing = True  # a further Ctrl-C waits for the outputs below
+        error = None
+        if caught is not None:
+            message = "interrupted" if isinstance(caught, KeyboardInterrupt) else str(caught)
+            error = {"type": type(caught).__name__, "message": message, "step": error_step,
+                     "time_min": model.time_min}  # fmt: skip
+            if isinstance(caught, OSError) and getattr(caught, "filename", None):
+                error["file"] = str(caught.filename)
+        bar.close(model.time_min)
+        seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
+        if status != "failed" and caught is None:
+            model.record()  # the final state, whatever the recording schedule (not a half-done step's)
+            if (status == "completed" and run.snapshots is not None
+                    and run.snapshots.schedule.last_min != model.time_min):  # fmt: skip
+                try:
+                    _snapshot(run, model, force=True)
+                except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
+                    status, caught = "failed", exc
+                    error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
+                             "time_min": model.time_min, "file": str(run.snapshots.path)}  # fmt: skip
+        files = write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
     ckpt = path / CHECKPOINT_FILE if run.last_checkpoint else None
     if isinstance(caught, KeyboardInterrupt):
         if ckpt is not None and stream is not None:
             stream.write(f"neuroagents: the last checkpoint is at t = {run.last_checkpoint['time_min']:g} min; "
                          f"continue with 'neuroagents resume {path}'\n")  # fmt: skip
         raise caught
+    where = (f"; the last good checkpoint is {ckpt} (t = {run.last_checkpoint['time_min']:g} min)" if ckpt
+             else "")  # fmt: skip
     if caught is not None:
-        where = (f"; the last good checkpoint is {ckpt} (t = {run.last_checkpoint['time_min']:g} min)" if ckpt
-                 else "")  # fmt: skip
-        raise ScenarioRunError(
-            f"scenario {name!r} failed in step {error_step} of {run.n_planned} (from t = "
-            f"{(error_step - 1) * dt:g} min): {type(caught).__name__}: {caught}; the time series so far and a "
-            f"manifest naming the error are in {path}{where}"
-        ) from caught
+        if error_step is None:
+            when = f"before its first step (at t = {model.time_min:g} min)"
+        elif isinstance(caught, OSError) and error_step == run.done and error_step > 0:
+            when = f"after step {error_step} of {run.n_planned} (t = {model.time_min:g} min)"
+        else:
+            when = f"in step {error_step} of {run.n_planned} (from t = {(error_step - 1) * dt:g} min)"
+        what = f"{type(caught).__name__}: {caught}"
+        if isinstance(caught, OutputError):
+            what = str(caught)
+        elif isinstance(caught, OSError):
+            what = f"cannot write {getattr(caught, 'filename', None) or path}: {describe_os_error(caught)}"
+        if isinstance(caught, MemoryError):
+            what = f"out of memory (MemoryError); the run needs {run.estimate or 'more memory than there is'}"
+        raise ScenarioRunError(f"scenario {name!r} failed {when}: {what}; {kept(run)}{where}") from caught
+    if run.write_error is not None:
+        e = run.write_error
+        raise OutputError(f"scenario {name!r} ran to its end but {e['file']} could not be written: {e['cause']}; "
+                          f"{kept(run)}{where}")  # fmt: skip
     return RunResult(path, tuple(files), model.backend.name, model.backend.device, run.done, model.time_min,
                      time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
 
 
-def _write_outputs(run: _Run, model, status, error, seg, wall_s, *, draw: bool, final: bool = False) -> list[Path]:
-    """Write the time series, the summary figure (when ``draw``) and the manifest, each atomically."""
-    from neuroagents.scenario.summary import plot_summary
-
-    path = run.path
-    table = model.timeseries()
-    with atomic_write(path / "timeseries.parquet") as tmp:
-        table.to_parquet(tmp, index=False)
-    files = [path / "timeseries.parquet"]
-    if run.snapshots is not None and run.snapshots.schedule.count:
-        files.append(path / FIELDS_STORE)
-    notes = list(run.notes)
-    if draw:
-        try:
-            with atomic_write(path / "summary.png") as tmp:
-                plot_summary(table, tmp, title=_title(run.scenario, model, status))
-            files.append(path / "summary.png")
-        except Exception as exc:  # a figure must not hide the run's own error; it is reported below
-            if error is None:
-                raise
-            notes.append(f"summary.png not drawn: {type(exc).__name__}: {exc}")
-    segment = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(wall_s, 3), "status": status}
-    segments = [*run.segments, segment]
-    if final:
-        run.segments.append(segment)
-    manifest = _manifest(run, model, status, error, segments, notes)
-    write_json(path / "manifest.json", manifest)
-    files.append(path / "manifest.json")
-    if run.last_checkpoint:
-        files.append(path / CHECKPOINT_FILE)
-    return files
-
-
-def _manifest(run: _Run, model, status, error, segments, notes) -> dict:
-    scenario = run.scenario
-    snaps = run.snapshots
-    return {
-        "job": f"neuroagents scenario {scenario.scenario.name!r}",
-        "description": scenario.scenario.description,
-        "status": status,
-        "error": error,
-        "command": segments[0].get("command"),
-        "created_utc": segments[0]["started_utc"],
-        "updated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": list(scenario.files),
-        "overrides": list(scenario.overrides),
-        "seed": scenario.scenario.seed,
-        "backend": model.backend.name,
-        "device": model.backend.device,
-        "dtype": run.dtype,
-        "steps": run.done,
-        "steps_planned": run.n_planned,
-        "simulated_min": model.time_min,
-        "duration_min": scenario.duration_min,
-        "wall_s": round(sum(s["wall_s"] for s in segments), 3),
-        "step_wall_s": round(sum(s.get("step_wall_s", 0.0) for s in segments), 3),
-        "segments": segments,
-        "fields": None if snaps is None else snaps.manifest_entry(),
-        "checkpoint": {"file": CHECKPOINT_FILE, "every_min": run.checkpoint_every_min, "last": run.last_checkpoint},
-        "notes": notes,
-        "scenario": scenario.resolved(),
-        "model_kwargs": run.model_kwargs,
-        "outputs": [p for p in (*OUTPUT_FILES, CHECKPOINT_FILE) if (run.path / p).exists()],
-        "versions": package_versions(gpu=model.backend.is_gpu),
-        "platform": platform.platform(),
-    }
-
-
-def _title(scenario: Scenario, model, status: str) -> str:
-    s = scenario.scenario
-    tail = "" if status == "completed" else f" — {status.upper()} at t = {format_minutes(model.time_min)}"
-    return (f"{s.name}: {s.species} ({s.sex}), seed {scenario.scenario.seed}, {format_minutes(model.time_min)}, "
-            f"{model.backend.name}{tail}")  # fmt: skip
+def _snapshot(run: _Run, model, *, force: bool = False) -> None:
+    """Take a due (or, with ``force``, an unscheduled) snapshot; a failed write names the store."""
+    try:
+        if force:
+            run.snapshots.write(model)
+        else:
+            run.snapshots.maybe_write(model)
+    except OSError as exc:
+        if not getattr(exc, "filename", None):  # zarr's errors name no file
+            exc.filename = str(run.snapshots.path)
+        raise

@@ -6,7 +6,7 @@ set (pyplot is never imported).
 
 from __future__ import annotations
 
-__all__ = ["PAIN_PANELS", "plot_summary"]
+__all__ = ["PAIN_PANELS", "compartment_names", "count_columns", "plot_summary"]
 
 PAIN_PANELS = (
     ("withdrawal threshold (von Frey, g)", ("withdrawal_threshold_g",)),
@@ -16,15 +16,37 @@ PAIN_PANELS = (
 """Panels of pain readouts: a title and the time-series columns drawn in it."""
 
 
-def _count_columns(columns) -> dict[str, list[str]]:
-    """``{cell type: [n_<type>_<state> columns]}`` (types from the model, so that states may hold '_')."""
+def compartment_names(columns) -> list[str]:
+    """The compartments of a time series, from its ``mean_<mediator>_nM_<compartment>`` columns.
+
+    Examples
+    --------
+    >>> compartment_names(["time_min", "mean_TNF_nM_paw", "mean_IL6_nM_paw", "mean_TNF_nM_drg"])
+    ['drg', 'paw']
+    """
+    return sorted({str(c).split("_nM_", 1)[1] for c in columns if str(c).startswith("mean_") and "_nM_" in str(c)})
+
+
+def count_columns(columns) -> dict[str, list[str]]:
+    """``{cell type: [n_<type>_<state> columns]}``: the totals over all compartments, never the per-compartment
+    ``n_<type>_<state>_<compartment>`` columns beside them (types from the model, so that states may hold '_').
+
+    Examples
+    --------
+    >>> count_columns(["n_macrophage_M1", "n_macrophage_M1_paw", "n_macrophage_M1_drg", "mean_TNF_nM_paw",
+    ...                "mean_TNF_nM_drg", "n_neuron_intact"])
+    {'macrophage': ['n_macrophage_M1'], 'neuron': ['n_neuron_intact']}
+    """
     from neuroagents.model import CELL_TYPES
 
     kinds = sorted(CELL_TYPES, key=len, reverse=True)
+    names = {str(c) for c in columns}
+    suffixes = [f"_{c}" for c in compartment_names(columns)]
     out: dict[str, list[str]] = {}
     for c in columns:  # over table columns
         kind = next((k for k in kinds if str(c).startswith(f"n_{k}_")), None)
-        if kind is not None:
+        per_compartment = any(str(c).endswith(s) and str(c)[: -len(s)] in names for s in suffixes)
+        if kind is not None and not per_compartment:
             out.setdefault(kind, []).append(c)
     return out
 
@@ -38,7 +60,7 @@ def _time_axis(minutes):
     return minutes, "time (min)"
 
 
-def plot_summary(table, png_path, *, title: str = "") -> None:
+def plot_summary(table, png_path, *, title: str = ""):
     """Save a 2 x 3 grid: pain readouts, cells per type, cells per state.
 
     Parameters
@@ -47,6 +69,11 @@ def plot_summary(table, png_path, *, title: str = "") -> None:
         :meth:`NeuroImmuneModel.timeseries`: ``time_min``, ``n_<type>_<state>`` and pain readout columns.
     png_path : str or Path
     title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure saved (its lines hold the numbers drawn).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -67,7 +94,7 @@ def plot_summary(table, png_path, *, title: str = "") -> None:
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(xlabel)
 
-    by_type = _count_columns(table.columns)
+    by_type = count_columns(table.columns)
     ax = axes[3]
     for kind, columns in by_type.items():  # over cell types
         ax.plot(t, table[columns].sum(axis=1).to_numpy(dtype=float), label=kind, **style)
@@ -88,3 +115,4 @@ def plot_summary(table, png_path, *, title: str = "") -> None:
     if title:
         fig.suptitle(title, fontsize=12)
     fig.savefig(png_path, dpi=90, format="png")
+    return fig
