@@ -93,6 +93,8 @@ def test_tnf_sodium_effect_matches_leo_2015_at_saturation():
 def test_priming_keeps_sensitization_after_a_transient_pulse():
     kw = {"n_neurons": 6}
     primed, latent = make(**kw), make(params={"priming_retained": 0.0}, **kw)
+    for m in (primed, latent):  # the periphery alone: the patch's TNF must not stand in for spinal TNF here
+        m.pain.spinal = lambda model: {}
     naive = hold(make(**kw), {})["withdrawal_threshold_interp_g"]
     for m in (primed, latent):
         hold(m, {"PGE2": 100.0, "TNF": 0.5}, minutes=720, step_min=10)  # 12 h of inflammation

@@ -3,7 +3,8 @@
 Rules
 -----
 * **Priming** is slow: a model-level signal ``priming`` (0..1) relaxes toward
-  the mean pro-inflammatory NF-κB activity of the macrophages with time
+  the mean pro-inflammatory NF-κB activity of the macrophages of every
+  compartment (the draining lymph node sees every inflamed site) with time
   constant ``priming_min`` (days), standing in for antigen presentation and
   clonal expansion in the lymph node. T cells appear in the DRG about a week
   after nerve injury (Vicuña 2015 Nat Med; Kobayashi 2015, U). Where T cells
@@ -111,10 +112,20 @@ class TCell(CellType):
 
     def decide(self, dt_min: float) -> None:
         super().decide(dt_min)
-        macs = self.model.cell_types.get("macrophage")
-        drive = float(macs.pop["NFKB"].mean()) if macs is not None and macs.n else 0.0
-        drive = max(drive, self.params.systemic_priming)
+        drive = max(self.antigen_presentation(), self.params.systemic_priming)
         self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params.priming_min))
+
+    def antigen_presentation(self) -> float:
+        """Mean NF-κB activity of the macrophages of the whole animal, every compartment (0..1).
+
+        Priming happens in the draining lymph node, which sees what every inflamed site sends, so T cells that
+        enter a compartment without macrophages (the dorsal horn) are primed all the same.
+        """
+        comps = getattr(self.model, "compartments", None) or {}
+        pops = [c.cell_types.get("macrophage") for c in comps.values()] or [self.model.cell_types.get("macrophage")]
+        pops = [m for m in pops if m is not None and m.n]
+        n = sum(m.n for m in pops)
+        return sum(float(m.pop["NFKB"].sum()) for m in pops) / n if n else 0.0
 
     def secrete(self) -> None:
         p, s = self.params, self.pop["state"]

@@ -26,8 +26,8 @@ Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
     D_ch*  = (1 - b θ_IL10) Σ_R e_{R,ch} θ_R g_R          ch in {na, trpv1, trpa1}
     D_ch  <- D_ch* + (D_ch - D_ch*) exp(-dt/τ)             τ = τ_on if rising else τ_off (1 + κ Π)
     x_m    = k_na D_na + k_a1 D_trpa1,   S_fast = x_m / (1 + x_m)
-    Π     <- exact solution of dΠ/dt = S_fast (1 - Π)/τ_Π,on - Π/τ_Π,off      (hyperalgesic priming;
-             S_fast held at its mean over the step)
+    Π     <- exact solution of dΠ/dt = S⁺ (1 - Π)/τ_Π,on - Π/τ_Π,off      (hyperalgesic priming;
+             S⁺ = max(S_fast - s_0, 0)/(1 - s_0), S_fast held at its mean over the step)
     S_mech = 1 - (1 - S_fast)(1 - ρ Π)                      mechanical sensitization, [0, 1)
     θ_mech = θ_0 (1 - δ_max S_mech)                         mechanical threshold
     S_heat = x_h/(1 + x_h),  x_h = k_v1 D_trpv1 + k_nah D_na;   T½ = T½_0 - ΔT_max S_heat
@@ -225,7 +225,8 @@ class Nociceptors:
             tau = xp.where(target[ch] > d, p.tau_on_min, tau_off)
             self.drive[ch] = target[ch] + (d - target[ch]) * xp.exp(-dt_min / tau)
         s_fast = 0.5 * (s_start + self.fast_mechanical())  # the step's mean drive (trapezoid)
-        k_on = s_fast / p.priming_on_min
+        s0 = p.priming_drive_threshold  # trace sensitization (a resting tissue's basal cytokines) does not prime
+        k_on = xp.maximum(s_fast - s0, 0.0) / (1.0 - s0) / p.priming_on_min
         lam = k_on + 1.0 / p.priming_off_min
         p_inf = k_on / lam
         self.priming = p_inf + (self.priming - p_inf) * xp.exp(-lam * dt_min)

@@ -100,6 +100,10 @@ class PainParams:
                                                  "Ferrari 2015 J Neurosci, V)", low=1e-3)  # fmt: skip
     priming_off_min: float = param(14400.0, "min", "assumption: priming lasts weeks (Reichling & Levine 2009 "
                                                    "Trends Neurosci, U); 10 d", low=1e-3)  # fmt: skip
+    priming_drive_threshold: float = param(
+        0.1, "1", "assumption: priming needs an inflammatory insult, not the trace sensitization a resting tissue's "
+        "basal cytokines give (S_fast ~0.03-0.06 in sham; without it sham thresholds drifted 10 % down over 28 d)",
+        high=0.99)
     priming_retained: float = param(0.3, "1", "assumption: fraction of sensitization kept by priming "
                                               "(0 = latent priming, as in rats)", high=1.0)  # fmt: skip
     priming_prolongs: float = param(10.0, "1", "assumption: primed PGE2 hyperalgesia > 24 h vs ~2 h "
