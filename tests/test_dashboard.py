@@ -309,8 +309,11 @@ def _page(monkeypatch):
 
     _, rc = solara.render(Page(), handle_error=False)
 
-    def html():
-        return " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+    def html():  # static HTML, and what each frame pushed (viz.frames)
+        import ipyvue
+
+        live = [str(w.html) for w in rc.find(ipyvue.VueTemplate).widgets if w.has_trait("html")]
+        return " ".join([str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets] + live)
 
     def click(label):
         rc.find(v.Btn, children=[label]).widget.click()

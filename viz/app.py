@@ -89,7 +89,7 @@ def LessonCard(lesson, model, message: solara.Reactive, redraw):
                                                              "height": "auto", "padding": "6px"})  # fmt: skip
         return
     with solara.Card(f"Lesson: {lesson.title}", margin=0, classes=["na-lesson"],
-                     style={"flex": "1 1 300px", "max-width": "460px", "font-size": "15px"}):  # fmt: skip
+                     style={"flex": "1 1 280px", "max-width": "400px", "font-size": "15px"}):  # fmt: skip
         solara.Button("hide the lesson ◂", on_click=lambda: open_.set(False), text=True, classes=["na-lesson-hide"])
         solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(lesson.summary))
         solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown("**Try this**\n\n" + lesson.experiment))
@@ -139,8 +139,7 @@ def Page():
     defaults = solara.use_reactive(started[2] or {})
     error = solara.use_reactive(started[3])
     sinks = solara.use_memo(FrameSinks, [])
-    playing = solara.use_reactive(False)
-    status = solara.use_reactive("")
+    run_state = solara.use_reactive((False, ""))  # (playing, why it stopped): one value, set at once
     mediator = solara.use_reactive(default_mediator(started[1]))
     compartment = solara.use_reactive("")
     counts = solara.use_reactive("macrophage")
@@ -163,8 +162,7 @@ def Page():
             show(seq)
 
         def stopped(reason):
-            playing.set(False)
-            status.set("" if reason == "paused" else reason)
+            run_state.set((False, "" if reason == "paused" else reason))
             if reason.startswith(("the browser", "error", "the session")):
                 print(f"neuroagents dashboard: session {sid}: play stopped: {reason}", file=sys.stderr, flush=True)
 
@@ -241,7 +239,7 @@ def Page():
     with solara.Column(style={"padding": "8px", "gap": "8px"}, classes=["na-page"]):
         if m is not None:
             title = setup.value.scenario + (f" · lesson: {setup.value.lesson.replace('_', ' ')}" if lesson else "")
-            Header(m, sinks, title, player, playing, status, draw_ms)
+            Header(m, sinks, title, player, run_state, draw_ms)
         with solara.Row(gap="6px 12px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select("scenario", dense=True, value=setup.value.scenario,
                           values=scenario_choices(setup.value.scenario), on_value=choose_scenario,
@@ -250,15 +248,17 @@ def Page():
             solara.Select("lesson", dense=True, value=lesson.title if lesson else NO_LESSON, values=titles,
                           on_value=choose_lesson, style={"max-width": "300px"})  # fmt: skip
             if m is not None:
-                RunControls(m, player, playing, status, message, reset, redraw, keep_reference,
+                RunControls(m, player, run_state, message, reset, redraw, keep_reference,
                             lambda: reference.set(None), reference.value is not None)  # fmt: skip
-        if error.value:
-            solara.Error(error.value, classes=["na-error"])
+        with solara.Div():  # always there, so that what follows keeps its place (and its state) in the page
+            if error.value:
+                solara.Error(error.value, classes=["na-error"])
+            if m is None:
+                solara.Error("No model: fix the scenario (see the message above) or pick another.")
+            elif message.value and message.value[0] == "error":
+                solara.Error(message.value[1], dense=True, classes=["na-message-error"])
         if m is None:
-            solara.Error("No model: fix the scenario (see the message above) or pick another.")
             return
-        if message.value and message.value[0] == "error":
-            solara.Error(message.value[1], dense=True, classes=["na-message-error"])
         vs_name = compartment.value
         with solara.Row(gap="8px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
             TissueView(m, sinks, mediator, compartment, selected, scale, scale_text, player, draw_ms)

@@ -145,7 +145,7 @@ def ChartGrid(model, sinks, where: str | None, several: bool, counts: str, refer
             draw_ms.append(1e3 * (time.perf_counter() - t0))
         return last["svgs"]
 
-    with solara.Div(style={"display": "grid", "grid-template-columns": "repeat(auto-fit, minmax(260px, 1fr))",
+    with solara.Div(style={"display": "grid", "grid-template-columns": "repeat(auto-fit, minmax(230px, 1fr))",
                            "gap": "4px 8px"}):  # fmt: skip
         for cid in ("pain", "threshold", "counts", "spinal"):  # four charts
             LiveHTML(sinks, f"chart-{cid}", lambda seq, cid=cid: compute(seq)[cid], player.seq, (f"na-plot-{cid}",))

@@ -75,7 +75,6 @@ def inspect_html(model, kind: str, cell_id: int) -> str:
     return "".join(parts)
 
 
-@solara.component
 def _inspected(model, sel) -> str:
     try:
         with model.lock:
@@ -225,9 +224,8 @@ def ActionsPanel(model, message: solara.Reactive, redraw):
 @solara.component
 def ActionLog(model, message: solara.Reactive):
     """The last message and every action taken on this run."""
-    if message.value:
-        kind, text = message.value
-        (solara.Error if kind == "error" else solara.Success)(text, dense=True, classes=[f"na-message-{kind}"])
+    if message.value and message.value[0] == "ok":  # errors are shown at the top of the page
+        solara.Success(message.value[1], dense=True, classes=["na-message-ok"])
     with model.lock:
         log = list(model.actions)
     if log:

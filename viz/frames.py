@@ -7,6 +7,9 @@ they show, and a function that computes it for a frame. :meth:`FrameSinks.push` 
 trait directly, which sends only that value to the browser. A component still renders normally when its own
 settings change (another mediator, another compartment), and re-registers its function then.
 
+The pushed trait is never one the component passes to its element: Solara would otherwise set it back to the
+value it last rendered when a parent re-renders. So a sink's first value is pushed when it is registered.
+
 Examples
 --------
 >>> class W:
@@ -16,7 +19,8 @@ Examples
 >>> sinks.push(3)
 >>> w.text
 'frame 3'
->>> sinks.unregister("header", w); sinks.push(4); w.text
+>>> sinks.unregister("header", w)
+>>> sinks.push(4); w.text
 'frame 3'
 """
 
@@ -26,9 +30,11 @@ import logging
 import threading
 from collections.abc import Callable
 
+import ipyvue
 import solara
+import traitlets
 
-__all__ = ["FrameSinks", "LiveHTML", "use_sink"]
+__all__ = ["FrameSinks", "LiveHTML", "LiveHtmlWidget", "use_sink"]
 
 log = logging.getLogger("viz.frames")
 
@@ -63,20 +69,38 @@ class FrameSinks:
                     setattr(widget, trait, value)
 
 
-def use_sink(sinks: FrameSinks, name: str, element, trait: str, make: Callable[[int], object]) -> None:
-    """Register ``element``'s widget as the sink ``name`` after each render (a Solara hook)."""
+def use_sink(sinks: FrameSinks, name: str, element, trait: str, make: Callable[[int], object], seq: int) -> None:
+    """Register ``element``'s widget as the sink ``name`` after each render, showing ``make(seq)`` at once (a Solara
+    hook). ``trait`` must not be among the element's arguments (see the module's docstring)."""
+
+    last = solara.use_ref(None)
 
     def attach():
-        widget = solara.get_widget(element)
+        try:
+            widget = last.current = solara.get_widget(element)
+        except KeyError:  # Solara kept the widget of an earlier, equal element
+            widget = last.current
+            if widget is None:
+                return None
         sinks.register(name, widget, trait, make)
+        value = make(seq)
+        if getattr(widget, trait) != value:
+            setattr(widget, trait, value)
         return lambda: sinks.unregister(name, widget)
 
     solara.use_effect(attach)
 
 
+class LiveHtmlWidget(ipyvue.VueTemplate):
+    """A ``<div>`` whose HTML is the ``html`` trait."""
+
+    template_file = (__file__, "live_html.vue")
+    html = traitlets.Unicode("").tag(sync=True)
+
 
 @solara.component
 def LiveHTML(sinks: FrameSinks, name: str, make: Callable[[int], str], seq: int, classes: tuple[str, ...] = ()):
     """An HTML block whose content is ``make(seq)``, pushed each frame as the sink ``name``."""
-    el = solara.HTML(tag="div", unsafe_innerHTML=make(seq), classes=list(classes))
-    use_sink(sinks, name, el, "unsafe_innerHTML", make)
+    with solara.Div(classes=list(classes)):
+        el = LiveHtmlWidget.element()
+    use_sink(sinks, name, el, "html", make, seq)

@@ -71,7 +71,7 @@ def _fmt(v: float) -> str:
 
 
 def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: str = "time (days)",
-               markers: Sequence[Marker] = (), width: int = 360, height: int = 230, y_min: float | None = None,
+               markers: Sequence[Marker] = (), width: int = 300, height: int = 210, y_min: float | None = None,
                chart_id: str = "") -> str:  # fmt: skip
     """An SVG line chart.
 

@@ -60,19 +60,21 @@ def header_html(model, title: str, player, playing: bool, status: str, draw_ms: 
 
 
 @solara.component
-def Header(model, sinks, title: str, player, playing: solara.Reactive, status: solara.Reactive,
-           draw_ms: deque):  # fmt: skip
-    """Title, simulated time, pain now, and the frame rate the browser achieves next to the server's times."""
-    playing.value, status.value  # noqa: B018 - redraw when they change (frames are pushed, see viz.frames)
+def Header(model, sinks, title: str, player, run_state: solara.Reactive, draw_ms: deque):
+    """Title, simulated time, pain now, and the frame rate the browser achieves next to the server's times.
+
+    ``run_state`` is ``(playing, why it stopped)``.
+    """
+    run_state.value  # noqa: B018 - redraw when it changes (frames are pushed, see viz.frames)
 
     def make(seq):
-        return header_html(model, title, player, playing.value, status.value, draw_ms)
+        return header_html(model, title, player, *run_state.value, draw_ms)
 
     LiveHTML(sinks, "header", make, player.seq)
 
 
 @solara.component
-def RunControls(model, player, playing: solara.Reactive, status: solara.Reactive, message: solara.Reactive,
+def RunControls(model, player, run_state: solara.Reactive, message: solara.Reactive,
                 on_reset, redraw, on_keep, on_clear, has_reference: bool):  # fmt: skip
     """Reset, ▶/❚❚, Step, run to day N, speed, steps per frame, and the reference run's buttons."""
     speed = solara.use_reactive(next(iter(SPEEDS)))
@@ -81,12 +83,13 @@ def RunControls(model, player, playing: solara.Reactive, status: solara.Reactive
     player.steps_per_frame = int(spf.value)
     player.min_frame_s = SPEEDS[speed.value]
 
+    playing = run_state.value[0]
+
     def play(until_min=None):
-        status.set("")
+        run_state.set((True, ""))
         player.play(model, until_min=until_min)
-        playing.set(player.playing)
-        if not player.playing and player.stopped_because:
-            status.set(player.stopped_because)
+        if not player.playing:  # it did not start, or it is already done
+            run_state.set((False, player.stopped_because))
 
     def toggle():
         if player.playing:
@@ -116,11 +119,11 @@ def RunControls(model, player, playing: solara.Reactive, status: solara.Reactive
 
     with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}, classes=["na-run"]):
         solara.Button("Reset", color="primary", on_click=on_reset, disabled=False)
-        solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle, classes=["na-play"])
-        solara.Button("Step", color="primary", on_click=step, disabled=playing.value)
+        solara.Button("❚❚" if playing else "▶", color="primary", on_click=toggle, classes=["na-play"])
+        solara.Button("Step", color="primary", on_click=step, disabled=playing)
         solara.InputText("run to day", value=day, continuous_update=True, style={"max-width": "90px"},
                          dense=True, classes=["na-input-day"])  # fmt: skip
-        solara.Button("Go", on_click=run_to, outlined=True, disabled=playing.value, classes=["na-run-to"])
+        solara.Button("Go", on_click=run_to, outlined=True, disabled=playing, classes=["na-run-to"])
         solara.Select("speed", dense=True, value=speed.value, values=list(SPEEDS), on_value=speed.set,
                       style={"max-width": "110px"})  # fmt: skip
         with solara.Div(style={"width": "190px"}):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 
+import ipyvue
 import numpy as np
 import solara
+import traitlets
 
 from neuroagents.errors import ConfigError
 from viz.drawing import cell_layer, colourbar_html, field_frame, legend_html, map_base, map_frame, nearest_cell
@@ -30,11 +31,25 @@ SCALES = ("fixed", "auto (each frame's maximum)")
 SCALE_MAX = NumberField("colour scale top (nM)", 0.0, 1e9, low_open=True)
 
 
-@solara.component_vue("canvas.vue")
-def TissueCanvas(base: dict, frame: dict, event_drawn: Callable[[dict], None] | None = None,
-                 event_pick: Callable[[dict], None] | None = None):  # fmt: skip
-    """The map's canvas; ``event_drawn`` gets ``{"seq", "fps"}`` once a frame is on screen, ``event_pick`` a
-    click as ``{"x_um", "y_um"}``."""
+class TissueCanvas(ipyvue.VueTemplate):
+    """The map's canvas (``canvas.vue``): ``base`` once per compartment, ``frame`` pushed with each frame.
+
+    ``on_drawn`` gets ``{"seq", "fps"}`` once a frame is on screen, ``on_pick`` a click as ``{"x_um", "y_um"}``.
+    """
+
+    template_file = (__file__, "canvas.vue")
+    base = traitlets.Dict().tag(sync=True)
+    frame = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    on_drawn = traitlets.Any(None)
+    on_pick = traitlets.Any(None)
+
+    def vue_drawn(self, data):
+        if self.on_drawn is not None:
+            self.on_drawn(data)
+
+    def vue_pick(self, data):
+        if self.on_pick is not None:
+            self.on_pick(data)
 
 
 def scale_top(model, key: tuple, peak: float, typed: float | None) -> float:
@@ -105,9 +120,8 @@ def MapFrame(model, sinks, view, med: str, zi, log: bool, scale: str, typed: flo
         except (TypeError, ValueError, AttributeError):
             return
 
-    payload = compute(player.seq)[0]
-    canvas = TissueCanvas(base=base, frame=payload, event_drawn=drawn, event_pick=pick)
-    use_sink(sinks, "map", canvas, "frame", lambda seq: compute(seq)[0])
+    canvas = TissueCanvas.element(base=base, on_drawn=drawn, on_pick=pick)  # frames are pushed: see viz.frames
+    use_sink(sinks, "map", canvas, "frame", lambda seq: compute(seq)[0], player.seq)
     LiveHTML(sinks, "legend", lambda seq: compute(seq)[1], player.seq)
 
 
@@ -142,13 +156,13 @@ def TissueView(model, sinks, mediator: solara.Reactive, compartment: solara.Reac
                               style={"max-width": "150px"})  # fmt: skip
             if nz:
                 solara.SliderInt("z slice", value=z, min=0, max=nz - 1)
+        MapFrame(model, sinks, view, med, zi, log_scale.value, scale.value, typed, selected, player, note, draw_ms)
+        with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select("colour scale", dense=True, value=scale.value, values=list(SCALES), on_value=scale.set,
                           style={"max-width": "150px"})  # fmt: skip
-            if scale.value == "fixed":
-                solara.InputText("top (nM)", value=scale_text, continuous_update=True, placeholder="highest so far",
-                                 error=scale_error or False, dense=True, style={"max-width": "120px"},
-                                 classes=["na-input-scale"])  # fmt: skip
+            solara.InputText("top (nM)", value=scale_text, continuous_update=True, placeholder="highest so far",
+                             error=scale_error or False, dense=True, disabled=scale.value != "fixed",
+                             style={"max-width": "120px"}, classes=["na-input-scale"])  # fmt: skip
             solara.Checkbox(label="log", value=log_scale)
-        MapFrame(model, sinks, view, med, zi, log_scale.value, scale.value, typed, selected, player, note, draw_ms)
         solara.Text(note.value or f"{view.name}: click a cell to inspect it.",
                     style={"font-size": "13px", "color": "#555"})  # fmt: skip
