@@ -298,7 +298,7 @@ def test_change_a_parameter_inspect_a_cell_and_a_lesson(server, chromium):
         s.page.get_by_role("button", name="Reset").click()
         s.page.wait_for_function("Number(document.querySelector('.na-header').dataset.timeMin) === 0")
         s.page.get_by_label("run to day", exact=True).fill("2.5")
-        s.page.get_by_role("button", name="Go").click()
+        s.page.get_by_role("button", name="Go", exact=True).click()
         s.page.wait_for_function("document.querySelector('.na-status').textContent.startsWith('reached')",
                                  timeout=300_000)  # fmt: skip
         s.click_cell("macrophage", 3)
@@ -330,7 +330,7 @@ def test_bad_numbers_give_one_line_and_change_nothing(server, chromium):
             s.page.wait_for_selector(marked, state="detached", timeout=10_000)
     for text in BAD:
         s.page.get_by_label("run to day", exact=True).fill(text)
-        s.page.get_by_role("button", name="Go").click()
+        s.page.get_by_role("button", name="Go", exact=True).click()
         line = s.error_line(f"run to day = {text!r}")
         assert "must be" in line and "\n" not in line, line
     s.page.get_by_label("top (nM)", exact=True).fill("nan")
@@ -340,7 +340,7 @@ def test_bad_numbers_give_one_line_and_change_nothing(server, chromium):
     s.step()  # the session is alive and well
     assert s.page.get_by_text("Traceback").count() == 0 and s.page.get_by_text("Too many renders").count() == 0
     s.page.get_by_label("run to day", exact=True).fill("0.01")  # 14.4 min: stops there exactly
-    s.page.get_by_role("button", name="Go").click()
+    s.page.get_by_role("button", name="Go", exact=True).click()
     s.page.wait_for_function("document.querySelector('.na-status').textContent.startsWith('reached')",
                              timeout=30_000)  # fmt: skip
     s.page.wait_for_function("Number(document.querySelector('.na-header').dataset.timeMin) >= 14", timeout=10_000)

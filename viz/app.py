@@ -31,6 +31,11 @@ from viz.tissue_view import TissueView
 __all__ = ["Page", "session_connected"]
 
 NO_LESSON = "(no lesson)"
+CSS = """
+.na-try, .na-lesson-show { max-width: 100%; height: auto !important; min-height: 36px; }
+.na-try .v-btn__content, .na-lesson-show .v-btn__content { white-space: normal; flex: 1 1 auto; text-align: left; }
+"""
+"""Long lesson buttons wrap inside the lesson card instead of running out of it."""
 
 
 def default_mediator(kwargs: dict | None) -> str:
@@ -236,6 +241,7 @@ def Page():
     lesson = lessons.get(setup.value.lesson) if setup.value.lesson else None
     m = model.value
     solara.Title("neuroagents dashboard")
+    solara.Style(CSS)
     with solara.Column(style={"padding": "8px", "gap": "8px"}, classes=["na-page"]):
         if m is not None:
             title = setup.value.scenario + (f" · lesson: {setup.value.lesson.replace('_', ' ')}" if lesson else "")
