@@ -288,6 +288,17 @@ def test_asset_packages_and_unpacking(tmp_path):
     assert "requirejs@2.3.6" not in assets.missing_assets(tmp_path / "cache")
 
 
+def test_server_frees_sessions_without_a_browser_within_minutes(monkeypatch, tmp_path):
+    from viz.server import CULL_AFTER, server_environment
+
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    env = server_environment(tmp_path, allow_cdn=False, scenario=None, overrides=[])
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_AFTER == "3m"  # Solara's default would keep them 24 h
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "30m")
+    env = server_environment(tmp_path, allow_cdn=False, scenario=None, overrides=[])
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "30m"
+
+
 def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):
     from neuroagents.cli import main
 
