@@ -7,6 +7,7 @@ import importlib
 import io
 import re
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -24,7 +25,8 @@ SKIN = ("tissue.width_um=600", "tissue.height_um=600", "cells.initial.mast_cell=
         "cells.initial.neuron=8")  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["actions", "assets", "controls", "drawing", "lessons", "live", "plots", "server"])
+@pytest.mark.parametrize("name", ["actions", "assets", "charts", "controls", "drawing", "frames", "inputs", "lessons",
+                                  "live", "player", "plots", "server", "trace"])
 def test_viz_doctests(name):
     mod = importlib.import_module(f"viz.{name}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
@@ -91,20 +93,58 @@ def test_knockouts_now():
 
 
 # --- drawing --------------------------------------------------------------------------------
-def test_heatmap_shows_the_field_and_a_stable_sample_of_cells():
+def _unb64(text, dtype):
+    import base64
+
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def test_map_frame_is_the_field_as_bytes_and_one_position_array_per_type_and_state():
     m = live.LiveModel(seed=1, **{**SMALL, "n_macrophages": 600}, mast_cell_stimulus=0.8)
     for _ in range(3):
         m.step()
     view = live.views(m)["tissue"]
     frame = drawing.field_frame(view, "histamine")
-    assert frame.vmax == pytest.approx(float(m.env.field("histamine").max())) and frame.vmax > 0
+    field = m.env.field("histamine")
+    assert frame.vmax == pytest.approx(float(field.max())) and frame.vmax > 0 and not frame.fixed
+    index = _unb64(frame.index_base64, np.uint8).reshape(frame.shape)  # rows = y
+    assert frame.shape == (field.shape[1], field.shape[0])
+    assert index.max() == 255 and np.array_equal(index.T, np.round(np.clip(field / frame.vmax, 0, 1) * 255))
     layer = drawing.cell_layer(view, max_cells=100)
     assert layer.n_total == sum(ct.n for ct in m.cell_types.values())
     assert 50 < layer.n_drawn < 160
     again = drawing.cell_layer(view, max_cells=100)
     assert np.array_equal(layer.drawn["macrophage"][2], again.drawn["macrophage"][2])
-    svg = drawing.heatmap_svg(view, frame, layer)
-    assert svg.count("<use ") == layer.n_drawn and 'data-mediator="histamine"' in svg
+    payload = drawing.map_frame(frame, layer, seq=7)
+    assert payload["seq"] == 7 and payload["mediator"] == "histamine" and payload["n_drawn"] == layer.n_drawn
+    groups = {(g["kind"], g["state"]): g for g in payload["groups"]}
+    assert len(groups) == len(payload["groups"])  # one group (one path in the browser) per type and state
+    assert sum(g["n"] for g in payload["groups"]) == layer.n_drawn
+    mast = groups[("mast_cell", "refractory")] if ("mast_cell", "refractory") in groups else None
+    if mast is not None:  # positions are float32 pairs
+        assert _unb64(mast["xy"], np.float32).size == 2 * mast["n"]
+    base = drawing.map_base(view)
+    assert len(_unb64(base["lut"], np.uint8)) == 768 and base["extent_um"] == [400.0, 400.0]
+    vessels = _unb64(base["vessels"], np.uint8).reshape(base["shape"])
+    assert 0 < vessels.sum() < vessels.size
+    assert layer.state_totals["macrophage"] == m.cell_types["macrophage"].census()
+
+
+def test_fixed_colour_scale_keeps_its_top():
+    m = live.LiveModel(seed=1, **SMALL, mast_cell_stimulus=0.8)
+    for _ in range(3):
+        m.step()
+    view = live.views(m)["tissue"]
+    peak = float(m.env.field("histamine").max())
+    fixed = drawing.field_frame(view, "histamine", vmax=4 * peak)
+    index = _unb64(fixed.index_base64, np.uint8)
+    assert fixed.fixed and fixed.vmax == 4 * peak and fixed.peak == pytest.approx(peak)
+    assert 60 <= index.max() <= 66  # a quarter of the scale
+    from viz.tissue_view import scale_top
+
+    assert scale_top(m, ("tissue", "histamine"), peak, None) == peak
+    assert scale_top(m, ("tissue", "histamine"), peak / 10, None) == peak  # the highest so far: it never shrinks
+    assert scale_top(m, ("tissue", "histamine"), peak / 10, 2.5) == 2.5  # a typed top wins
     kind, cid = "neuron", int(m.cell_types["neuron"].pop.ids[0])
     x, y = m.cell_types["neuron"].pop.position_um[0][:2]
     assert drawing.nearest_cell(view, float(x), float(y), radius_um=0.5) == (kind, cid)
@@ -121,6 +161,91 @@ def test_heatmap_of_a_3d_grid_is_one_slice():
 
 
 # --- lessons and setups ---------------------------------------------------------------------
+# --- the play loop, inputs, the live trace -------------------------------------------------
+def test_player_waits_for_the_browser_and_stops_when_it_goes():
+    import threading
+
+    m = live.LiveModel(seed=1, **SMALL)
+    published, connected = [], threading.Event()
+    connected.set()
+    from viz.player import Player
+
+    p = Player(on_frame=published.append, connected=connected.is_set, ack_timeout_s=30.0, check_s=0.02)
+    p.steps_per_frame = 2
+    p.play(m)
+    deadline = time.monotonic() + 20
+    while not published and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert published == [1] and m.time_min == 2.0  # frame 1 not drawn yet: no second frame
+    p.drawn(1, 12.5)
+    while len(published) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert published[:2] == [1, 2] and p.browser_fps == 12.5
+    connected.clear()  # the tab closed
+    p.join(5.0)
+    assert not p.playing and p.stopped_because == "the browser disconnected"
+    t = m.time_min
+    time.sleep(0.2)
+    assert m.time_min == t
+
+
+def test_player_pause_and_run_to_a_time():
+    from viz.player import Player
+
+    m = live.LiveModel(seed=1, **SMALL)
+    p = Player(on_frame=lambda seq: None, wait_for_browser=False)
+    p.steps_per_frame = 4
+    p.play(m, until_min=10.0)
+    p.join(30.0)
+    assert m.time_min == 10.0 and p.stopped_because == "reached 10 min"  # stops there exactly, not at 12
+    p.play(m, until_min=5.0)
+    assert not p.playing and "already at" in p.stopped_because
+    p.play(m)
+    p.pause()
+    p.join(10.0)
+    assert not p.playing and p.stopped_because == "paused"
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "", "  ", "abc", "1e400", "-1", "0", "1e9", "True"])
+def test_bad_numbers_are_one_line_errors_naming_the_field(text):
+    from viz.components import DOSE, DOSES, INTERVAL
+    from viz.run_controls import RUN_TO_DAY
+
+    for spec in (DOSE, INTERVAL, DOSES):
+        with pytest.raises(ConfigError) as err:
+            spec.parse(text)
+        assert str(err.value).startswith(f"{spec.key} = ") and "\n" not in str(err.value)
+    if text not in ("0", "1e9"):  # day 0 is a day; 1e9 is out of its range too but checked below
+        with pytest.raises(ConfigError, match="run to day"):
+            RUN_TO_DAY.parse(text)
+    with pytest.raises(ConfigError):
+        RUN_TO_DAY.parse("1e9")
+    assert DOSES.parse("6") == 6 and DOSE.parse("2,5") == 2.5
+
+
+def test_live_trace_counts_each_compartment_and_pain_every_frame():
+    model, _, _ = build(Setup("sni", ("compartments.paw.width_um=400", "compartments.paw.height_um=400")))
+    assert model.record_every_min == 720.0
+    for _ in range(3):
+        model.step()
+        model.trace.take(model)
+    assert len(model.trace) == 4 and len(model.timeseries()) == 1  # a point per frame; the model recorded once
+    last = model.trace.last
+    for name, comp in model.compartments.items():
+        for state, n in comp.cell_types["macrophage"].census().items():
+            assert last[f"n_macrophage_{state}_{name}"] == n
+    assert last["n_macrophage_M0"] == model.counts()["macrophage"]["M0"]
+    assert last["pain_evoked_hz"] == pytest.approx(model.pain.readouts(model)["pain_evoked_hz"])
+    from viz.charts import count_series
+
+    arrays = model.trace.arrays()
+    drg = {s.name: s.y[-1] for s in count_series(arrays, "macrophage", "drg")}
+    total = {s.name: s.y[-1] for s in count_series(arrays, "macrophage", None)}
+    assert drg["macrophage M0"] == model.compartments["drg"].cell_types["macrophage"].census()["M0"]
+    assert total["macrophage M0"] > drg["macrophage M0"]
+
+
 def test_at_least_four_lessons_and_each_runs_with_its_actions():
     lessons = load_lessons()
     assert len(lessons) >= 4
@@ -163,6 +288,17 @@ def test_asset_packages_and_unpacking(tmp_path):
     assert "requirejs@2.3.6" not in assets.missing_assets(tmp_path / "cache")
 
 
+def test_server_frees_sessions_without_a_browser_within_minutes(monkeypatch, tmp_path):
+    from viz.server import CULL_AFTER, server_environment
+
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    env = server_environment(tmp_path, allow_cdn=False, scenario=None, overrides=[])
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_AFTER == "3m"  # Solara's default would keep them 24 h
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "30m")
+    env = server_environment(tmp_path, allow_cdn=False, scenario=None, overrides=[])
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "30m"
+
+
 def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):
     from neuroagents.cli import main
 
@@ -184,8 +320,11 @@ def _page(monkeypatch):
 
     _, rc = solara.render(Page(), handle_error=False)
 
-    def html():
-        return " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+    def html():  # static HTML, and what each frame pushed (viz.frames)
+        import ipyvue
+
+        live = [str(w.html) for w in rc.find(ipyvue.VueTemplate).widgets if w.has_trait("html")]
+        return " ".join([str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets] + live)
 
     def click(label):
         rc.find(v.Btn, children=[label]).widget.click()
@@ -207,12 +346,28 @@ def test_page_steps_gives_a_drug_and_marks_it(monkeypatch):
         click("Step")  # five steps each
     page = html()
     assert 'data-time-min="10"' in page
-    assert _chart(page, "evoked (standard filament)")["n"] == n0 + 1
+    assert _chart(page, "evoked (standard filament)")["n"] == n0 + 2  # a point per frame, not per record
     assert "na-marker" not in page
     click("Give now")  # tofacitinib 10 mg/kg oral, the panel's default
     page = html()
     assert page.count('data-label="tofacitinib 10 mg/kg oral"') == 4  # a marker on each of the four charts
     assert "acts on JAK1" in page or "tofacitinib" in page
+    rc.close()
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "", "-3", "1e12", "abc"])
+def test_page_refuses_a_bad_dose_with_one_line_and_changes_nothing(monkeypatch, text):
+    import ipyvuetify as v
+
+    rc, html, click = _page(monkeypatch)
+    field = rc.find(v.TextField, label="dose (mg/kg)").widget
+    field.v_model = text
+    click("Give now")
+    errors = [str(w.children) for w in rc.find(v.Alert).widgets]
+    assert any("dose (mg/kg) = " in e and "must be a finite number in (0, 1000]" in e for e in errors), errors
+    assert "na-marker" not in html()  # nothing given
+    click("Step")
+    assert 'data-time-min="5"' in html()  # the session lives on
     rc.close()
 
 

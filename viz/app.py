@@ -1,36 +1,41 @@
 """The dashboard page: ``solara run viz.app`` (what ``neuroagents dashboard`` serves).
 
-Each browser session gets its own model (built when the page opens, in
-:func:`Page`), so two people, or two tabs, never share a run. The page:
+Each browser session gets its own model (built when the page opens, in :func:`Page`) and its own play loop
+(:class:`~viz.player.Player`), so two people, or two tabs, never share a run. The play loop sends a frame only
+when the browser has drawn the last one, and stops when the browser disconnects; a session with no browser is
+closed by the server after ``SOLARA_KERNEL_CULL_TIMEOUT`` (set by ``neuroagents dashboard``).
 
-* left: scenario and lesson pickers; run controls (Mesa's Reset, play/pause,
-  Step; delay between frames; steps per frame); the key parameters
-  (applied by rebuilding the model); a reference run to compare with;
-* right: the lesson's text and one-click experiments; the tissue (a mediator
-  field and the cells, click to inspect); the live readouts (pain signal,
-  withdrawal threshold, cell counts, spinal state) with markers for every
-  intervention; interventions applied now; the cell inspector.
+Layout, top to bottom, wrapping on narrow screens: the header (time, pain now, frame rate); the scenario and
+lesson pickers and the run controls; the map, the readouts and the lesson (which folds away); the interventions,
+the cell inspector and the parameters.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 
-import numpy as np
 import solara
 
 from neuroagents.errors import NeuroagentsError
-from viz.components import ActionsPanel, Inspector, Plots, TissueView, one_line, run_try_action
+from viz.charts import MAX_POINTS, Plots
+from viz.components import ActionsPanel, Inspector, one_line, run_try_action
 from viz.controls import Setup, build, initial_setup, scenario_choices, scenario_values, spec_for
+from viz.frames import FrameSinks
 from viz.lessons import load_lessons
-from viz.live import format_time
-from viz.mesa_parts import ModelController, force_update, update_counter
+from viz.live import LiveModel, format_time
+from viz.player import Player
+from viz.run_controls import Header, RunControls
+from viz.tissue_view import TissueView
 
-__all__ = ["Page"]
+__all__ = ["Page", "session_connected"]
 
 NO_LESSON = "(no lesson)"
-SPEEDS = {"as fast as possible": 1, "fast": 50, "medium": 200, "slow": 600}
-"""Delay between frames (ms), Mesa's play interval."""
+CSS = """
+.na-try, .na-lesson-show { max-width: 100%; height: auto !important; min-height: 36px; }
+.na-try .v-btn__content, .na-lesson-show .v-btn__content { white-space: normal; flex: 1 1 auto; text-align: left; }
+"""
+"""Long lesson buttons wrap inside the lesson card instead of running out of it."""
 
 
 def default_mediator(kwargs: dict | None) -> str:
@@ -50,28 +55,26 @@ def _start(setup: Setup, values: dict | None = None):
     return model, kwargs, scenario_values(scenario) | (values or {}), None
 
 
-@solara.component
-def Header(model, setup: Setup, draw_ms: deque):
-    """Title line: scenario, lesson, simulated time, and how long a step and a draw take."""
-    update_counter.get()
-    step_ms = model.mean_step_ms
-    draw = float(np.mean(draw_ms)) if draw_ms else float("nan")
-    lesson = f" · lesson: {setup.lesson.replace('_', ' ')}" if setup.lesson else ""
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=(
-            f'<div class="na-header" data-time-min="{model.time_min:g}" style="display:flex;gap:24px;'
-            f'align-items:baseline;flex-wrap:wrap"><span style="font-size:20px;font-weight:bold">neuroagents · '
-            f"{setup.scenario}{lesson}</span><span class='na-time' style='font-size:18px'>t = "
-            f"{format_time(model.time_min)}</span><span style='font-size:12px;color:#555'>step {model.steps} · "
-            f"{step_ms:.0f} ms per step · {draw:.0f} ms to draw</span></div>"
-        ),
-    )
+def session_connected():
+    """``(connected, on_close, session_id)`` for this browser session: whether a page of it is connected now, a
+    way to be told when the server closes it, and its id. Outside a Solara server: always connected."""
+    try:
+        from solara.server.kernel_context import PageStatus, get_current_context
+
+        ctx = get_current_context()
+    except (ImportError, RuntimeError):
+        return (lambda: True), (lambda f: None), "local"
+
+    def connected() -> bool:
+        return not ctx.closed_event.is_set() and PageStatus.CONNECTED in list(ctx.page_status.values())
+
+    return connected, ctx.on_close, str(ctx.id)
 
 
 @solara.component
-def LessonCard(lesson, model, message: solara.Reactive):
-    """A lesson's explanation, its suggested experiment, and buttons for its one-click actions."""
+def LessonCard(lesson, model, message: solara.Reactive, redraw):
+    """A lesson's explanation, its suggested experiment, and buttons for its one-click actions; it folds away."""
+    open_ = solara.use_reactive(True)
 
     def run(t):
         try:
@@ -80,18 +83,25 @@ def LessonCard(lesson, model, message: solara.Reactive):
             message.set(("error", one_line(exc)))
             return
         message.set(("ok", f"t = {format_time(a.time_min)}: {a.label} ({a.detail})"))
-        force_update()
+        redraw()
 
     import markdown  # a Solara dependency; plain HTML, because solara.Markdown may fetch mermaid from a CDN
 
-    with solara.Card(f"Lesson: {lesson.title}", margin=0, classes=["na-lesson"]):
-        with solara.Columns([6, 6]):
-            solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(lesson.summary))
-            with solara.Column():
-                solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown("**Try this**\n\n" + lesson.experiment))
-                with solara.Row(style={"flex-wrap": "wrap"}):
-                    for t in lesson.actions:  # over a few suggested actions
-                        solara.Button(t.label, on_click=lambda t=t: run(t), outlined=True, classes=["na-try"])
+    if not open_.value:
+        with solara.Div(style={"flex": "0 0 auto"}):
+            solara.Button(f"Lesson: {lesson.title} ▸", on_click=lambda: open_.set(True), outlined=True,
+                          classes=["na-lesson-show"], style={"white-space": "normal", "max-width": "220px",
+                                                             "height": "auto", "padding": "6px"})  # fmt: skip
+        return
+    with solara.Card(f"Lesson: {lesson.title}", margin=0, classes=["na-lesson"],
+                     style={"flex": "1 1 280px", "max-width": "400px", "font-size": "15px"}):  # fmt: skip
+        solara.Button("hide the lesson ◂", on_click=lambda: open_.set(False), text=True, classes=["na-lesson-hide"])
+        solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(lesson.summary))
+        solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown("**Try this**\n\n" + lesson.experiment))
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for t in lesson.actions:  # over a few suggested actions
+                solara.Button(t.label, on_click=lambda t=t: run(t), outlined=True, classes=["na-try"],
+                              style={"white-space": "normal", "height": "auto", "padding": "4px 8px"})  # fmt: skip
 
 
 @solara.component
@@ -109,7 +119,9 @@ def ParamControls(values: solara.Reactive, defaults: dict, on_apply):
         slider = solara.SliderInt if p.integer else solara.SliderFloat
         v = values.value[p.key]
         label = f"{p.label}: {v:g}" + (f" ({p.help})" if p.help else "")
-        slider(label, value=v, min=p.low, max=p.high, step=p.step, on_value=set_value)
+        with solara.Div(classes=["na-param"]):
+            solara.Text(label, style={"font-size": "14px"})
+            slider("", value=v, min=p.low, max=p.high, step=p.step, on_value=set_value)
     with solara.Row():
         solara.Button("Apply (restarts the run)", on_click=on_apply, color="primary" if pending else None,
                       disabled=not pending, classes=["na-apply"])  # fmt: skip
@@ -121,7 +133,7 @@ def ParamControls(values: solara.Reactive, defaults: dict, on_apply):
 
 @solara.component
 def Page():
-    """The whole dashboard, one model per browser session."""
+    """The whole dashboard, one model and one play loop per browser session."""
     lessons = solara.use_memo(load_lessons, [])
     first = solara.use_memo(lambda: (initial_setup(),), [])[0]
     started = solara.use_memo(lambda: _start(first), [])
@@ -131,17 +143,56 @@ def Page():
     values = solara.use_reactive(started[2] or {})
     defaults = solara.use_reactive(started[2] or {})
     error = solara.use_reactive(started[3])
-    speed = solara.use_reactive("fast")
-    play_interval = solara.use_reactive(SPEEDS["fast"])
-    render_interval = solara.use_reactive(5)
-    use_threads = solara.use_reactive(False)  # Mesa's option to draw in a second thread: off (drawing is cheap)
+    sinks = solara.use_memo(FrameSinks, [])
+    run_state = solara.use_reactive((False, ""))  # (playing, why it stopped): one value, set at once
     mediator = solara.use_reactive(default_mediator(started[1]))
     compartment = solara.use_reactive("")
     counts = solara.use_reactive("macrophage")
+    total = solara.use_reactive(False)
+    scale = solara.use_reactive("fixed")
+    scale_text = solara.use_reactive("")
     selected = solara.use_reactive(None)
     reference = solara.use_reactive(None)
     message = solara.use_reactive(None)
     draw_ms = solara.use_memo(lambda: deque(maxlen=20), [])
+
+    def make_player():
+        connected, on_close, sid = session_connected()
+
+        def publish(seq):
+            m = model.value
+            if m is not None:
+                with m.lock:
+                    m.trace.take(m)
+            show(seq)
+
+        def stopped(reason):
+            run_state.set((False, "" if reason == "paused" else reason))
+            if reason.startswith(("the browser", "error", "the session")):
+                print(f"neuroagents dashboard: session {sid}: play stopped: {reason}", file=sys.stderr, flush=True)
+
+        p = Player(on_frame=publish, on_stop=stopped, connected=connected)
+        on_close(lambda: p.pause("the session closed"))
+        return p
+
+    def show(seq):
+        """Push frame ``seq`` to what shows it (header, map, charts, inspector), without a page re-render."""
+        sinks.push(seq)
+
+    player = solara.use_memo(make_player, [])
+
+    def redraw():
+        m = model.value
+        with m.lock:
+            m.trace.take(m)
+        show(player.next_frame())
+
+    def set_model(m):
+        player.pause("a new run")
+        player.join(30.0)
+        model.set(m)
+        selected.set(None)
+        redraw()
 
     def restart(new: Setup, new_values: dict | None = None):
         m, kw, vals, err = _start(new, new_values)
@@ -153,14 +204,18 @@ def Page():
         if lesson is not None:
             counts.set(lesson.counts)
         compartment.set(lesson.compartment if lesson is not None else "")
+        if (new.scenario, new.lesson) != (setup.value.scenario, setup.value.lesson) and reference.value is not None:
+            reference.set(None)  # a reference from another scenario would mislead
+            message.set(("ok", "reference cleared: the scenario changed"))
+        else:
+            message.set(None)
         setup.set(new)
         kwargs.set(kw)
         values.set(vals)
         if new_values is None:
             defaults.set(dict(vals))
-        model.set(m)
+        set_model(m)
         error.set(None)
-        message.set(None)
 
     def choose_scenario(name):
         restart(Setup(name))
@@ -171,50 +226,55 @@ def Page():
             ls = by_title[title]
             restart(Setup(ls.scenario, ls.overrides, ls.name))
 
-    def keep_reference():
-        with model.value.lock:
-            table = model.value.timeseries()
-        reference.set({"table": table, "label": f"{setup.value.scenario}, to {format_time(model.value.time_min)}"})
+    def reset():
+        try:
+            set_model(LiveModel(**kwargs.value))
+        except NeuroagentsError as exc:
+            error.set(one_line(exc))
 
-    def set_speed(label):
-        speed.set(label)
-        play_interval.set(SPEEDS[label])
+    def keep_reference():
+        m = model.value
+        with m.lock:
+            arrays = m.trace.arrays(MAX_POINTS)
+        reference.set({"arrays": arrays, "label": f"{setup.value.scenario}, to {format_time(m.time_min)}"})
 
     lesson = lessons.get(setup.value.lesson) if setup.value.lesson else None
+    m = model.value
     solara.Title("neuroagents dashboard")
-    with solara.Columns([3, 9], style={"padding": "8px"}):
-        with solara.Column():
-            with solara.Card("Scenario", margin=0):
-                solara.Select("scenario", value=setup.value.scenario, values=scenario_choices(setup.value.scenario),
-                              on_value=choose_scenario)  # fmt: skip
-                titles = [NO_LESSON, *(ls.title for ls in lessons.values())]
-                solara.Select("lesson", value=lesson.title if lesson else NO_LESSON, values=titles,
-                              on_value=choose_lesson)  # fmt: skip
-                if error.value:
-                    solara.Error(error.value, classes=["na-error"])
-            if model.value is not None:
-                with solara.Card("Run", margin=0, classes=["na-run"]):
-                    ModelController(model, model_parameters=kwargs, play_interval=play_interval,
-                                    render_interval=render_interval, use_threads=use_threads)  # fmt: skip
-                    solara.Select("speed", value=speed.value, values=list(SPEEDS), on_value=set_speed)
-                    solara.SliderInt("steps per frame (Step does this many)", value=render_interval, min=1, max=50)
-                    with solara.Row():
-                        solara.Button("Keep as reference", on_click=keep_reference, outlined=True,
-                                      classes=["na-keep"])  # fmt: skip
-                        solara.Button("Clear reference", on_click=lambda: reference.set(None), text=True,
-                                      disabled=reference.value is None)  # fmt: skip
-                with solara.Card("Parameters", margin=0, classes=["na-params"]):
-                    ParamControls(values, defaults.value, lambda: restart(setup.value, dict(values.value)))
-        with solara.Column():
-            if model.value is None:
-                solara.Error("No model: fix the scenario (see the message on the left) or pick another.")
-                return
-            Header(model.value, setup.value, draw_ms)
+    solara.Style(CSS)
+    with solara.Column(style={"padding": "8px", "gap": "8px"}, classes=["na-page"]):
+        if m is not None:
+            title = setup.value.scenario + (f" · lesson: {setup.value.lesson.replace('_', ' ')}" if lesson else "")
+            Header(m, sinks, title, player, run_state, draw_ms)
+        with solara.Row(gap="6px 12px", style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Select("scenario", dense=True, value=setup.value.scenario,
+                          values=scenario_choices(setup.value.scenario), on_value=choose_scenario,
+                          style={"max-width": "200px"})  # fmt: skip
+            titles = [NO_LESSON, *(ls.title for ls in lessons.values())]
+            solara.Select("lesson", dense=True, value=lesson.title if lesson else NO_LESSON, values=titles,
+                          on_value=choose_lesson, style={"max-width": "300px"})  # fmt: skip
+            if m is not None:
+                RunControls(m, player, run_state, message, reset, redraw, keep_reference,
+                            lambda: reference.set(None), reference.value is not None)  # fmt: skip
+        with solara.Div():  # always there, so that what follows keeps its place (and its state) in the page
+            if error.value:
+                solara.Error(error.value, classes=["na-error"])
+            if m is None:
+                solara.Error("No model: fix the scenario (see the message above) or pick another.")
+            elif message.value and message.value[0] == "error":
+                solara.Error(message.value[1], dense=True, classes=["na-message-error"])
+        if m is None:
+            return
+        vs_name = compartment.value
+        with solara.Row(gap="8px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
+            TissueView(m, sinks, mediator, compartment, selected, scale, scale_text, player, draw_ms)
+            names = list(getattr(m, "compartments", {}) or {})
+            on_screen = vs_name if vs_name in names else (names[0] if names else None)
+            Plots(m, sinks, player, on_screen, counts, total, reference, draw_ms)
             if lesson is not None:
-                LessonCard(lesson, model.value, message)
-            with solara.Columns([5, 7]):
-                TissueView(model.value, mediator, compartment, selected, draw_ms)
-                Plots(model.value, counts, reference, draw_ms)
-            with solara.Columns([6, 6]):
-                ActionsPanel(model.value, message)
-                Inspector(model.value, selected)
+                LessonCard(lesson, m, message, redraw)
+        with solara.Row(gap="8px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
+            ActionsPanel(m, message, redraw)
+            Inspector(m, sinks, selected)
+            with solara.Card("Parameters", margin=0, classes=["na-params"], style={"flex": "1 1 320px"}):
+                ParamControls(values, defaults.value, lambda: restart(setup.value, dict(values.value)))

@@ -1,179 +1,36 @@
-"""The dashboard's panels as Solara components: tissue picture, live plots, cell inspector, interventions.
+"""The dashboard's panels for acting on the model and looking into it: interventions now, the cell inspector.
 
-Every component that shows the model reads Mesa's ``update_counter`` (so it
-redraws after each frame of steps) and reads the model under its lock (the
-play loop steps in a thread). Drawing time is recorded next to step time, so
-the page can show both.
+The inspector's table is pushed each frame directly (:mod:`viz.frames`); everything here reads the model under
+its lock (the play loop steps in a thread). Every number typed here is parsed by
+:mod:`viz.inputs`: a bad value is a one-line message naming the field, and nothing is applied.
 """
 
 from __future__ import annotations
 
 import html
 import random
-import time
-from collections import deque
-from collections.abc import Callable
 
-import numpy as np
 import solara
 
 from neuroagents.errors import NeuroagentsError
 from viz import actions as act
-from viz.drawing import cell_layer, colourbar_html, field_frame, heatmap_svg, legend_html, nearest_cell
-from viz.live import format_time, host, views
-from viz.mesa_parts import force_update, update_counter
-from viz.plots import PALETTE, Marker, Series, line_chart
+from viz.frames import LiveHTML
+from viz.inputs import NumberField
+from viz.live import format_time, host
 
-__all__ = ["ActionsPanel", "HeatmapSvg", "Inspector", "Plots", "TissueView", "run_try_action"]
+__all__ = ["DOSE", "DOSES", "INTERVAL", "ActionLog", "ActionsPanel", "Inspector", "one_line", "run_try_action"]
 
-MAX_CELLS = 1500
-"""Most cells drawn at once; more are sampled (stable by id)."""
 DEFAULT_DOSE_MG_PER_KG = 10.0
 """Dose offered first (assumption: a common rodent dose; set your protocol's)."""
-MARKER_COLOURS = {"drug": "#1565c0", "deplete": "#6a1b9a", "knockout": "#c62828", "injury": "#000000"}
+DOSE = NumberField("dose (mg/kg)", 0.0, 1000.0, low_open=True)
+INTERVAL = NumberField("every (h)", 0.0, 720.0, low_open=True)
+DOSES = NumberField("doses", 1, 1000, integer=True)
+"""The intervention panel's numeric fields: ranges beyond which a value is a typo (1 g/kg; a month; 1000 doses)."""
 
 
 def one_line(exc: BaseException) -> str:
     """An error as one line of text."""
     return " ".join(str(exc).split())
-
-
-@solara.component_vue("heatmap.vue")
-def HeatmapSvg(svg: str, event_pick: Callable[[dict], None] | None = None):
-    """The tissue SVG; a click sends ``{"x_um": ..., "y_um": ...}`` to ``event_pick``."""
-
-
-# --- tissue picture -------------------------------------------------------------------------
-@solara.component
-def TissueView(model, mediator: solara.Reactive, compartment: solara.Reactive, selected: solara.Reactive,
-               draw_ms: deque):  # fmt: skip
-    """One mediator's field with the cells on top; click a cell to inspect it."""
-    update_counter.get()
-    log_scale = solara.use_reactive(False)
-    z = solara.use_reactive(0)
-    note = solara.use_reactive("")
-    vs = views(model)
-    name = compartment.value if compartment.value in vs else next(iter(vs))
-    view = vs[name]
-    names = list(view.env.names)
-    med = mediator.value if mediator.value in names else names[0]
-    nz = view.grid.shape[2] if view.grid.ndim == 3 else 0
-    t0 = time.perf_counter()
-    with model.lock:
-        frame = field_frame(view, med, z_index=z.value if nz else None, log=log_scale.value)
-        cells = cell_layer(view, max_cells=MAX_CELLS, z_index=z.value if nz else None)
-        sel, sel_xy = _selected_position(model, view, selected.value)
-    svg = heatmap_svg(view, frame, cells, selected=sel, selected_xy=sel_xy)
-    draw_ms.append(1e3 * (time.perf_counter() - t0))
-
-    def pick(data):
-        with model.lock:
-            hit = nearest_cell(view, float(data.get("x_um", np.nan)), float(data.get("y_um", np.nan)),
-                               z_index=z.value if nz else None)  # fmt: skip
-        if hit is None:
-            note.set("No cell there: click closer to a cell.")
-            return
-        note.set("")
-        selected.set((id(model), *hit))
-
-    with solara.Card("Tissue", margin=0, classes=["na-tissue"]):
-        with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("Mediator on the map", value=med, values=names, on_value=mediator.set)
-            if len(vs) > 1:
-                solara.Select("Compartment", value=name, values=list(vs), on_value=compartment.set)
-            if nz:
-                solara.SliderInt("z slice", value=z, min=0, max=nz - 1)
-            solara.Checkbox(label="log colour scale", value=log_scale)
-        HeatmapSvg(svg=svg, event_pick=pick)
-        solara.HTML(tag="div", unsafe_innerHTML=colourbar_html(frame) + legend_html(cells))
-        solara.Text(note.value or "Click a cell to inspect it.", style={"font-size": "12px", "color": "#555"})
-
-
-def _selected_position(model, view, selected):
-    """``((kind, id), (x, y))`` of the selected cell if it is in this model and view, else ``(None, None)``."""
-    if not selected or selected[0] != id(model) or selected[1] not in view.cell_types:
-        return None, None
-    ct = view.cell_types[selected[1]]
-    ids = host(ct.pop.ids)
-    rows = np.flatnonzero(ids == selected[2])
-    if rows.size == 0:
-        return None, None
-    pos = host(ct.pop.position_um)[rows[0]]
-    y = float(pos[1]) if pos.size > 1 else 0.5 * view.grid.spacing_um[0]
-    return (selected[1], selected[2]), (float(pos[0]), y)
-
-
-# --- plots ----------------------------------------------------------------------------------
-def _markers(model) -> list[Marker]:
-    events = [*getattr(model, "scenario_events", []), *getattr(model, "actions", [])]
-    return [Marker(a.time_min / 60.0, a.label, MARKER_COLOURS.get(a.kind, "#444")) for a in events]
-
-
-def _count_series(ts, counts: str, dash=False) -> list[Series]:
-    t = ts["time_min"].to_numpy() / 60.0
-    cols = [c for c in ts.columns if c.startswith("n_")]
-    out = []
-    if counts == "all types":
-        kinds = sorted({c[2:].rsplit("_", 1)[0] for c in cols})
-        for i, k in enumerate(kinds):  # over cell types
-            own = [
-                c for c in cols if c.startswith(f"n_{k}_") and c[len(f"n_{k}_") :] and "_" not in c[len(f"n_{k}_") :]
-            ]
-            if own:
-                out.append(Series(k, t, ts[own].sum(axis=1).to_numpy(), PALETTE[i % len(PALETTE)], dash))
-    else:
-        own = [c for c in cols if c.startswith(f"n_{counts}_") and "_" not in c[len(f"n_{counts}_") :]]
-        for i, c in enumerate(own):  # over states
-            out.append(Series(f"{counts} {c[len(f'n_{counts}_'):]}", t, ts[c].to_numpy(), PALETTE[i % len(PALETTE)],
-                              dash))  # fmt: skip
-    return out
-
-
-CHARTS = (
-    ("pain", "Pain signal (dorsal-horn output)", "spikes/s",
-     (("pain_evoked_hz", "evoked (standard filament)"), ("pain_ongoing_hz", "ongoing"))),
-    ("threshold", "Withdrawal threshold (von Frey)", "g",
-     (("withdrawal_threshold_interp_g", "threshold (interpolated)"), ("withdrawal_threshold_g", "filament"))),
-    ("spinal", "Spinal cord (central sensitization)", "1",
-     (("spinal_disinhibition", "disinhibition"), ("spinal_nmda_gain", "NMDA gain"), ("windup_ratio", "wind-up ratio"))),
-)  # fmt: skip
-"""The time-series charts: id, title, unit, and (column, label) pairs."""
-
-
-def _series(ts, columns, dash=False) -> list[Series]:
-    t = ts["time_min"].to_numpy() / 60.0
-    return [Series(label, t, ts[col].to_numpy(dtype=float), PALETTE[i], dash, step=col == "withdrawal_threshold_g")
-            for i, (col, label) in enumerate(columns) if col in ts]  # fmt: skip
-
-
-@solara.component
-def Plots(model, counts: solara.Reactive, reference: solara.Reactive, draw_ms: deque):
-    """Pain signal, withdrawal threshold, cell counts and the spinal state over time, with intervention markers."""
-    update_counter.get()
-    t0 = time.perf_counter()
-    with model.lock:
-        ts = model.timeseries()
-        markers = _markers(model)
-        kinds = list(model.cell_types)
-    ref = reference.value
-    svgs = []
-    for cid, title, unit, columns in CHARTS:  # over four charts
-        series = _series(ts, columns)
-        if ref is not None:
-            series += _series(ref["table"], columns, dash=True)
-        svgs.append(line_chart(series, title=title, y_label=unit, markers=markers, chart_id=cid))
-    cseries = _count_series(ts, counts.value) + (_count_series(ref["table"], counts.value, True) if ref else [])
-    svgs.insert(2, line_chart(cseries, title=f"Cells: {counts.value.replace('_', ' ')}", y_label="cells",
-                              markers=markers, chart_id="counts"))  # fmt: skip
-    draw_ms.append(1e3 * (time.perf_counter() - t0))
-    with solara.Card("Readouts", margin=0, classes=["na-plots"]):
-        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("Cell counts of", value=counts.value, values=["all types", *kinds], on_value=counts.set)
-            if ref is not None:
-                solara.Text(f"dashed: reference run ({ref['label']})", style={"font-size": "12px"})
-        with solara.GridFixed(columns=2, row_gap="4px", column_gap="8px"):
-            for cid, svg in zip(("pain", "threshold", "counts", "spinal"), svgs, strict=True):  # four charts
-                solara.HTML(tag="div", unsafe_innerHTML=svg, classes=[f"na-plot-{cid}"])
 
 
 # --- inspector ------------------------------------------------------------------------------
@@ -218,10 +75,17 @@ def inspect_html(model, kind: str, cell_id: int) -> str:
     return "".join(parts)
 
 
+def _inspected(model, sel) -> str:
+    try:
+        with model.lock:
+            return inspect_html(model, sel[1], sel[2])
+    except (NeuroagentsError, KeyError, IndexError):
+        return f'<div class="na-gone">{sel[1]} #{sel[2]} is gone (it died, left or was depleted).</div>'
+
+
 @solara.component
-def Inspector(model, selected: solara.Reactive):
+def Inspector(model, sinks, selected: solara.Reactive):
     """The selected cell, live; or a way to pick one (click the map, or a random cell of a type and state)."""
-    update_counter.get()
     kind = solara.use_reactive("macrophage")
     state = solara.use_reactive("any")
     note = solara.use_reactive("")
@@ -241,10 +105,10 @@ def Inspector(model, selected: solara.Reactive):
         note.set("")
         selected.set((id(model), kind_value, int(random.choice(ids.tolist()))))
 
-    with solara.Card("Cell inspector", margin=0, classes=["na-inspector-card"]):
+    with solara.Card("Cell inspector", margin=0, classes=["na-inspector-card"], style={"flex": "1 1 380px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("type", value=kind_value, values=kinds, on_value=kind.set)
-            solara.Select("state", value=state.value if state.value in states else "any", values=states,
+            solara.Select("type", dense=True, value=kind_value, values=kinds, on_value=kind.set)
+            solara.Select("state", dense=True, value=state.value if state.value in states else "any", values=states,
                           on_value=state.set)  # fmt: skip
             solara.Button("Pick one", on_click=pick_random, outlined=True)
         if note.value:
@@ -253,13 +117,7 @@ def Inspector(model, selected: solara.Reactive):
         if not sel or sel[0] != id(model):
             solara.Text("Click a cell on the map, or pick one, to follow it here.")
             return
-        try:
-            with model.lock:
-                text = inspect_html(model, sel[1], sel[2])
-        except (NeuroagentsError, KeyError, IndexError):
-            solara.Text(f"{sel[1]} #{sel[2]} is gone (it died, left or was depleted).")
-            return
-        solara.HTML(tag="div", unsafe_innerHTML=text)
+        LiveHTML(sinks, "inspector", lambda seq: _inspected(model, sel), 0)
 
 
 # --- interventions --------------------------------------------------------------------------
@@ -274,16 +132,19 @@ def run_try_action(model, kind: str, kwargs: dict):
 
 
 @solara.component
-def ActionsPanel(model, message: solara.Reactive):
-    """Give a drug now, deplete a cell type now, knock something out now; and the log of what was done."""
+def ActionsPanel(model, message: solara.Reactive, redraw):
+    """Give a drug now, deplete a cell type now, knock something out now; and the log of what was done.
+
+    ``redraw()`` draws a new frame (markers, counts) after an action.
+    """
     from neuroagents.pharmacology import DRUGS
 
     drug = solara.use_reactive("tofacitinib")
     route = solara.use_reactive("oral")
-    dose = solara.use_reactive(DEFAULT_DOSE_MG_PER_KG)
+    dose = solara.use_reactive(f"{DEFAULT_DOSE_MG_PER_KG:g}")
     repeat = solara.use_reactive(False)
-    interval = solara.use_reactive(12.0)
-    n_doses = solara.use_reactive(6)
+    interval = solara.use_reactive("12")
+    n_doses = solara.use_reactive("6")
     dep_kind = solara.use_reactive("macrophage")
     dep_state = solara.use_reactive("any")
     dep_fraction = solara.use_reactive(0.9)
@@ -305,37 +166,56 @@ def ActionsPanel(model, message: solara.Reactive):
             message.set(("error", one_line(exc)))
             return
         message.set(("ok", f"t = {format_time(a.time_min)}: {a.label} ({a.detail})"))
-        force_update()
+        redraw()
 
     def give():
-        extra = {"interval_h": interval.value, "n_doses": n_doses.value} if repeat.value else {}
-        apply("drug", {"drug": drug.value, "route": route_value, "dose_mg_per_kg": dose.value, **extra})
+        try:
+            kwargs = {"drug": drug.value, "route": route_value, "dose_mg_per_kg": DOSE.parse(dose.value)}
+            if repeat.value:
+                kwargs |= {"interval_h": INTERVAL.parse(interval.value), "n_doses": DOSES.parse(n_doses.value)}
+        except NeuroagentsError as exc:
+            message.set(("error", one_line(exc)))
+            return
+        apply("drug", kwargs)
 
-    with solara.Card("Interventions, now", margin=0, classes=["na-actions"]):
+    def field(spec, value):
+        try:
+            spec.parse(value.value)
+            error = False
+        except NeuroagentsError:
+            error = f"must be {spec.hint}"
+        solara.InputText(spec.key, value=value, continuous_update=True, error=error, style={"max-width": "140px"},
+                         classes=[f"na-input-{spec.key.split()[0]}"])  # fmt: skip
+
+    with solara.Card("Interventions, now", margin=0, classes=["na-actions"], style={"flex": "1 1 380px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("drug", value=drug.value, values=sorted(DRUGS), on_value=drug.set)
-            solara.Select("route", value=route_value, values=routes, on_value=route.set)
-            solara.InputFloat("dose (mg/kg)", value=dose, continuous_update=True)
+            solara.Select("drug", dense=True, value=drug.value, values=sorted(DRUGS), on_value=drug.set)
+            solara.Select("route", dense=True, value=route_value, values=routes, on_value=route.set)
+            field(DOSE, dose)
             solara.Checkbox(label="repeat", value=repeat)
             if repeat.value:
-                solara.InputFloat("every (h)", value=interval, continuous_update=True)
-                solara.InputInt("doses", value=n_doses, continuous_update=True)
+                field(INTERVAL, interval)
+                field(DOSES, n_doses)
             solara.Button("Give now", on_click=give, color="primary", classes=["na-give"])
         if drug.value in DRUGS:
             d = DRUGS[drug.value]
             solara.Text(f"{d.drug_class}; hits {', '.join(t.name for t in d.targets)}",
                         style={"font-size": "12px", "color": "#555"})  # fmt: skip
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("deplete", value=dep_kind_value, values=kinds, on_value=dep_kind.set)
-            solara.Select("state", value=dep_state.value if dep_state.value in dep_states else "any",
+            solara.Select("deplete", dense=True, value=dep_kind_value, values=kinds, on_value=dep_kind.set)
+            solara.Select("state", dense=True, value=dep_state.value if dep_state.value in dep_states else "any",
                           values=dep_states, on_value=dep_state.set)  # fmt: skip
             solara.SliderFloat("fraction", value=dep_fraction, min=0.05, max=1.0, step=0.05)
+            several = len(getattr(model, "compartments", {}) or {}) > 1
+            if several:
+                solara.Text("(acts on every compartment)", style={"font-size": "13px"})
             solara.Button("Deplete now", outlined=True, classes=["na-deplete"], on_click=lambda: apply(
                 "deplete", {"cell_type": dep_kind_value, "fraction": dep_fraction.value,
                             "state": None if dep_state.value == "any" else dep_state.value}))  # fmt: skip
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Select("knock out a", value=ko_what.value, values=list(act.KNOCKOUT_KINDS), on_value=ko_what.set)
-            solara.Select("name", value=ko_value, values=ko_names, on_value=ko_name.set)
+            solara.Select("knock out a", dense=True, value=ko_what.value, values=list(act.KNOCKOUT_KINDS),
+                          on_value=ko_what.set)  # fmt: skip
+            solara.Select("name", dense=True, value=ko_value, values=ko_names, on_value=ko_name.set)
             solara.Button("Knock out now", outlined=True, classes=["na-knockout"],
                           on_click=lambda: apply("knockout", {"what": ko_what.value, "name": ko_value}))  # fmt: skip
         ActionLog(model, message)
@@ -344,10 +224,8 @@ def ActionsPanel(model, message: solara.Reactive):
 @solara.component
 def ActionLog(model, message: solara.Reactive):
     """The last message and every action taken on this run."""
-    update_counter.get()
-    if message.value:
-        kind, text = message.value
-        (solara.Error if kind == "error" else solara.Success)(text, dense=True)
+    if message.value and message.value[0] == "ok":  # errors are shown at the top of the page
+        solara.Success(message.value[1], dense=True, classes=["na-message-ok"])
     with model.lock:
         log = list(model.actions)
     if log:

@@ -1,15 +1,16 @@
-"""The tissue picture: one mediator's field as a colour image, the cells on top, as one SVG.
+"""The tissue picture: one mediator's field and the cells on top, as data for one ``<canvas>`` (``canvas.vue``).
 
 Pure functions of a :class:`~viz.live.View` (no Solara here), so that they are
-cheap to test and to time. The field becomes a small PNG (one pixel per voxel,
-drawn pixelated), the cells become ``<use>`` references to one symbol per cell
-type, coloured by state. When there are more than ``max_cells`` cells, a stable
-sample is drawn (chosen by a hash of each cell's id, so the same cells stay on
-screen from frame to frame) and the legend says how many are shown.
+cheap to test and to time. A frame is small and flat: the field as one byte per
+voxel (an index into a 256-colour table sent once, :func:`map_base`), and the
+cells as one packed float32 array of positions per (cell type, state), which the
+browser draws as one path each. Nothing in a frame becomes a DOM node: the page
+updates the pixels of one canvas. When there are more than ``max_cells`` cells, a
+stable sample is drawn (chosen by a hash of each cell's id, so the same cells stay
+on screen from frame to frame) and the legend says how many are shown.
 
-Coordinates: the SVG's user units are µm, x to the right and y downward, the
-origin at the grid's origin; 3D grids are shown as one z slice, with the cells
-within that slice.
+Coordinates: µm, x to the right and y downward, the origin at the grid's origin;
+3D grids are shown as one z slice, with the cells within that slice.
 
 Examples
 --------
@@ -17,13 +18,14 @@ Examples
 ('circle', '#e41a1c')
 >>> int(stable_sample(np.arange(10), 1.0).sum()), int(stable_sample(np.arange(10_000), 0.1).sum()) // 100
 (10, 10)
+>>> scale_bar_um(2000.0), scale_bar_um(130.0)
+(200.0, 20.0)
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -39,8 +41,10 @@ __all__ = [
     "cell_layer",
     "cell_style",
     "field_frame",
-    "heatmap_svg",
+    "map_base",
+    "map_frame",
     "nearest_cell",
+    "scale_bar_um",
     "stable_sample",
 ]
 
@@ -96,8 +100,10 @@ class FieldFrame:
 
     Attributes
     ----------
-    png_base64 : str
-        The image, one pixel per voxel (rows = y, columns = x).
+    index_base64 : str
+        One byte per voxel (row-major, rows = y, columns = x): the colour's index in :func:`colour_table`.
+    shape : tuple of int
+        ``(ny, nx)`` of the image.
     vmin, vmax : float
         Concentrations (nM) at the two ends of the colour scale.
     log : bool
@@ -105,14 +111,21 @@ class FieldFrame:
     mediator : str
     z_index : int or None
         The slice shown, for 3D grids.
+    peak : float
+        The field's highest value in the plane now, nM (above ``vmax`` when the scale is fixed lower).
+    fixed : bool
+        Whether ``vmax`` was given (a fixed scale) rather than the plane's maximum.
     """
 
-    png_base64: str
+    index_base64: str
+    shape: tuple[int, int]
     vmin: float
     vmax: float
     log: bool
     mediator: str
     z_index: int | None = None
+    peak: float = 0.0
+    fixed: bool = False
 
 
 def _plane(view: View, a, z_index: int | None):
@@ -125,9 +138,17 @@ def _plane(view: View, a, z_index: int | None):
     return a
 
 
+def colour_table(cmap: str = "viridis") -> bytes:
+    """The 256 RGB colours of ``cmap``, 768 bytes (what a frame's indices point into)."""
+    import matplotlib
+
+    rgb = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, 256))[:, :3]
+    return (rgb * 255 + 0.5).astype(np.uint8).tobytes()
+
+
 def field_frame(view: View, mediator: str, *, z_index: int | None = None, log: bool = False,
-                cmap: str = "viridis") -> FieldFrame:  # fmt: skip
-    """Colour one mediator's field (auto-scaled to its current range) as a PNG.
+                vmax: float | None = None) -> FieldFrame:  # fmt: skip
+    """One mediator's field as colour indices, scaled to ``vmax`` (default: the plane's current maximum).
 
     Parameters
     ----------
@@ -137,27 +158,23 @@ def field_frame(view: View, mediator: str, *, z_index: int | None = None, log: b
     z_index : int, optional
         The z slice of a 3D grid (default 0).
     log : bool
-        Logarithmic colour scale over three decades below the maximum.
+        Logarithmic colour scale over three decades below ``vmax``.
+    vmax : float, optional
+        A fixed top of the scale, nM (> 0); values above it take the top colour.
     """
-    import matplotlib
-    from matplotlib.image import imsave
-
     plane = _plane(view, view.env.field(mediator), z_index).astype(np.float64)
-    vmax = float(plane.max()) if plane.size else 0.0
+    peak = float(plane.max()) if plane.size else 0.0
+    fixed = vmax is not None and math.isfinite(vmax) and vmax > 0
+    top = float(vmax) if fixed else peak
     vmin = 0.0
     if log:
-        vmin = vmax * 1e-3 if vmax > 0 else 1e-12
-        scaled = (np.log10(np.maximum(plane, vmin)) - math.log10(vmin)) / max(math.log10(max(vmax, vmin) / vmin), 1e-12)
+        vmin = top * 1e-3 if top > 0 else 1e-12
+        scaled = (np.log10(np.maximum(plane, vmin)) - math.log10(vmin)) / max(math.log10(max(top, vmin) / vmin), 1e-12)
     else:
-        scaled = plane / vmax if vmax > 0 else np.zeros_like(plane)
-    rgba = matplotlib.colormaps[cmap](np.clip(scaled, 0.0, 1.0).T)  # rows = y
-    if view.labels is not None:  # vessels as pale stripes
-        vessel = _plane(view, view.labels, z_index).T == 1
-        rgba[vessel] = 0.55 * rgba[vessel] + 0.45 * np.array([1.0, 1.0, 1.0, 1.0])
-    buf = io.BytesIO()
-    imsave(buf, (rgba * 255).astype(np.uint8), format="png")
-    return FieldFrame(base64.b64encode(buf.getvalue()).decode("ascii"), vmin, vmax, log, mediator,
-                      z_index if view.grid.ndim == 3 else None)  # fmt: skip
+        scaled = plane / top if top > 0 else np.zeros_like(plane)
+    index = (np.clip(scaled, 0.0, 1.0).T * 255 + 0.5).astype(np.uint8)  # rows = y
+    return FieldFrame(base64.b64encode(np.ascontiguousarray(index).tobytes()).decode("ascii"), index.shape, vmin,
+                      top, log, mediator, z_index if view.grid.ndim == 3 else None, peak, fixed)  # fmt: skip
 
 
 @dataclass
@@ -170,11 +187,14 @@ class CellLayer:
     totals : dict of str to int
         All cells of each type (in the slice, for 3D).
     states : dict of str to tuple of str
+    state_totals : dict of str to dict of str to int
+        All cells of each type in each state (in the slice, for 3D).
     """
 
     drawn: dict = field(default_factory=dict)
     totals: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
+    state_totals: dict = field(default_factory=dict)
 
     @property
     def n_drawn(self) -> int:
@@ -206,6 +226,8 @@ def cell_layer(view: View, *, max_cells: int = 1500, z_index: int | None = None)
         per_kind[kind] = (pos, keep, host(ct.pop["state"]), host(ct.pop.ids))
         layer.totals[kind] = int(keep.sum())
         layer.states[kind] = tuple(ct.states)
+        codes = np.bincount(per_kind[kind][2][keep].astype(np.int64), minlength=len(ct.states))
+        layer.state_totals[kind] = {s: int(codes[i]) for i, s in enumerate(ct.states)}
     total = sum(layer.totals.values())
     fraction = 1.0 if total <= max_cells else max_cells / total
     for kind, (pos, keep, state, ids) in per_kind.items():  # over cell types
@@ -245,56 +267,70 @@ def _symbols(r: float) -> str:
     return "<defs>" + "".join(out) + "</defs>"
 
 
-def heatmap_svg(
-    view: View,
-    frame: FieldFrame,
-    cells: CellLayer,
-    *,
-    selected: tuple[str, int] | None = None,
-    selected_xy: tuple[float, float] | None = None,
-) -> str:
-    """The field image with the cells on top, as one ``<svg>`` whose user units are µm.
+def scale_bar_um(width_um: float) -> float:
+    """A round length for the map's scale bar, about a fifth of the width shown (µm)."""
+    target = 0.2 * width_um
+    nice = [m * 10**e for e in range(-1, 6) for m in (1, 2, 5)]
+    return float(max([v for v in nice if v <= target] or [nice[0]]))
 
-    ``data-*`` attributes carry what the picture shows (mediator, scale, cells drawn and present) for tests and
-    for people reading the page source.
+
+def _b64(a: np.ndarray, dtype) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
+
+
+def map_base(view: View, *, z_index: int | None = None, cmap: str = "viridis") -> dict:
+    """What the map's canvas needs once per compartment: geometry (µm), the colour table, the vessels.
+
+    Returns
+    -------
+    dict
+        ``origin_um``, ``extent_um`` (x, y), ``shape`` (ny, nx), ``lut`` (768 bytes, base64), ``vessels`` (one byte
+        per voxel, 1 in a vessel, base64, or ``""``), ``cell_radius_um`` and ``scale_bar_um``.
     """
     g = view.grid
     ox, oy = g.origin_um[0], (g.origin_um[1] if g.ndim > 1 else 0.0)
     w = g.extent_um[0]
     h = g.extent_um[1] if g.ndim > 1 else g.spacing_um[0]
     r = 0.5 * min(g.spacing_um[:2]) if g.ndim > 1 else 0.5 * g.spacing_um[0]
-    r = max(r, 0.004 * max(w, h))  # visible on large grids
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="na-heatmap-svg" viewBox="{ox:g} {oy:g} {w:g} {h:g}" '
-        f'preserveAspectRatio="xMidYMid meet" style="width:100%;height:auto;max-height:560px;cursor:crosshair" '
-        f'data-mediator="{html.escape(frame.mediator)}" data-vmax="{frame.vmax:.6g}" '
-        f'data-cells-drawn="{cells.n_drawn}" data-cells-total="{cells.n_total}">',
-        _symbols(r),
-        f'<image href="data:image/png;base64,{frame.png_base64}" x="{ox:g}" y="{oy:g}" width="{w:g}" height="{h:g}" '
-        'preserveAspectRatio="none" style="image-rendering:pixelated"/>',
-    ]
-    stroke = max(0.15 * r, 0.5)
-    for kind, (xy, names, _ids) in cells.drawn.items():  # over cell types: one group each
-        shape = CELL_SYMBOLS.get(kind, "circle")
-        parts.append(f'<g class="na-cells" data-kind="{kind}" stroke="#000" stroke-width="{stroke:.3g}">')
-        colours = {s: cell_style(kind, s, cells.states[kind])[1] for s in cells.states[kind]}
-        parts.extend(
-            f'<use href="#na-{shape}" x="{x:.1f}" y="{y:.1f}" fill="{colours[s]}"/>'
-            for (x, y), s in zip(xy.tolist(), names.tolist(), strict=True)
-        )  # one element per drawn cell: string formatting only, no model work
-        parts.append("</g>")
-    if selected is not None and selected_xy is not None:
-        x, y = selected_xy
-        parts.append(
-            f'<circle class="na-selected" data-kind="{selected[0]}" data-id="{selected[1]}" cx="{x:.1f}" '
-            f'cy="{y:.1f}" r="{2.2 * r:.3g}" fill="none" stroke="#00e5ff" stroke-width="{2 * stroke:.3g}"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    vessels = ""
+    if view.labels is not None:
+        vessels = _b64((_plane(view, view.labels, z_index).T == 1).astype(np.uint8), np.uint8)
+    nx = g.shape[0]
+    ny = g.shape[1] if g.ndim > 1 else 1
+    return {"origin_um": [float(ox), float(oy)], "extent_um": [float(w), float(h)], "shape": [int(ny), int(nx)],
+            "lut": base64.b64encode(colour_table(cmap)).decode("ascii"), "vessels": vessels,
+            "cell_radius_um": float(max(r, 0.004 * max(w, h))), "scale_bar_um": scale_bar_um(float(w)),
+            "name": view.name}  # fmt: skip
 
 
-def legend_html(cells: CellLayer) -> str:
-    """A small HTML legend: each cell type's shape and state colours, with counts (and how many are drawn)."""
+def map_frame(frame: FieldFrame, cells: CellLayer, *, seq: int = 0,
+              selected_xy: tuple[float, float] | None = None) -> dict:  # fmt: skip
+    """One frame of the map: the field's colour indices and one packed position array per (cell type, state).
+
+    Returns
+    -------
+    dict
+        ``seq`` (the frame's number, echoed by the browser once drawn), ``field`` (base64 bytes), ``mediator``,
+        ``vmax``, ``groups`` (a list of ``{"kind", "state", "shape", "colour", "n", "xy"}``, ``xy`` the float32
+        positions, µm, x y x y ..., base64), ``n_drawn``, ``n_total``, ``selected`` (``[x, y]`` µm or None).
+    """
+    groups = []
+    for kind, (xy, names, _ids) in cells.drawn.items():  # over cell types
+        for state in cells.states[kind]:  # over a few states: one path each
+            m = names == state
+            if not m.any():
+                continue
+            shape, colour = CELL_SYMBOLS.get(kind, "circle"), cell_style(kind, state, cells.states[kind])[1]
+            groups.append({"kind": kind, "state": state, "shape": shape, "colour": colour, "n": int(m.sum()),
+                           "xy": _b64(xy[m], np.float32)})  # fmt: skip
+    return {"seq": int(seq), "field": frame.index_base64, "mediator": frame.mediator, "vmax": float(frame.vmax),
+            "peak": float(frame.peak), "groups": groups, "n_drawn": cells.n_drawn, "n_total": cells.n_total,
+            "selected": None if selected_xy is None else [float(selected_xy[0]), float(selected_xy[1])]}  # fmt: skip
+
+
+def legend_html(cells: CellLayer, where: str = "") -> str:
+    """A small HTML legend: each cell type's shape and state colours, with counts in ``where`` (the compartment
+    on the map) and how many are drawn."""
     rows = []
     for kind, states in cells.states.items():  # over cell types
         total = cells.totals.get(kind, 0)
@@ -302,18 +338,22 @@ def legend_html(cells: CellLayer) -> str:
             continue
         shown = len(cells.drawn.get(kind, ((), (), ()))[2])
         shape = CELL_SYMBOLS.get(kind, "circle")
+        by_state = cells.state_totals.get(kind, {})
         swatches = " ".join(
-            f'<span class="na-swatch" title="{kind} {s}"><svg width="14" height="14" viewBox="-7 -7 14 14">'
-            f'<use href="#na-legend-{shape}" fill="{cell_style(kind, s, states)[1]}" stroke="#000" stroke-width="1"/>'
-            f"</svg>{html.escape(s)}</span>"
+            f'<span class="na-swatch" title="{kind} {s}" data-state="{html.escape(s)}" data-n="{by_state.get(s, 0)}">'
+            f'<svg width="14" height="14" viewBox="-7 -7 14 14"><use href="#na-legend-{shape}" '
+            f'fill="{cell_style(kind, s, states)[1]}" stroke="#000" stroke-width="1"/></svg>{html.escape(s)} '
+            f"{by_state.get(s, 0)}</span>"
             for s in states
         )
         note = "" if shown == total else f" (drawing {shown})"
         rows.append(f'<div class="na-legend-row" data-kind="{kind}" data-total="{total}">'
                     f"<b>{kind.replace('_', ' ')}</b> {total}{note}: {swatches}</div>")  # fmt: skip
     defs = _symbols(5.0).replace('id="na-', 'id="na-legend-')
+    head = f"<b>Cells in {html.escape(where)}</b> (the compartment on the map)" if where and where != "tissue" else ""
     return (f'<svg width="0" height="0" style="position:absolute">{defs}</svg>'
-            f'<div class="na-legend" style="font-size:12px;line-height:1.6">{"".join(rows)}</div>')  # fmt: skip
+            f'<div class="na-legend" data-where="{html.escape(where)}" style="font-size:13px;line-height:1.6">'
+            f'{head}{"".join(rows)}</div>')  # fmt: skip
 
 
 def colourbar_html(frame: FieldFrame, cmap: str = "viridis") -> str:
@@ -324,10 +364,11 @@ def colourbar_html(frame: FieldFrame, cmap: str = "viridis") -> str:
         f'<stop offset="{i / 10:.1f}" stop-color="{matplotlib.colors.to_hex(matplotlib.colormaps[cmap](i / 10))}"/>'
         for i in range(11)
     )
-    scale = "log" if frame.log else "linear"
+    scale = ("log" if frame.log else "linear") + (", fixed" if frame.fixed else ", auto: the current maximum")
+    over = f" (peak {frame.peak:.3g}: above the scale)" if frame.fixed and frame.peak > frame.vmax else ""
     return (
-        f'<div class="na-colourbar" style="font-size:12px">{html.escape(frame.mediator)} (nM, {scale}): '
-        f"{frame.vmin:.3g} "
+        f'<div class="na-colourbar" data-fixed="{int(frame.fixed)}" data-vmax="{frame.vmax:.6g}" '
+        f'style="font-size:13px">{html.escape(frame.mediator)} (nM, {scale}): {frame.vmin:.3g} '
         f'<svg width="160" height="10"><defs><linearGradient id="na-cb">{stops}</linearGradient></defs>'
-        f'<rect width="160" height="10" fill="url(#na-cb)"/></svg> {frame.vmax:.3g}</div>'
+        f'<rect width="160" height="10" fill="url(#na-cb)"/></svg> {frame.vmax:.3g}{over}</div>'
     )

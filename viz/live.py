@@ -54,14 +54,24 @@ class LiveModel(NeuroImmuneModel):
         Wall time of the last 50 steps, s.
     scenario_events : list of viz.actions.Action
         What the scenario itself schedules (injury, first dose of each drug, depletions, knockouts), for markers.
+    trace : viz.trace.LiveTrace
+        The readouts at every frame drawn (the page takes them), whatever the recording interval.
+    colour_tops : dict
+        The highest value seen so far of each (compartment, mediator) on the map, nM: the fixed colour scale's
+        top when none is typed.
     """
 
     def __init__(self, **kwargs):
+        from viz.trace import LiveTrace
+
         self.lock = threading.RLock()
         self.actions: list = []
         self.step_seconds: deque[float] = deque(maxlen=50)
+        self.colour_tops: dict = {}
         super().__init__(**kwargs)
         self.scenario_events = scenario_events(kwargs)
+        self.trace = LiveTrace()
+        self.trace.take(self)
 
     def step(self) -> None:
         """One model step, under :attr:`lock`, timed."""

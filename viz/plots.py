@@ -70,8 +70,8 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
 
 
-def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: str = "time (h)",
-               markers: Sequence[Marker] = (), width: int = 400, height: int = 210, y_min: float | None = None,
+def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: str = "time (days)",
+               markers: Sequence[Marker] = (), width: int = 300, height: int = 210, y_min: float | None = None,
                chart_id: str = "") -> str:  # fmt: skip
     """An SVG line chart.
 
@@ -86,8 +86,10 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
         Lower end of the y axis (default: the data's minimum, or 0 when all data are >= 0).
     chart_id : str
         Put in ``data-chart`` (what the chart shows, for tests).
+
+    The chart is drawn for about ``width`` pixels with 14-px text (15 for the title); it scales with its box.
     """
-    left, right, top, bottom = 52, 12, 26, 34
+    left, right, top, bottom = 56, 10, 28, 38
     pw, ph = width - left - right, height - top - bottom
     xs = [np.asarray(s.x, float) for s in series]
     ys = [np.asarray(s.y, float) for s in series]
@@ -116,8 +118,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="na-chart" data-chart="{html.escape(chart_id)}" '
-        f'viewBox="0 0 {width} {height}" style="width:100%;height:auto;font-family:sans-serif;font-size:12px">',
-        f'<text x="{left}" y="15" font-weight="bold" font-size="14">{html.escape(title)}</text>',
+        f'viewBox="0 0 {width} {height}" style="width:100%;height:auto;font-family:sans-serif;font-size:14px">',
+        f'<text x="4" y="17" font-weight="bold" font-size="15">{html.escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>',
     ]
     for t in nice_ticks(y0, y1):  # over a handful of ticks
@@ -126,7 +128,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
                    f'<text x="{left - 4}" y="{yy + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')  # fmt: skip
     for t in nice_ticks(x0, x1, 6):
         xx = float(px(t))
-        out.append(f'<text x="{xx:.1f}" y="{top + ph + 14}" text-anchor="middle">{_fmt(t)}</text>')
+        out.append(f'<text x="{xx:.1f}" y="{top + ph + 15}" text-anchor="middle">{_fmt(t)}</text>')
     out.append(f'<text x="{left + pw / 2:.0f}" y="{height - 4}" text-anchor="middle">{html.escape(x_label)}</text>')
     out.append(f'<text transform="translate(12 {top + ph / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f"{html.escape(y_label)}</text>")  # fmt: skip
@@ -135,8 +137,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
         out.append(
             f'<g class="na-marker" data-label="{html.escape(m.label)}" data-x="{m.x:.6g}">'
             f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{top + ph}" stroke="{m.colour}" stroke-dasharray="4 3"/>'
-            f'<text x="{xx + 3:.1f}" y="{top + ph - 4}" fill="{m.colour}" font-size="10">{html.escape(m.label)}</text>'
-            f"<title>{html.escape(m.label)} at {m.x:.3g} h</title></g>"
+            f'<text x="{xx + 3:.1f}" y="{top + ph - 4}" fill="{m.colour}" font-size="12">{html.escape(m.label)}</text>'
+            f"<title>{html.escape(m.label)} at {m.x:.3g}</title></g>"
         )
     legend_x = left + pw - 4
     for i, (s, x, y) in enumerate(zip(series, xs, ys, strict=True)):  # over a few series
@@ -154,7 +156,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
             f'data-last="{last}" points="{pts}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}>'
             f"<title>{html.escape(s.name)}</title></polyline>"
         )
-        ly = top + 12 + 13 * i
+        ly = top + 14 + 15 * i
         out.append(f'<text x="{legend_x}" y="{ly}" text-anchor="end" fill="{colour}">{html.escape(s.name)}'
                    f"{' (reference)' if s.dash else ''}</text>")  # fmt: skip
     out.append("</svg>")

@@ -30,8 +30,12 @@ import sys
 
 from neuroagents.errors import NeuroagentsError
 
-__all__ = ["DEAD_CDN", "configure", "handle", "is_loopback", "server_environment"]
+__all__ = ["CULL_AFTER", "DEAD_CDN", "configure", "handle", "is_loopback", "server_environment"]
 
+CULL_AFTER = "3m"
+"""How long the server keeps a session whose browser has gone (Solara's default is 24 h): its model and its memory
+are freed after that; a tab that reconnects sooner finds its run where it was. ``SOLARA_KERNEL_CULL_TIMEOUT``
+overrides it."""
 DEAD_CDN = "http://127.0.0.1:9/npm/"
 """Where Solara would fetch a front-end file missing from the local folder: the discard port on this machine,
 so a missing file fails at once (and shows in the browser's console) instead of silently reaching the internet."""
@@ -78,6 +82,7 @@ def server_environment(assets_dir, *, allow_cdn: bool, scenario: str | None, ove
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets_dir),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_MODE": "production",
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT") or CULL_AFTER,
         OVERRIDES_ENV: json.dumps(list(overrides)),
     }
     if not allow_cdn:
@@ -125,8 +130,11 @@ def handle(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, open_browser: bool) -> int:  # pragma: no cover - exercised by the browser tests
     import warnings
 
+    import solara.server.settings
     from solara.__main__ import run
 
+    # read when a session is culled; set here too in case Solara's settings were loaded before the environment
+    solara.server.settings.kernel.cull_timeout = os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT") or CULL_AFTER
     # Solara warns on each page load served over plain http to a host other than "localhost" that it falls back
     # to samesite=lax cookies; that is what a local dashboard wants, so the warning is noise here.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
