@@ -341,12 +341,12 @@ def _chart(html: str, series: str) -> dict:
 def test_page_steps_gives_a_drug_and_marks_it(monkeypatch):
     rc, html, click = _page(monkeypatch)
     assert 'data-time-min="0"' in html()
-    n0 = _chart(html(), "evoked (standard filament)")["n"]
+    n0 = _chart(html(), "evoked (mean over the von Frey series)")["n"]
     for _ in range(2):
         click("Step")  # five steps each
     page = html()
     assert 'data-time-min="10"' in page
-    assert _chart(page, "evoked (standard filament)")["n"] == n0 + 2  # a point per frame, not per record
+    assert _chart(page, "evoked (mean over the von Frey series)")["n"] == n0 + 2  # a point per frame, not per record
     assert "na-marker" not in page
     click("Give now")  # tofacitinib 10 mg/kg oral, the panel's default
     page = html()

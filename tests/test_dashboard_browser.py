@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SKIN = ["tissue.width_um=1000", "tissue.height_um=1000", "cells.initial.mast_cell=25", "cells.initial.macrophage=75",
         "cells.initial.neuron=15"]  # fmt: skip
-EVOKED = "evoked (standard filament)"
+EVOKED = "evoked (mean over the von Frey series)"
 
 
 def _free_port() -> int:

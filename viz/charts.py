@@ -33,7 +33,7 @@ __all__ = ["CHARTS", "MARKER_COLOURS", "ChartGrid", "Plots", "chart_svgs", "coun
 MARKER_COLOURS = {"drug": "#1565c0", "deplete": "#6a1b9a", "knockout": "#c62828", "injury": "#000000"}
 CHARTS = (
     ("pain", "Pain signal (dorsal-horn output)", "spikes/s",
-     (("pain_evoked_hz", "evoked (standard filament)"), ("pain_ongoing_hz", "ongoing"))),
+     (("pain_evoked_hz", "evoked (mean over the von Frey series)"), ("pain_ongoing_hz", "ongoing"))),
     ("threshold", "Withdrawal threshold (von Frey)", "g",
      (("withdrawal_threshold_interp_g", "threshold (interpolated)"), ("withdrawal_threshold_g", "filament"))),
     ("spinal", "Spinal cord (central sensitization)", "1",
