@@ -54,10 +54,10 @@ class TCellParams:
     subset_gain: float = param(4.0, "1", "assumption: cytokine bias of subset choice")
     cytokine_half_effect_nM: float = param(0.1, "nM", "assumption", low=1e-12)
     ifng_th1_molecules_per_s: float = param(
-        5.0, "molecules/cell/s", "assumption, order of magnitude: polarized Th1 cultures yield ~10-50 ng IFN-γ per "
-        "10^6 cells per day (U), i.e. 4-20 molecules/cell/s (50e-9 g / 17 kDa x N_A / 10^6 / 86400 s ≈ 20); the "
-        "low end, since cells in tissue are not all restimulated (was 0.5, ~100x below the receptor's Kd in the "
-        "dorsal horn)")
+        0.5, "molecules/cell/s", "assumption; calibrated with arthritis.toml. Polarized Th1 cultures yield ~10-50 ng "
+        "IFN-γ per 10^6 cells per day (U), i.e. 4-20 molecules/cell/s; at 5/s T-cell deficiency lowers SNI "
+        "hypersensitivity as Costigan 2009 report, but IFN-γ then turns miR-21-knockout DRG macrophages M1 and "
+        "halves the JAK inhibitor's effect in arthritis: not recalibrated yet (docs/validation.md)")
     il17a_th17_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     gmcsf_th17_molecules_per_s: float = param(
         0.5, "molecules/cell/s", "assumption: as IL-17A; Th17 cells make GM-CSF (El-Behi 2011 Nat Immunol 12:568, V)")
