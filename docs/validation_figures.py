@@ -41,6 +41,14 @@ def figure(key: str) -> Path:
     path = OUT / f"validation_{key}.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    for label, t in runs.items():  # the numbers docs/validation.md quotes
+        spans = ((1, 7), (7, 28)) if t["day"].max() > 3 else ((0.1, 0.25), (2, 6))
+        unit = "d" if t["day"].max() > 3 else "h"
+        scale = 1.0 if unit == "d" else 24.0
+        cols = (case.readout, extra)
+        parts = [f"{c} {unit}{a:g}-{b:g}: {t.query(f'{a / scale} <= day <= {b / scale}')[c].mean():.4g}"
+                 for c in cols for a, b in spans]  # fmt: skip
+        print(f"  {key} | {label} | " + "; ".join(parts))
     return path
 
 

@@ -177,9 +177,9 @@ class PainParams:
     tau_nmda_gain_min: float = param(30.0, "min", "assumption", low=1e-3)
     # --- spinal astrocytes: induction by microglia, maintenance by afferent input -------------------------
     astro_induction_min: float = param(
-        4320.0, "min", "assumption: astrocytes turn reactive days after microglia (GFAP from day 3-4 after nerve "
+        2880.0, "min", "assumption: astrocytes turn reactive days after microglia (GFAP from day 3-4 after nerve "
         "injury, Raghavendra 2003 J Pharmacol Exp Ther 306:624; Tanga 2004 Neurochem Int 45:397, V for timing); "
-        "time constant at saturating IL-1b/TNF", low=1e-3)
+        "time constant at saturating IL-1b/TNF (2 d: half-reactive by day 3-4 in sni.toml)", low=1e-3)
     astro_sustain_min: float = param(
         2880.0, "min", "assumption: once reactive, astrocytes are kept so by ongoing afferent input (local block "
         "of the injured nerve reverses established pain, Sukhotinsky 2004 Eur J Pain 8:135, V for direction)",
@@ -199,9 +199,9 @@ class PainParams:
         "on, the circuit is at its allodynia threshold and any potentiation pins every nerve-injury arm at the "
         "lowest filament (a 0.1 took SNI and the miR-21 knockout both to 0.02 g)", high=5.0)
     astro_kcc2_loss: float = param(
-        0.92, "1", "assumption: reactive astrocytes keep KCC2 down without BDNF: sustained NMDA activity cleaves "
-        "KCC2 through calpain (Zhou 2012 J Biol Chem 287:33853, V for direction), and astrocytes raise that "
-        "activity (Gao 2009)", high=1.0)
+        1.0, "1", "assumption: fully reactive astrocytes keep KCC2 down as far as saturating BDNF does, without it: "
+        "sustained NMDA activity cleaves KCC2 through calpain (Zhou 2012 J Biol Chem 287:33853, V for direction), "
+        "and astrocytes raise that activity (Gao 2009)", high=1.0)
     astro_nmda_gain: float = param(0.5, "1", "assumption: astrocytic CCL2/CXCL1 raise NMDA currents (Gao 2009; "
                                               "Zhang 2013 J Neurosci 33:1345, V for direction)")  # fmt: skip
     astro_substep_min: float = param(60.0, "min", "numerical: largest sub-step of the astrocyte equation",
