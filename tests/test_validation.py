@@ -171,8 +171,8 @@ def test_sni_hypersensitivity_and_sham_baseline_on_every_seed(seed):
 
 @pytest.mark.xfail(strict=True, reason=(
     "known limit: T cells reach the dorsal horn and microglia read their IFN-γ (Tsuda 2009), but at the calibrated "
-    "Th1 rate (0.5 molecules/cell/s) dorsal-horn IFN-γ is ~5 pM, 20x below the receptor's Kd: Rag1-/- 0.085 g vs "
-    "0.078 g (days 7-28). At a culture-derived 5/s Rag1-/- is 1.9x wild type as published, but miR-21-knockout DRG "
+    "Th1 rate (0.5 molecules/cell/s) dorsal-horn IFN-γ is ~5 pM, 20x below the receptor's Kd: Rag1-/- 0.034 g vs "
+    "0.033 g (days 7-28). At a culture-derived 5/s Rag1-/- is 1.9x wild type as published, but miR-21-knockout DRG "
     "macrophages turn M1 and the JAK inhibitor's arthritis effect halves; recalibration pending"))
 def test_t_cell_deficiency_reduces_hypersensitivity_and_transfer_restores_it():
     """Costigan 2009: Rag1-/- mice develop less mechanical hypersensitivity after SNI; T cells infiltrate the
