@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -15,27 +13,14 @@ import xarray as xr
 
 import neuroagents
 from neuroagents.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
-from neuroagents.cli import main
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.scenario import load_scenario
+from neuroagents.testing import error_line, run_cli
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
         "--set", "time.record_every_min=5", "--snapshot-every", "10"]  # fmt: skip
 RUN = ["run", "nerve_injury", "--hours", "0.6", "--seed", "2", *TINY]  # 36 steps of 1 min
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.startswith("neuroagents ") and ": error: " in ln]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def on_step(monkeypatch, k: int, action):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
-import io
 import json
 import os
 import platform
@@ -22,30 +21,16 @@ import pytest
 import xarray as xr
 
 from neuroagents import outputs
-from neuroagents.cli import main
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.outputs import LOCK_FILE, DirectoryLock
 from neuroagents.recording import FieldSnapshots
+from neuroagents.testing import error_line, run_cli
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
         "--set", "time.record_every_min=5", "--snapshot-every", "10"]  # fmt: skip
 RUN = ["run", "nerve_injury", "--hours", "0.4", "--seed", "2", *TINY]  # 24 steps of 1 min
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.startswith("neuroagents ") and ": error: " in ln]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err, err
-    return lines[0]
 
 
 def on_step(monkeypatch, k: int, action):

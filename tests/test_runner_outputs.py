@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from types import SimpleNamespace
@@ -12,28 +11,15 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from neuroagents.cli import main
 from neuroagents.progress import Progress
 from neuroagents.recording import SnapshotSchedule, atomic_write, field_environments
 from neuroagents.scenario import load_scenario
+from neuroagents.testing import error_line, run_cli
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
         "--set", "time.record_every_min=5"]  # fmt: skip
 SETS = [a for a in TINY[2:] if a != "--set"]
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.startswith("neuroagents ") and ": error: " in ln]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,33 @@
+"""Helpers for tests of the command line, shared by the test modules (and usable by anyone testing a script).
+
+Examples
+--------
+>>> rc, out, err = run_cli(["scenarios", "no_such_scenario"])
+>>> rc, error_line(err).split(": error: ")[0]
+(2, 'neuroagents scenarios')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+__all__ = ["error_line", "run_cli"]
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``neuroagents ARGV`` in this process; the exit status, stdout and stderr."""
+    from neuroagents.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def error_line(err: str) -> str:
+    """The one ``neuroagents ...: error: ...`` line of ``err``; fails if there are none, several, or a traceback."""
+    lines = [ln for ln in err.splitlines() if ln.startswith("neuroagents ") and ": error: " in ln]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err, err
+    return lines[0]
