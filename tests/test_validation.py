@@ -59,8 +59,9 @@ def test_sni_hypersensitivity_from_day_1_through_day_28():
     assert np.all(filament[1:] < filament[0])
 
 
-def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity():
-    wt, ko = _arm("mir21", "SNI"), _arm("mir21", "SNI, no neuronal miR-21")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity(seed):
+    wt, ko = _seeded("mir21", "SNI", seed), _seeded("mir21", "SNI, no neuronal miR-21", seed)
     late = slice(int(np.searchsorted(wt["day"], 3.0)), None)  # days 3-28
     m1_wt = wt["n_macrophage_M1_drg"].to_numpy()[late].mean()
     m1_ko = ko["n_macrophage_M1_drg"].to_numpy()[late].mean()
@@ -74,9 +75,10 @@ def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity():
     assert thr_ko.mean() < ko["withdrawal_threshold_interp_g"].iloc[0]  # ... but still some (microglia, ectopia)
 
 
-def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivity():
+@pytest.mark.parametrize("seed", SEEDS)
+def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivity(seed):
     """Simeoli 2017: the antagomir, given intrathecally, does what the knockout does."""
-    wt, ag = _arm("mir21", "SNI"), _arm("mir21", "SNI, intrathecal antagomir-21")
+    wt, ag = _seeded("mir21", "SNI", seed), _seeded("mir21", "SNI, intrathecal antagomir-21", seed)
     late = slice(int(np.searchsorted(wt["day"], 3.0)), None)  # days 3-28
     m1 = [t["n_macrophage_M1_drg"].to_numpy()[late].mean() for t in (wt, ag)]
     assert m1[1] < 0.5 * m1[0], m1
@@ -84,8 +86,9 @@ def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivit
     assert thr[1] > 1.2 * thr[0], thr
 
 
-def test_carrageenan_hyperalgesia_develops_within_hours():
-    t = _arm("carrageenan", "carrageenan")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_carrageenan_hyperalgesia_develops_within_hours(seed):
+    t = _seeded("carrageenan", "carrageenan", seed)
     base = t["withdrawal_threshold_interp_g"].iloc[0]
     early = t[t["time_min"] <= 360]
     assert early["withdrawal_threshold_interp_g"].min() < 0.7 * base  # within 6 h: at least 30 % down
@@ -93,17 +96,19 @@ def test_carrageenan_hyperalgesia_develops_within_hours():
         early["withdrawal_threshold_interp_g"].min() < 0.6 * base)  # fmt: skip
 
 
-def test_carrageenan_hyperalgesia_resolves_within_48_h():
+@pytest.mark.parametrize("seed", SEEDS)
+def test_carrageenan_hyperalgesia_resolves_within_48_h(seed):
     """The paw macrophages tolerize to the agonist (cells/macrophage.py), so their TNF/IL-1β loop stops."""
-    t = _arm("carrageenan", "carrageenan")
+    t = _seeded("carrageenan", "carrageenan", seed)
     base = t["withdrawal_threshold_interp_g"].iloc[0]
     assert t["withdrawal_threshold_interp_g"].iloc[-1] > 0.85 * base
 
 
-def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia():
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     """Celecoxib blocks the stromal COX-2 (neuroagents/stroma.py) and the M1 macrophages' PGE2: less paw PGE2 and a
     higher threshold in the prostaglandin phase (2-6 h), the direction NSAIDs show in the carrageenan paw."""
-    ctrl, cox = (_arm("carrageenan_nsaid", label) for label in CASES["carrageenan_nsaid"].arms)
+    ctrl, cox = (_seeded("carrageenan_nsaid", label, seed) for label in CASES["carrageenan_nsaid"].arms)
     window = [t.query("120 <= time_min <= 360") for t in (ctrl, cox)]
     pge2 = [w["mean_PGE2_nM_paw"].mean() for w in window]
     assert pge2[1] < 0.5 * pge2[0], pge2
@@ -112,10 +117,11 @@ def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia():
     assert cox["withdrawal_threshold_interp_g"].min() < 0.7 * cox["withdrawal_threshold_interp_g"].iloc[0]  # partial
 
 
-def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently():
+@pytest.mark.parametrize("seed", SEEDS)
+def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
     """Tofacitinib takes away the IFN-γ/GM-CSF (JAK-STAT) rescue of the synovial macrophages from tolerance and
     evens out the Th17 lottery (IL-6/IL-23 -> STAT3); pain falls with the dose (mean threshold from day 10)."""
-    after = {label: _arm("arthritis_jak", label).query("day >= 10")["withdrawal_threshold_interp_g"].mean()
+    after = {label: _seeded("arthritis_jak", label, seed).query("day >= 10")["withdrawal_threshold_interp_g"].mean()
              for label in CASES["arthritis_jak"].arms}  # fmt: skip
     untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
     assert untreated < low < high and high > 1.2 * untreated, after
