@@ -194,8 +194,12 @@ class DorsalHorn:
         kcc2 = max(occ["BDNF"], p.astro_kcc2_loss * a)
         keep = ((1.0 - p.bdnf_disinhibition * kcc2) * (1.0 - p.il1b_disinhibition * occ["IL1B"])
                 * (1.0 - p.il6_disinhibition * occ["IL6"]))  # fmt: skip
-        gain = 1.0 + p.tnf_nmda_gain * occ["TNF"] + p.il1b_nmda_gain * occ["IL1B"] + p.astro_nmda_gain * a
-        return 1.0 - keep, gain
+        return 1.0 - keep, self._gain_target(occ, a)
+
+    def _gain_target(self, occ: Mapping[str, float], astrocytes: float) -> float:
+        """Steady NMDA gain ``G*`` for receptor occupancies ``occ`` and reactive astrocytes ``astrocytes``."""
+        p = self.params
+        return 1.0 + p.tnf_nmda_gain * occ["TNF"] + p.il1b_nmda_gain * occ["IL1B"] + p.astro_nmda_gain * astrocytes
 
     def update(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float], dt_min: float,
                afferent_hz: float = 0.0) -> None:  # fmt: skip
@@ -223,7 +227,7 @@ class DorsalHorn:
         self.disinhibition = 1.0 - (1.0 - p.bdnf_disinhibition * self.kcc2_loss) * (1.0 - self.fast_disinhibition)
         cytokines = (1.0 - (1.0 - occ["IL1B"]) * (1.0 - occ["TNF"])) ** 2  # cooperative: both, or much of one
         self.astrocytes = self._advance_astrocytes(cytokines, float(afferent_hz), dt_min)
-        g_star = self.targets(spinal_nM, inhibition)[1]
+        g_star = self._gain_target(occ, self.astrocytes)  # the occupancies of this step, computed once
         self.nmda_gain = g_star + (self.nmda_gain - g_star) * math.exp(-dt_min / p.tau_nmda_gain_min)
         self._potentiate()
 
