@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-__all__ = ["error_line", "run_cli"]
+__all__ = ["error_line", "on_step", "run_cli"]
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -31,3 +31,22 @@ def error_line(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err, err
     return lines[0]
+
+
+def on_step(monkeypatch, k: int, action) -> None:
+    """Call ``action(model)`` after the ``k``-th call of ``NeuroImmuneModel.step`` (1-based) completes.
+
+    ``monkeypatch`` is pytest's fixture; the patch is undone with it.
+    """
+    from neuroagents.model import NeuroImmuneModel
+
+    real = NeuroImmuneModel.step
+    calls = []
+
+    def step(self):
+        real(self)
+        calls.append(1)
+        if len(calls) == k:
+            action(self)
+
+    monkeypatch.setattr(NeuroImmuneModel, "step", step)

@@ -13,28 +13,13 @@ import xarray as xr
 
 import neuroagents
 from neuroagents.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
-from neuroagents.model import NeuroImmuneModel
 from neuroagents.scenario import load_scenario
-from neuroagents.testing import error_line, run_cli
+from neuroagents.testing import error_line, on_step, run_cli
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
         "--set", "time.record_every_min=5", "--snapshot-every", "10"]  # fmt: skip
 RUN = ["run", "nerve_injury", "--hours", "0.6", "--seed", "2", *TINY]  # 36 steps of 1 min
-
-
-def on_step(monkeypatch, k: int, action):
-    """Call ``action(model)`` after the ``k``-th call of ``NeuroImmuneModel.step`` (1-based) completes."""
-    real = NeuroImmuneModel.step
-    calls = []
-
-    def step(self):
-        real(self)
-        calls.append(1)
-        if len(calls) == k:
-            action(self)
-
-    monkeypatch.setattr(NeuroImmuneModel, "step", step)
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,9 @@ import pytest
 import xarray as xr
 
 from neuroagents import outputs
-from neuroagents.model import NeuroImmuneModel
 from neuroagents.outputs import LOCK_FILE, DirectoryLock
 from neuroagents.recording import FieldSnapshots
-from neuroagents.testing import error_line, run_cli
+from neuroagents.testing import error_line, on_step, run_cli
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
@@ -33,18 +32,16 @@ RUN = ["run", "nerve_injury", "--hours", "0.4", "--seed", "2", *TINY]  # 24 step
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-def on_step(monkeypatch, k: int, action):
-    """Call ``action(model)`` after the ``k``-th call of ``NeuroImmuneModel.step`` (1-based) completes."""
-    real = NeuroImmuneModel.step
-    calls = []
+def read_only_below(monkeypatch, out) -> None:
+    """Make ``os.open`` refuse to create or write anything below ``out`` (EROFS), as a read-only mount does."""
+    real_open = os.open
 
-    def step(self):
-        real(self)
-        calls.append(1)
-        if len(calls) == k:
-            action(self)
+    def read_only(path, flags, *a, **k):
+        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *a, **k)
 
-    monkeypatch.setattr(NeuroImmuneModel, "step", step)
+    monkeypatch.setattr(os, "open", read_only)
 
 
 # --- one writer per directory ----------------------------------------------------------------------------
@@ -148,15 +145,8 @@ def test_an_out_path_below_a_file_is_one_line(tmp_path):
 def test_a_read_only_directory_is_refused_before_the_first_step(tmp_path, monkeypatch):
     out = tmp_path / "ro"
     out.mkdir()
-    real_open = os.open
     steps = []
-
-    def read_only(path, flags, *a, **k):  # a read-only file system: nothing new can be created in out
-        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-        return real_open(path, flags, *a, **k)
-
-    monkeypatch.setattr(os, "open", read_only)
+    read_only_below(monkeypatch, out)  # a read-only file system: nothing new can be created in out
     on_step(monkeypatch, 1, lambda m: steps.append(1))
     rc, _, err = run_cli([*RUN, "--out", str(out)])
     assert rc == 2 and f"cannot write into {out}: Read-only file system" in error_line(err)
@@ -448,15 +438,8 @@ def test_a_sweep_into_a_read_only_directory_is_refused_before_any_run(tmp_path, 
     sweep.write_text(SWEEP)
     out = tmp_path / "ro"
     out.mkdir()
-    real_open = os.open
-
-    def read_only(path, flags, *a, **k):
-        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-        return real_open(path, flags, *a, **k)
-
     ran = []
-    monkeypatch.setattr(os, "open", read_only)
+    read_only_below(monkeypatch, out)
     monkeypatch.setattr(executors, "run_task", lambda *a, **k: ran.append(1))
     rc, _, err = run_cli(["sweep", str(sweep), "--out", str(out)])
     assert rc == 2 and f"cannot write into {out}: Read-only file system" in error_line(err)
@@ -467,14 +450,7 @@ def test_the_demo_into_a_read_only_directory_names_the_file(tmp_path, monkeypatc
     demo = _demo_module()
     out = tmp_path / "ro"
     out.mkdir()
-    real_open = os.open
-
-    def read_only(path, flags, *a, **k):
-        if str(path).startswith(str(out)) and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-        return real_open(path, flags, *a, **k)
-
-    monkeypatch.setattr(os, "open", read_only)
+    read_only_below(monkeypatch, out)
     with pytest.raises(OSError) as info:
         demo.run_demo(out, hours=0.05, backend="numpy")
     assert info.value.filename == str(out / "fields.png") and info.value.errno == errno.EROFS
