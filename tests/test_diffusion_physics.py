@@ -246,7 +246,7 @@ def test_point_source_steady_state_matches_analytic_profile(ndim, solver, kernel
     equations: 2D 0.85 % at r = 3 dx, 0.1 % at 3 L; 3D 7.2 % at 3 dx, 1.5 % at 3 L,
     i.e. <= 1.5 % + 0.6 (dx/r)²: the 7-point Laplacian's Green's function deviates from
     1/(4πr) as (dx/r)²) plus 2 % for the solvers' O(λ dt) error. Measured with the
-    reference kernel: 2D LOD 1.9 %, explicit 1.1 %; 3D LOD 9.2 %, explicit 7.6 %, both
+    reference kernel: 2D LOD 1.9 %, explicit 1.1 %; 3D LOD 10.3 %, explicit 7.6 %, both
     at r = 3 dx.
     """
     field, _, _, change = _point_source_steady(ndim, solver, kernel)
@@ -256,7 +256,9 @@ def test_point_source_steady_state_matches_analytic_profile(ndim, solver, kernel
     exact, r = _point_source_exact(ndim, n, L)
     sel = (r >= 3 * DX_SS) & (r <= 3 * L)
     rel = np.abs(field[sel] / exact[sel] - 1)
-    tol = 0.03 if ndim == 2 else 0.035 + 0.6 * (DX_SS / r[sel]) ** 2
+    # LOD splits the source over its sweeps (the share added in the last sweep spreads along that axis only
+    # within the step): +1.1 % at r = 3 dx in 3D (10.3 %; 9.2 % with the whole source before the sweeps)
+    tol = 0.03 if ndim == 2 else 0.035 + (0.005 if solver == "lod" else 0.0) + 0.6 * (DX_SS / r[sel]) ** 2
     tol = np.broadcast_to(tol, rel.shape)
     worst = int(np.argmax(rel / tol))
     assert np.all(rel <= tol), f"rel. error {rel[worst]:.4f} at r = {r[sel][worst]:.1f} µm (tol {tol[worst]:.4f})"

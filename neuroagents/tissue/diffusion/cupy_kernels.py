@@ -60,6 +60,7 @@ import numpy as np
 from neuroagents.tissue.diffusion.cupy_launch import (
     ELEMENTWISE_THREADS,
     KERNELS,
+    LINE_THREADS,
     NVRTC_OPTIONS,
     _linear_grid,
     _suffix,
@@ -289,7 +290,14 @@ def _lod_coefficients(runner, plan: LODPlan, dtype):
                 "sm_fac": up(ax.sm_fac),
             }
         )
-    return {"decay": up(plan.decay_factor), "sw": up(plan.source_weight), "axes": axes}
+    return {
+        "decay": up(plan.decay_factor),
+        "sw": up(plan.source_weight),
+        "fd": up(plan.sweep_decay_factor),
+        "sws": up(plan.sweep_source_weight),
+        "diag": [up(ax.diag) for ax in plan.axes],
+        "axes": axes,
+    }
 
 
 def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vessels=None, work4=None) -> None:
@@ -304,8 +312,9 @@ def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vess
         Production (nM/min) and first-order consumption (1/min).
     vessels : Vessels or None
         Indices into ``c4.reshape(-1)`` and their values (device or host arrays).
-    work4 : ignored
-        The LOD sweeps work in place.
+    work4 : device array shaped like ``c4``, or None
+        Scratch for the line factors when there are cell sinks or vessels
+        (allocated when None or unusable); the sweeps work in place.
     """
     dtype = _check_field(runner, c4)
     co = runner.coefficients(plan, dtype, _lod_coefficients)
@@ -319,12 +328,51 @@ def run_lod_step(runner: KernelRunner, c4, plan: LODPlan, q4=None, k4=None, vess
         args = _pack("na_react_all", dtype, {"c": c4, **react, "per_m": total // shape4[0], "total": total})
         runner.launch(kernel_name("na_react_all", dtype), grid, block, args)
         return
-    for first, (ax, coeffs) in enumerate(zip(plan.axes, co["axes"], strict=True)):
+    if k4 is not None or held is not None:  # cell sinks or vessels: lines factored as they are swept
+        _run_lod_general(runner, c4, plan, co, q, has_q, k, has_k, vessels, held, work4)
+        return
+    # each sweep's share of the reaction, ``c f + s q``, fused into its loads (without sinks: has_k = 0)
+    react.update(has_k=0, decay=co["fd"], sw=co["sws"], react=1)
+    for ax, coeffs in zip(plan.axes, co["axes"], strict=True):
         shape = lod_launch_shape(shape4, ax.axis, dtype.itemsize)
         base = shape.pop("kernel")
         grid, block, shared = shape.pop("grid"), shape.pop("block"), shape.pop("shared_mem")
-        values = {"c": c4, **react, "react": int(first == 0), "periodic": int(ax.periodic), **coeffs, **shape}
+        values = {"c": c4, **react, "periodic": int(ax.periodic), **coeffs, **shape}
         runner.launch(kernel_name(base, dtype), grid, block, _pack(base, dtype, values), shared_mem=shared)
+        _fix_vessels(runner, c4, held, dtype)
+
+
+def _run_lod_general(runner, c4, plan, co, q, has_q, k, has_k, vessels, held, work4) -> None:
+    """The LOD sweeps with cell sinks or vessels: one thread per line (``na_lod_general``).
+
+    Vessels become dense ``held``/``fixed`` arrays shaped like ``c4`` (built
+    per step: an upload of one field; GPU performance of this path is
+    unmeasured).
+    """
+    dtype = np.dtype(c4.dtype)
+    shape4 = tuple(int(s) for s in c4.shape)
+    if held is None:
+        mask = fixed = co["fd"]
+    else:
+        mask = runner.asarray(np.zeros(shape4), dtype)
+        fixed = runner.asarray(np.zeros(shape4), dtype)
+        ones = runner.asarray(np.ones(int(held[0].size)), dtype)
+        _fix_vessels(runner, mask, (held[0], ones), dtype)
+        _fix_vessels(runner, fixed, held, dtype)
+    cp = _work_buffer(runner, c4, work4)
+    z = runner.empty_like(c4) if any(ax.periodic for ax in plan.axes) else cp
+    fixed_args = {"c": c4, "q": q, "k": k, "has_q": has_q, "has_k": has_k, "held": mask, "fixed": fixed}
+    fixed_args.update(has_v=int(held is not None), tau=plan.tau, fd=co["fd"], sw=co["sws"], cp=cp, z=z)
+    name = kernel_name("na_lod_general", dtype)
+    for ax, coeffs, diag in zip(plan.axes, co["axes"], co["diag"], strict=True):
+        n = shape4[ax.axis]
+        inner = math.prod(shape4[ax.axis + 1 :])
+        n_lines = math.prod(shape4) // n
+        grid, block = _linear_grid(n_lines, LINE_THREADS)
+        values = {**fixed_args, "n_lines": n_lines, "inner": inner, "per_m": math.prod(shape4[1:]), "n": n}
+        values.update(periodic=int(ax.periodic), r=coeffs["r"], diag=diag, rhs_lo=coeffs["rhs_lo"])
+        values.update(rhs_hi=coeffs["rhs_hi"])
+        runner.launch(name, grid, block, _pack("na_lod_general", dtype, values))
         _fix_vessels(runner, c4, held, dtype)
 
 

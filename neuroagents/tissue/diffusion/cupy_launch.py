@@ -53,6 +53,9 @@ KERNELS: dict[str, str] = {
     "na_lod_strided": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
     "const T* sw, "
     "long long n_lines, long long inner, long long per_m, int n, int periodic, " + _AXIS_PARAMS,
+    "na_lod_general": "T* c, const T* q, const T* k, int has_q, int has_k, const T* held, const T* fixed, int has_v, "
+    "T tau, const T* fd, const T* sw, T* cp, T* z, long long n_lines, long long inner, long long per_m, int n, "
+    "int periodic, const T* r, const T* diag, const T* rhs_lo, const T* rhs_hi",
     "na_lod_tiled": "T* c, const T* q, const T* k, int react, int has_q, int has_k, T dt, const T* decay, "
     "const T* sw, "
     "long long n_lines, long long lines_per_m, int lines_per_block, int row, int n, int periodic, " + _AXIS_PARAMS,

@@ -159,3 +159,35 @@ def _nsplit(m_count, planes, threads):
         if m_count * s >= threads and (m_count * s) % threads == 0:
             return s
     return planes
+
+
+def _general_coeffs(plan: LODPlan, dtype):
+    """Cast coefficients of the per-line-factored sweeps: ``({axis: (diag, r, bnd)}, fd, sw)``."""
+    key = ("general", id(plan), dtype.str)
+    hit = _cached(key)
+    if hit is None:
+        axes = {}
+        for ax in plan.axes:
+            bnd = np.zeros_like(ax.diag)
+            bnd[:, 0] += ax.rhs_lo
+            bnd[:, -1] += ax.rhs_hi
+            axes[ax.axis] = tuple(np.ascontiguousarray(v, dtype=dtype) for v in (ax.diag, ax.r, bnd))
+        fd = np.ascontiguousarray(plan.sweep_decay_factor, dtype=dtype)
+        sw = np.ascontiguousarray(plan.sweep_source_weight, dtype=dtype)
+        hit = _remember(key, plan, (axes, fd, sw))
+    return hit
+
+
+def _vessel_dense(vessels: Vessels | None, shape4, dtype):
+    """Vessels as dense arrays shaped like the field: ``(held, fixed)``, uint8 and ``dtype``."""
+    empty = vessels is None or vessels.flat_index.size == 0
+    key = ("vessels-dense", None if empty else id(vessels), shape4, dtype.str)
+    hit = _cached(key)
+    if hit is None:
+        held = np.zeros(shape4, dtype=np.uint8)
+        fixed = np.zeros(shape4, dtype=dtype)
+        if not empty:
+            held.reshape(-1)[np.asarray(vessels.flat_index)] = 1
+            fixed.reshape(-1)[np.asarray(vessels.flat_index)] = np.asarray(vessels.values)
+        hit = _remember(key, vessels, (held, fixed))
+    return hit

@@ -73,14 +73,17 @@ from neuroagents.tissue.diffusion.numba_host import (
     _chunk,
     _contiguous,
     _explicit_coeffs,
+    _general_coeffs,
     _lod_coeffs,
     _nsplit,
     _sources,
     _threads_for,
     _vessel_arrays,
+    _vessel_dense,
 )
 from neuroagents.tissue.diffusion.numba_lines import _scatter
 from neuroagents.tissue.diffusion.numba_lod import _mid_sweep, _react_all, _rows_sweep, _slab_sweep, _volume_sweep
+from neuroagents.tissue.diffusion.numba_lod_general import _general_mid, _general_rows
 from neuroagents.tissue.diffusion.plans import PERIODIC, ExplicitPlan, LODPlan, Vessels
 
 __all__ = ["SERIAL_BELOW", "explicit_step", "lod_step"]
@@ -127,6 +130,12 @@ def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None):
         shape = (m_count, -1)
         _react_all(c4.reshape(shape), decay, has_src, q.reshape(shape), k.reshape(shape), dt, one, 1 << 16)
         return
+    if k4 is not None or idx.size:  # cell sinks or vessels: each line is factored as it is swept
+        _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals)
+        return
+    # ``x <- x f + s q`` before each sweep, as ``(x f + s q) / (1 + 0 k)`` (without sinks, k = 0)
+    decay = np.ascontiguousarray(np.stack([plan.sweep_decay_factor, plan.sweep_source_weight], axis=1), dtype=dtype)
+    dt = dtype.type(0.0)
     threads = numba.get_num_threads()
 
     def busy(tasks):  # do ``tasks`` tasks keep every thread busy?
@@ -167,7 +176,39 @@ def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None):
                 react, decay, has_src, q.reshape(shape), k.reshape(shape), dt, one, chunk,
             )  # fmt: skip
             pos += 1
-        react = False
+        _scatter(flat, idx, vals)
+
+
+def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals):
+    """The LOD sweeps with cell terms or vessels (:mod:`.numba_lod_general`) on a C-contiguous ``c4``."""
+    dtype = c4.dtype
+    m_count, n1, n2, n3 = c4.shape
+    axes, fd, sw = _general_coeffs(plan, dtype)
+    dummy = c4
+    q = dummy if q4 is None else np.ascontiguousarray(q4, dtype=dtype)
+    k = dummy if k4 is None else np.ascontiguousarray(k4, dtype=dtype)
+    held, fixed = _vessel_dense(vessels, c4.shape, dtype)
+    flags = (q4 is not None, k4 is not None, idx.size > 0)
+    tau, one = dtype.type(plan.tau), dtype.type(1.0)
+    for ax in sorted(axes):
+        diag, r, bnd = axes[ax]
+        periodic = any(a.periodic for a in plan.axes if a.axis == ax)
+        if ax == 3:
+            shape = (m_count * n1 * n2, n3)
+            views = [v.reshape(shape) for v in (c4, q, k, held, fixed)]
+            _general_rows(
+                views[0], n1 * n2, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
+                flags[2], views[3], views[4], one, 64 // dtype.itemsize,
+            )  # fmt: skip
+        else:
+            pre = m_count * (n1 if ax == 2 else 1)
+            shape = (pre, c4.shape[ax], math.prod(c4.shape[ax + 1 :]))
+            views = [v.reshape(shape) for v in (c4, q, k, held, fixed)]
+            chunk = _chunk(shape[1], shape[2], dtype.itemsize, pre)
+            _general_mid(
+                views[0], pre // m_count, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
+                flags[2], views[3], views[4], one, chunk,
+            )  # fmt: skip
         _scatter(flat, idx, vals)
 
 

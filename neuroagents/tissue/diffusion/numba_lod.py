@@ -2,8 +2,11 @@
 
 Each sweep is one ``prange`` over independent tasks (column blocks, blocks of
 lines, slabs or mediators); how the work is laid out is described in
-:mod:`.numba_kernels`. With ``react`` the reaction of :mod:`.plans` is folded
-into the first sweep, applied to each row just before it is swept.
+:mod:`.numba_kernels`. With ``react`` each sweep's share of the reaction
+(``x <- (x f + s q) / (1 + 0 k)``: decay and production, see :mod:`.plans`) is
+applied to each row just before it is swept. These sweeps use the plan's
+precomputed Thomas factors: no cell sinks, no vessels
+(:mod:`.numba_lod_general` handles those).
 
 :func:`_react_all`
     The reaction alone (a grid with no active axis).
@@ -141,9 +144,11 @@ def _slab(
                 _back_row(x[i], below if i == i_hi - 1 else x[i + 1], cp2[m, i])
         if not per2:
             _copy(below, x[i_lo])
-        for i in range(i_lo, i_hi):  # vessels between the two sweeps
+        for i in range(i_lo, i_hi):  # vessels between the two sweeps, then the reaction share of axis 3
             for e in range(vptr[row0 + i], vptr[row0 + i + 1]):
                 x[i, vcol[e]] = vval[e]
+            if react:
+                _react_seg(x[i], f[m, 0], f[m, 1], has_src, q[i], k[i], dt, one)
         _solve_lines(x[i_lo:i_hi], buf, inv3[m], ar3[m], cp3[m], bnd3[m], per3, z3[m], w3[m], fac3[m])
         i_hi = i_lo
 
@@ -200,5 +205,5 @@ def _volume_sweep(
                     plane[i2 * n3 + vcol[e]] = vval[e]
             _slab(
                 a[m, i], row0, m, inv2, ar2, cp2, bnd2, per2, z2, w2, fac2, inv3, ar3, cp3, bnd3, per3, z3, w3,
-                fac3, False, f, has_src, q[m, i], k[m, i], dt, one, vptr, vcol, vval,
+                fac3, react, f, has_src, q[m, i], k[m, i], dt, one, vptr, vcol, vval,
             )  # fmt: skip

@@ -7,17 +7,33 @@ becomes ``(M, 1, nx, ny)``). Padded axes are inactive.
 
 LOD step of length ``dt`` (all implementations, in this order)
 ---------------------------------------------------------------
-1. reaction, per voxel::
+With ``d`` active axes, each axis sweep carries ``τ = dt / d`` of the
+reaction. For each active axis, in increasing order, solve along every grid
+line::
 
-       c <- (c * exp(-λ dt) + w * q) / (1 + dt * k),   w = (1 - exp(-λ dt)) / λ  (= dt if λ = 0)
+    (1 + τ k_i) c_i - r (c_{i-1} - 2 c_i + c_{i+1}) = f c_i(old) + s q_i     (+ r * value at a Dirichlet end)
 
-   (exact for decay and production together, so a constant source reaches
-   exactly q / λ; backward Euler for the first-order sink ``k``, so ``c`` stays
-   >= 0). Without cell terms this is ``c <- c * exp(-λ dt)``.
-2. for each active axis, in increasing order: solve ``A c_new = c + b`` along
-   every grid line, where ``A`` is tridiagonal with ``-r`` off the diagonal,
-   ``r = D dt / dx²``, and ``b`` holds ``r * value`` at a Dirichlet end; then
-   overwrite vessel voxels with their fixed values.
+with ``r = D dt / dx²`` (a no-flux end has one neighbour, a periodic axis is
+cyclic), ``f = exp(-λ τ)`` and ``s = (1 - exp(-λ τ)) / λ`` (``= τ`` if
+λ = 0). The first-order sink ``k`` is implicit *inside* the line solves: a
+sink absorbs what diffuses into it during the sweep, however large ``k dt``.
+Decay and production are integrated exactly over each sweep's share
+(``c <- c f + s q`` for a uniform field), so a uniform field decays exactly
+as ``exp(-λ t)``, a constant source with decay is exact for any ``dt``, decay
+leaves the spreading of a profile exactly diffusive, and every sweep keeps
+``q / k`` fixed when λ = 0 (saturating secretion stops at its target). The
+amount a sweep removes is exactly ``Σ τ k c_new`` (plus ``(1 - f) Σ c``
+decayed) and it adds ``Σ s q``: the mass balance is exact. Vessel voxels are
+Dirichlet rows of the line systems (``c_i = value``: the row is the
+identity, and their neighbours see the fixed value during the solve); they
+are written with their value after each sweep. Without cell sinks or
+vessels the matrices depend only on ``dt`` (the Thomas factors of
+:class:`AxisCoeffs`); with them the diagonal varies per voxel and each line
+is factored as it is swept.
+
+A plan without active axes applies the reaction alone, per voxel::
+
+    c <- (c * exp(-λ dt) + w * q) / (1 + dt * k),   w = (1 - exp(-λ dt)) / λ  (= dt if λ = 0)
 
 Explicit step of length ``dt``: ``n_sub`` sub-steps of ``h = dt / n_sub``, each::
 
@@ -142,7 +158,8 @@ class AxisCoeffs:
     n : int
     r : ndarray of shape (M,)
     diag : ndarray of shape (M, n)
-        Diagonal of ``A`` (for the reference; periodic: the true diagonal).
+        Diagonal of ``A`` without cell terms (periodic: the true diagonal);
+        ``τ k`` adds to it per voxel.
     inv_den, cp : ndarray of shape (M, n)
     rhs_lo, rhs_hi : ndarray of shape (M,)
     periodic : bool
@@ -204,14 +221,19 @@ class LODPlan:
     """Coefficients of one LOD step of length ``dt`` (see module docstring)."""
 
     dt: float
-    decay_factor: np.ndarray  # (M,) exp(-λ dt)
-    source_weight: np.ndarray  # (M,) (1 - exp(-λ dt)) / λ, = dt where λ = 0
+    decay_factor: np.ndarray  # (M,) exp(-λ dt); the reaction of a plan without axes
+    source_weight: np.ndarray  # (M,) (1 - exp(-λ dt)) / λ, = dt where λ = 0; idem
     axes: tuple[AxisCoeffs, ...]
+    tau: float = 0.0  # min: the share of dt of each sweep's reaction, dt / (active axes)
+    sweep_decay_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,) f = exp(-λ τ)
+    sweep_source_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,) s = (1 - exp(-λ τ)) / λ
 
     @classmethod
     def build(cls, spec: FieldSpec, dt: float) -> LODPlan:
         _check_dt(dt)
         m = spec.shape4[0]
+        n_active = sum(spec.axis_active(ia) for ia in range(3))
+        tau = dt / max(1, n_active)
         axes = []
         for ia in range(3):
             if not spec.axis_active(ia):
@@ -251,6 +273,9 @@ class LODPlan:
             decay_factor=np.exp(-spec.decay * dt),
             axes=tuple(axes),
             source_weight=_source_weight(spec.decay, dt),
+            tau=float(tau),
+            sweep_decay_factor=np.exp(-spec.decay * tau),
+            sweep_source_weight=_source_weight(spec.decay, tau),
         )
 
 

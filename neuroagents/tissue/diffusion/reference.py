@@ -5,16 +5,17 @@ These are the ground truth every fast kernel is compared against
 plain fallback: ``kernel="reference"`` runs them on the NumPy backend where
 numba is unwanted or a fast kernel is suspected. They are
 vectorized (no loop over voxels) but make no attempt at speed: the LOD sweep
-builds each axis' tridiagonal matrix and hands it to LAPACK
-(``scipy.linalg.solve_banded``; a dense solve for periodic axes); the
-explicit step pads the field with ghost voxels and applies the 2nd-difference
-Laplacian.
+assembles the line systems of one axis (cell terms on the diagonal, cyclic
+corners, identity rows at vessels) as one sparse matrix and hands it to
+SuperLU (``scipy.sparse.linalg.spsolve``); the explicit step pads the field
+with ghost voxels and applies the 2nd-difference Laplacian.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
 
 from neuroagents.tissue.diffusion.plans import DIRICHLET, NO_FLUX, PERIODIC, ExplicitPlan, LODPlan, Vessels
 
@@ -49,30 +50,72 @@ def fix_vessels(c4, vessels: Vessels):
 
 
 def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None):
-    """One LOD step (see :mod:`.plans`) on ``c4`` in place."""
+    """One LOD step (see :mod:`.plans`) on ``c4`` in place.
+
+    Each sweep assembles the tridiagonal systems of every line of one
+    mediator along one axis as a single sparse matrix (cyclic corners on a
+    periodic axis, identity rows at vessel voxels) and solves it in float64.
+    """
     vessels = vessels or Vessels.none()
-    react(c4, plan.dt, plan.decay_factor, q4, k4, plan.source_weight)
+    if not plan.axes:
+        react(c4, plan.dt, plan.decay_factor, q4, k4, plan.source_weight)
+        return
+    held = np.zeros(c4.shape, dtype=bool)
+    held.reshape(-1)[vessels.flat_index] = True
+    fixed = np.zeros(c4.shape)
+    fixed.reshape(-1)[vessels.flat_index] = vessels.values
     for ax in plan.axes:
         for m in range(c4.shape[0]):  # over mediators
-            lines = np.moveaxis(c4[m], ax.axis - 1, 0)  # (n, a, b) view
-            shape = lines.shape
-            rhs = lines.reshape(ax.n, -1).astype(np.float64)
-            rhs[0] += ax.rhs_lo[m]
-            rhs[-1] += ax.rhs_hi[m]
-            r = ax.r[m]
-            if ax.periodic:
-                a = np.diag(ax.diag[m]) - r * (np.eye(ax.n, k=1) + np.eye(ax.n, k=-1))
-                a[0, -1] -= r
-                a[-1, 0] -= r
-                x = np.linalg.solve(a, rhs)
-            else:
-                banded = np.zeros((3, ax.n))
-                banded[0, 1:] = -r  # super-diagonal
-                banded[1] = ax.diag[m]
-                banded[2, :-1] = -r  # sub-diagonal
-                x = scipy.linalg.solve_banded((1, 1), banded, rhs, check_finite=False)
-            lines[...] = x.reshape(shape)
+            terms = [None if a is None else np.moveaxis(a[m], ax.axis - 1, -1) for a in (q4, k4)]
+            lines = np.moveaxis(c4[m], ax.axis - 1, -1)  # (a, b, n) view
+            x = _solve_lines(
+                lines, ax, m, plan, *terms, np.moveaxis(held[m], ax.axis - 1, -1),
+                np.moveaxis(fixed[m], ax.axis - 1, -1),
+            )  # fmt: skip
+            lines[...] = x
         fix_vessels(c4, vessels)
+
+
+def _solve_lines(lines, ax, m, plan: LODPlan, q, k, held, fixed):
+    """Solve ``A x = f c + s q + b`` on every line of ``lines`` (..., n) along its last axis; float64.
+
+    ``A`` has ``diag + τ k`` on the diagonal and ``-r`` off it (and in the
+    corners of a periodic axis); rows where ``held`` is set are the identity
+    with right-hand side ``fixed``.
+    """
+    n = ax.n
+    r = ax.r[m]
+    rhs = lines.astype(np.float64) * plan.sweep_decay_factor[m]
+    if q is not None:
+        rhs = rhs + plan.sweep_source_weight[m] * q
+    rhs[..., 0] += ax.rhs_lo[m]
+    rhs[..., -1] += ax.rhs_hi[m]
+    diag = np.broadcast_to(ax.diag[m], rhs.shape).astype(np.float64)
+    if k is not None:
+        diag = diag + plan.tau * k
+    free = ~held
+    rhs = np.where(free, rhs, fixed)
+    diag = np.where(free, diag, 1.0)
+    size = rhs.size
+    lower = np.where(free, -r, 0.0)  # A[i, i-1]: none at a line's first voxel (but see the corners)
+    upper = np.where(free, -r, 0.0)  # A[i, i+1]
+    rows = np.arange(size).reshape(rhs.shape)
+    ii = [rows.reshape(-1)]
+    jj = [rows.reshape(-1)]
+    vv = [diag.reshape(-1)]
+    ii.append(rows[..., 1:].reshape(-1))
+    jj.append(rows[..., :-1].reshape(-1))
+    vv.append(lower[..., 1:].reshape(-1))
+    ii.append(rows[..., :-1].reshape(-1))
+    jj.append(rows[..., 1:].reshape(-1))
+    vv.append(upper[..., :-1].reshape(-1))
+    if ax.periodic:  # the line closes on itself
+        ii += [rows[..., 0].reshape(-1), rows[..., -1].reshape(-1)]
+        jj += [rows[..., -1].reshape(-1), rows[..., 0].reshape(-1)]
+        vv += [upper[..., 0].reshape(-1), lower[..., -1].reshape(-1)]
+    a = scipy.sparse.csc_matrix((np.concatenate(vv), (np.concatenate(ii), np.concatenate(jj))), shape=(size, size))
+    x = scipy.sparse.linalg.spsolve(a, rhs.reshape(-1)) if n > 1 or ax.periodic else rhs.reshape(-1) / diag.reshape(-1)
+    return x.reshape(rhs.shape)
 
 
 def _neighbours(c, axis, kind_lo, kind_hi, val_lo, val_hi):

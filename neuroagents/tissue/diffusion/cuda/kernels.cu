@@ -228,3 +228,82 @@ __device__ __forceinline__ void na_lod_tiled_impl(T* c, const T* q, const T* k, 
         __syncthreads();  // the tile is reloaded by the next iteration
     }
 }
+
+// ---- LOD with cell sinks or vessels: each line factored as it is swept -------------------
+// Row i of a line: (diag[i] + tau k) x_i - r (x_{i-1} + x_{i+1}) = fd x_i + sw q + bnd_i, or x_i = fixed
+// where held != 0 (an identity row: a vessel). One thread per line, lines as in na_lod_strided_impl; the
+// factors cp (and, on a periodic axis, the Sherman-Morrison vector z) go to scratch arrays shaped like c.
+template <typename T>
+__device__ __forceinline__ void na_lod_general_impl(T* c, const T* q, const T* k, int has_q, int has_k,
+                                                    const T* held, const T* fixed, int has_v, T tau,
+                                                    const T* fd, const T* sw, T* cp, T* z, na_idx n_lines,
+                                                    na_idx inner, na_idx per_m, int n, int periodic, const T* r,
+                                                    const T* diag, const T* rhs_lo, const T* rhs_hi)
+{
+    const na_idx step = (na_idx)gridDim.x * blockDim.x;
+    for (na_idx line = (na_idx)blockIdx.x * blockDim.x + threadIdx.x; line < n_lines; line += step) {
+        const na_idx outer = line / inner;
+        const na_idx base = outer * n * inner + (line - outer * inner);
+        const int m = (int)(base / per_m);
+        const T rm = r[m];
+        const T* dg = diag + (na_idx)m * n;
+        T gam = T(1), beta = T(0), prev = T(0), prev_z = T(0), prev_cp = T(0);
+        for (int i = 0; i < n; ++i) {  // forward sweep, factoring as it goes
+            const na_idx g = base + i * inner;
+            T b = dg[i];
+            if (has_k) b += tau * k[g];
+            T rhs = fd[m] * c[g];
+            if (has_q) rhs += sw[m] * q[g];
+            if (i == 0) rhs += rhs_lo[m];
+            if (i == n - 1) rhs += rhs_hi[m];
+            T lo = i > 0 ? -rm : T(0);
+            T up = i < n - 1 ? -rm : T(0);
+            const bool fixed_row = has_v && held[g] != T(0);
+            if (fixed_row) {
+                b = T(1);
+                rhs = fixed[g];
+                lo = T(0);
+                up = T(0);
+            }
+            T u = T(0);
+            if (periodic) {  // A = A' + u v^T (Numerical Recipes, cyclic)
+                if (i == 0) {
+                    gam = -b;
+                    beta = fixed_row ? T(0) : -rm;
+                    u = gam;
+                    b = b - gam;
+                }
+                if (i == n - 1) {
+                    const T alpha = fixed_row ? T(0) : -rm;
+                    u = alpha;
+                    b = b - alpha * beta / gam;
+                }
+            }
+            const T inv = T(1) / (i > 0 ? b - lo * prev_cp : b);
+            prev = (rhs - lo * prev) * inv;
+            c[g] = prev;
+            if (periodic) {
+                prev_z = (u - lo * prev_z) * inv;
+                z[g] = prev_z;
+            }
+            prev_cp = up * inv;
+            cp[g] = prev_cp;
+        }
+        const T last = prev;
+        const T last_z = prev_z;
+        for (int i = n - 2; i >= 0; --i) {  // back substitution
+            const na_idx g = base + i * inner;
+            prev = c[g] - cp[g] * prev;
+            c[g] = prev;
+            if (periodic) {
+                prev_z = z[g] - cp[g] * prev_z;
+                z[g] = prev_z;
+            }
+        }
+        if (periodic) {
+            const T v = beta / gam;
+            const T s = (prev + v * last) / (T(1) + prev_z + v * last_z);
+            for (int i = 0; i < n; ++i) c[base + i * inner] -= s * z[base + i * inner];
+        }
+    }
+}
