@@ -9,7 +9,10 @@ float64 coefficients are cast once per plan and dtype and cached here.
 How the work is laid out (``bench/diffusion.py`` measures it):
 
 LOD
-    The reaction is folded into the first sweep. A sweep along an axis that
+    With cell sinks or vessels every line is factored as it is swept
+    (:mod:`.numba_lod_general`). Otherwise the plan's Thomas factors are used,
+    and each sweep's share of decay and production is applied to a row just
+    before it is swept. A sweep along an axis that
     is not the last one (``_mid_sweep``) views the field as ``(pre, n, post)``
     and runs the Thomas recurrence over whole rows of a column block, the
     inner loop running along contiguous memory (SIMD); the block is sized so
