@@ -4,22 +4,21 @@ These are the ground truth every fast kernel is compared against
 (``tests/test_kernels_numba.py``, ``tests/test_kernels_cupy.py``) and the
 plain fallback: ``kernel="reference"`` runs them on the NumPy backend where
 numba is unwanted or a fast kernel is suspected. They are
-vectorized (no loop over voxels) but make no attempt at speed: the LOD sweep
-assembles the line systems of one axis (cell terms on the diagonal, cyclic
-corners, identity rows at vessels) as one sparse matrix and hands it to
-SuperLU (``scipy.sparse.linalg.spsolve``); the explicit step pads the field
-with ghost voxels and applies the 2nd-difference Laplacian.
+vectorized and make no attempt at speed beyond that: the LOD sweep writes
+the line systems of one axis (cell terms on the diagonal, identity rows at
+vessels) and solves them all at once by the Thomas algorithm (:func:`thomas`,
+each operation over every line), a periodic axis by Sherman–Morrison on top
+of it (:func:`_cyclic`); the explicit step pads the field with ghost voxels
+and applies the 2nd-difference Laplacian.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg
 
 from neuroagents.tissue.diffusion.plans import DIRICHLET, NO_FLUX, PERIODIC, ExplicitPlan, LODPlan, Vessels
 
-__all__ = ["explicit_step", "fix_vessels", "laplacian", "lod_step", "react"]
+__all__ = ["explicit_step", "fix_vessels", "laplacian", "lod_step", "react", "thomas"]
 
 
 def react(c4, dt, decay_factor, q4=None, k4=None, source_weight=None):
@@ -52,9 +51,9 @@ def fix_vessels(c4, vessels: Vessels):
 def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None):
     """One LOD step (see :mod:`.plans`) on ``c4`` in place.
 
-    Each sweep assembles the tridiagonal systems of every line of one
-    mediator along one axis as a single sparse matrix (cyclic corners on a
-    periodic axis, identity rows at vessel voxels) and solves it in float64.
+    Each sweep writes the tridiagonal systems of every line of one mediator
+    along one axis (cyclic corners on a periodic axis, identity rows at vessel
+    voxels) and solves them together in float64.
     """
     vessels = vessels or Vessels.none()
     if not plan.axes:
@@ -83,7 +82,6 @@ def _solve_lines(lines, ax, m, plan: LODPlan, q, k, held, fixed):
     corners of a periodic axis); rows where ``held`` is set are the identity
     with right-hand side ``fixed``.
     """
-    n = ax.n
     r = ax.r[m]
     rhs = lines.astype(np.float64) * plan.sweep_decay_factor[m]
     if q is not None:
@@ -96,26 +94,69 @@ def _solve_lines(lines, ax, m, plan: LODPlan, q, k, held, fixed):
     free = ~held
     rhs = np.where(free, rhs, fixed)
     diag = np.where(free, diag, 1.0)
-    size = rhs.size
-    lower = np.where(free, -r, 0.0)  # A[i, i-1]: none at a line's first voxel (but see the corners)
-    upper = np.where(free, -r, 0.0)  # A[i, i+1]
-    rows = np.arange(size).reshape(rhs.shape)
-    ii = [rows.reshape(-1)]
-    jj = [rows.reshape(-1)]
-    vv = [diag.reshape(-1)]
-    ii.append(rows[..., 1:].reshape(-1))
-    jj.append(rows[..., :-1].reshape(-1))
-    vv.append(lower[..., 1:].reshape(-1))
-    ii.append(rows[..., :-1].reshape(-1))
-    jj.append(rows[..., 1:].reshape(-1))
-    vv.append(upper[..., :-1].reshape(-1))
-    if ax.periodic:  # the line closes on itself
-        ii += [rows[..., 0].reshape(-1), rows[..., -1].reshape(-1)]
-        jj += [rows[..., -1].reshape(-1), rows[..., 0].reshape(-1)]
-        vv += [upper[..., 0].reshape(-1), lower[..., -1].reshape(-1)]
-    a = scipy.sparse.csc_matrix((np.concatenate(vv), (np.concatenate(ii), np.concatenate(jj))), shape=(size, size))
-    x = scipy.sparse.linalg.spsolve(a, rhs.reshape(-1)) if n > 1 or ax.periodic else rhs.reshape(-1) / diag.reshape(-1)
-    return x.reshape(rhs.shape)
+    off = np.where(free, -r, 0.0)  # A[i, i-1] and A[i, i+1] of row i (0 in an identity row)
+    if not ax.periodic:
+        return thomas(off, diag, off, rhs)
+    return _cyclic(off, diag, off, rhs)
+
+
+def thomas(lower, diag, upper, rhs):
+    """Solve the tridiagonal systems of every line at once (Thomas algorithm, no pivoting).
+
+    Row ``i`` of a line: ``lower[i] x[i-1] + diag[i] x[i] + upper[i] x[i+1] = rhs[i]``
+    (``lower[0]`` and ``upper[n-1]`` are ignored). The recurrence runs over the
+    positions of a line; each of its operations covers all lines.
+
+    Parameters
+    ----------
+    lower, diag, upper, rhs : ndarray of shape (..., n)
+        One line per leading index; diagonally dominant (as every LOD system is).
+
+    Returns
+    -------
+    ndarray of shape (..., n)
+    """
+    n = rhs.shape[-1]
+    # position first: each step of the recurrence then reads and writes contiguous memory
+    lower, diag, upper, rhs = (np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in (lower, diag, upper, rhs))
+    cp = np.empty(rhs.shape)  # upper[i] / pivot[i]
+    x = np.empty(rhs.shape)
+    pivot = diag[0]
+    cp[0] = upper[0] / pivot
+    x[0] = rhs[0] / pivot
+    for i in range(1, n):  # over the positions of a line (the recurrence), all lines at once
+        pivot = diag[i] - lower[i] * cp[i - 1]
+        cp[i] = upper[i] / pivot
+        x[i] = (rhs[i] - lower[i] * x[i - 1]) / pivot
+    for i in range(n - 2, -1, -1):  # back substitution
+        x[i] -= cp[i] * x[i + 1]
+    return np.moveaxis(x, 0, -1)
+
+
+def _cyclic(lower, diag, upper, rhs):
+    """Solve cyclic tridiagonal systems: corners ``A[0, n-1] = lower[0]``, ``A[n-1, 0] = upper[n-1]``.
+
+    Sherman–Morrison: ``A = A' + u vᵀ`` with ``u = (γ, 0, …, 0, α)``,
+    ``v = (1, 0, …, 0, β / γ)``, ``γ = -diag[0]``, ``β = A[0, n-1]``, ``α = A[n-1, 0]``;
+    ``A'`` is tridiagonal with ``diag[0] - γ`` and ``diag[n-1] - αβ / γ`` at its ends.
+    Then ``x = y - z (v·y) / (1 + v·z)`` with ``A' y = rhs``, ``A' z = u``.
+    """
+    n = rhs.shape[-1]
+    if n == 1:
+        return rhs / (diag + lower + upper)
+    alpha, beta = upper[..., -1], lower[..., 0]
+    gamma = -diag[..., 0]
+    inner = diag.copy()
+    inner[..., 0] -= gamma
+    inner[..., -1] -= alpha * beta / gamma
+    u = np.zeros(rhs.shape)
+    u[..., 0] = gamma
+    u[..., -1] = alpha
+    y = thomas(lower, inner, upper, rhs)
+    z = thomas(lower, inner, upper, u)
+    ratio = beta / gamma
+    s = (y[..., 0] + ratio * y[..., -1]) / (1.0 + z[..., 0] + ratio * z[..., -1])
+    return y - s[..., None] * z
 
 
 def _neighbours(c, axis, kind_lo, kind_hi, val_lo, val_hi):
