@@ -48,7 +48,18 @@ import scipy.special
 from neuroagents.tissue.diffusion.plans import KIND_CODES, ExplicitPlan, FieldSpec, LODPlan, Vessels
 from neuroagents.tissue.diffusion.registry import load_kernels
 
-__all__ = ["CASES", "DECAY", "TAU0", "UPTAKE", "D", "L", "observed_orders", "run_case", "space_error"]
+__all__ = [
+    "CASES",
+    "DECAY",
+    "TAU0",
+    "UPTAKE",
+    "D",
+    "L",
+    "laplacian_matrix",
+    "observed_orders",
+    "run_case",
+    "space_error",
+]
 
 D = 300.0  # µm²/min (assumption: a test value)
 DECAY = 0.1  # λ, 1/min (assumption)
@@ -95,7 +106,7 @@ def _radius2(shape, dx):
     return sum(g**2 for g in grids)
 
 
-def _laplacian_matrix(shape, dx):
+def laplacian_matrix(shape, dx):
     """Sparse 2nd-difference Laplacian (1/µm²) with no-flux ends, C order."""
     ops = []
     for n in shape:
@@ -133,7 +144,7 @@ def _point_case(ndim, dx):
 
 def _discrete_steady(shape, dx, q, shell, exact):
     """``(λ + k - D Δ_h) c = q`` with the shell held at ``exact``, solved directly."""
-    a = (DECAY + UPTAKE) * scipy.sparse.identity(q.size) - D * _laplacian_matrix(shape, dx)
+    a = (DECAY + UPTAKE) * scipy.sparse.identity(q.size) - D * laplacian_matrix(shape, dx)
     held = shell.reshape(-1)
     rhs = np.where(held, exact.reshape(-1), q.reshape(-1))
     keep = scipy.sparse.diags((~held).astype(float))
