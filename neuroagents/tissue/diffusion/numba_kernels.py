@@ -72,10 +72,12 @@ import numpy as np
 
 from neuroagents.tissue.diffusion.numba_explicit import _explicit_sub, _save_halos
 from neuroagents.tissue.diffusion.numba_host import (
+    GENERAL_LINES,
     SERIAL_BELOW,
     _chunk,
     _contiguous,
     _explicit_coeffs,
+    _general_chunk,
     _general_coeffs,
     _lod_coeffs,
     _nsplit,
@@ -201,13 +203,13 @@ def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals):
             views = [v.reshape(shape) for v in (c4, q, k, held, fixed)]
             _general_rows(
                 views[0], n1 * n2, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
-                flags[2], views[3], views[4], one, 64 // dtype.itemsize,
+                flags[2], views[3], views[4], one, GENERAL_LINES,
             )  # fmt: skip
         else:
             pre = m_count * (n1 if ax == 2 else 1)
             shape = (pre, c4.shape[ax], math.prod(c4.shape[ax + 1 :]))
             views = [v.reshape(shape) for v in (c4, q, k, held, fixed)]
-            chunk = _chunk(shape[1], shape[2], dtype.itemsize, pre)
+            chunk = _general_chunk(shape[1], shape[2], dtype.itemsize, pre)
             _general_mid(
                 views[0], pre // m_count, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
                 flags[2], views[3], views[4], one, chunk,
