@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
 from neuroagents.errors import ConfigError
 
-__all__ = ["ASSAYS", "NUMERIC_FIELDS", "SPECIES_NAMES", "SPECIES_PK_FIELDS", "TARGET_KINDS", "Drug", "Target"]
+__all__ = ["ASSAYS", "NUMERIC_FIELDS", "SPECIES_NAMES", "SPECIES_PK_FIELDS", "SYSTEMIC_ROUTES", "TARGET_KINDS", "Drug",
+           "Target"]  # fmt: skip
 
 TARGET_KINDS = ("kinase", "pathway", "receptor", "mediator", "enzyme", "mirna")
 """Kinds of molecular target (see the module docstring for their meaning)."""
@@ -99,6 +100,8 @@ SPECIES_NAMES = ("mouse", "rat", "human")
 SPECIES_PK_FIELDS = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "f_oral", "ka_oral_per_h", "f_sc", "ka_sc_per_h",
                      "fraction_unbound", "csf_kp_uu", "tissue_partition", "ke0_per_h")  # fmt: skip
 """Fields a measured species value may replace (after allometric scaling)."""
+SYSTEMIC_ROUTES = ("oral", "sc", "iv", "ip")
+"""Routes the usual dose ranges (``Drug.usual_dose_mg_per_kg``) are for; intrathecal and local doses are smaller."""
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,12 @@ class Drug:
         Reported time of peak after the first listed extravascular route, h.
     species_pk : Mapping[str, Mapping[str, float]]
         Measured values that replace the allometrically scaled ones, per species.
+    usual_dose_mg_per_kg : Mapping[str, tuple of float]
+        The usual range ``(low, high)`` of one systemic dose (:data:`SYSTEMIC_ROUTES`), mg/kg, per species: what
+        studies and labels give, for warning about doses outside it (a mix-up of units, a typo).
     sources : Mapping[str, str]
-        For every number above (and every ``species_pk`` entry as ``"species.field"``), a source.
+        For every number above (every ``species_pk`` entry as ``"species.field"``, every usual dose range as
+        ``"usual_dose_mg_per_kg.species"``), a source.
     notes : str
     """
 
@@ -160,6 +167,7 @@ class Drug:
     cl_exponent: float = 0.75
     tmax_h: float | None = None
     species_pk: Mapping[str, Mapping[str, float]] = field(default_factory=dict, hash=False, compare=False)
+    usual_dose_mg_per_kg: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     notes: str = ""
 
@@ -198,6 +206,15 @@ class Drug:
                     raise ConfigError(f"species_pk.{sp}.{k}", v, "a finite number > 0", where)
                 if not self.sources.get(f"{sp}.{k}"):
                     raise ConfigError(f"sources.{sp}.{k}", None, "a source for every species override", where)
+        for sp, rng in self.usual_dose_mg_per_kg.items():
+            key = f"usual_dose_mg_per_kg.{sp}"
+            if sp not in SPECIES_NAMES:
+                raise ConfigError("usual_dose_mg_per_kg", sp, f"keys among {list(SPECIES_NAMES)}", where)
+            if not (isinstance(rng, tuple) and len(rng) == 2 and all(_finite(v) and v > 0 for v in rng)
+                    and rng[0] < rng[1]):  # fmt: skip
+                raise ConfigError(key, rng, "a pair (low, high) of doses with 0 < low < high (mg/kg)", where)
+            if not self.sources.get(key):
+                raise ConfigError(f"sources.{key}", None, "a source for every usual dose range", where)
 
     @property
     def protein_binding(self) -> float:
