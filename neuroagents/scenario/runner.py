@@ -275,7 +275,7 @@ def run_scenario(
     path = Path(out_dir)
     check_name(scenario.scenario.name)
     check_directory_path(path)
-    notes = ["scenario.sex is recorded here; the model has no sex parameter yet"]
+    notes = []
     checkpoint_every_min = _positive_or_none("--checkpoint-every", checkpoint_every_min)
     if snapshot_every_min == "default":
         ok, why = fields_available()
