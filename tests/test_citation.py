@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import xarray as xr
 
 import neuroagents
@@ -33,6 +34,16 @@ def test_the_citation_is_citation_cff_with_the_running_version():
     assert c["version"] == neuroagents.__version__ and c["git"] == code_identity()["git"]
     assert c["doi"] is None and c["url"] is None  # CITATION.cff gives neither: none is made up
     assert "references" not in c and "Ghaffarizadeh" not in json.dumps(c)  # the works it cites are not its authors
+
+
+def test_the_reader_agrees_with_a_yaml_parser_on_citation_cff():
+    yaml = pytest.importorskip("yaml")
+    full = yaml.safe_load((ROOT / CFF_FILE).read_text(encoding="utf-8"))
+    ours = read_cff((ROOT / CFF_FILE).read_text(encoding="utf-8"))
+    assert ours["title"] == full["title"] and ours["license"] == full["license"] and ours["message"] == full["message"]
+    assert ours["authors"] == [a.get("name") or f"{a['given-names']} {a['family-names']}" for a in full["authors"]]
+    for key in ("doi", "url", "repository-code", "version"):  # over fields it may give
+        assert ours.get(key) == full.get(key)
 
 
 def test_the_reader_takes_the_fields_a_citation_needs():
