@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 from neuroagents.tissue.diffusion import cupy_kernels as ck
+from neuroagents.tissue.diffusion import cupy_launch as cl
 from neuroagents.tissue.diffusion import reference
 from neuroagents.tissue.diffusion.plans import KIND_CODES, ExplicitPlan, FieldSpec, LODPlan, Vessels
 
@@ -209,20 +210,20 @@ def test_launch_shapes_respect_cuda_limits(shape4, itemsize):
     grid, block = ck.explicit_launch_shape(shape4)
     n3 = shape4[3]
     assert math.prod(block) <= 1024 and block[2] == 1
-    assert 1 <= grid[0] <= ck.MAX_GRID_X and 1 <= grid[1] <= ck.MAX_GRID_YZ and 1 <= grid[2] <= ck.MAX_GRID_YZ
+    assert 1 <= grid[0] <= cl.MAX_GRID_X and 1 <= grid[1] <= cl.MAX_GRID_YZ and 1 <= grid[2] <= cl.MAX_GRID_YZ
     assert grid[0] * block[0] >= n3  # x is not looped over in the kernel
     for axis in (1, 2, 3):
         launch = ck.lod_launch_shape(shape4, axis, itemsize)
         assert launch["n"] * launch["n_lines"] == math.prod(shape4)
-        assert 1 <= launch["grid"][0] <= ck.MAX_GRID_X and math.prod(launch["block"]) <= 1024
+        assert 1 <= launch["grid"][0] <= cl.MAX_GRID_X and math.prod(launch["block"]) <= 1024
         if launch["kernel"] == "na_lod_tiled":
             assert axis == 3 and launch["row"] % 2 == 1 and launch["row"] >= launch["n"]
             assert launch["shared_mem"] == launch["lines_per_block"] * launch["row"] * itemsize
-            assert launch["shared_mem"] <= ck.TILE_SHARED_BYTES
+            assert launch["shared_mem"] <= cl.TILE_SHARED_BYTES
             assert launch["grid"][0] * launch["lines_per_block"] >= launch["n_lines"]
         else:
             assert launch["shared_mem"] == 0
-            assert launch["grid"][0] * launch["block"][0] >= min(launch["n_lines"], ck.MAX_GRID_X)
+            assert launch["grid"][0] * launch["block"][0] >= min(launch["n_lines"], cl.MAX_GRID_X)
 
 
 def test_contiguous_axis_uses_tiles_up_to_the_shared_memory_limit():
@@ -428,7 +429,7 @@ class EmulatedRunner(ck.KernelRunner):
         grid, block = tuple(int(g) for g in grid), tuple(int(b) for b in block)
         assert len(grid) == len(block) == 3 and min(grid + block) >= 1
         assert math.prod(block) <= 1024 and block[2] <= 64
-        assert grid[0] <= ck.MAX_GRID_X and grid[1] <= 65535 and grid[2] <= 65535
+        assert grid[0] <= cl.MAX_GRID_X and grid[1] <= 65535 and grid[2] <= 65535
         assert 0 <= shared_mem <= 48 * 1024
         base, suffix = name.rsplit("_", 1)
         dtype = np.dtype({"f32": np.float32, "f64": np.float64}[suffix])
@@ -507,10 +508,10 @@ def test_emulated_long_contiguous_lines_use_the_strided_fallback(emulator, solve
 @pytest.mark.parametrize("case", ["3d-mixed", "3d-many-lines", "2d-periodic-dirichlet", "1d-mixed"])
 def test_emulated_grid_stride_loops(emulator, monkeypatch, solver, case):
     """With the grid capped at 1-2 blocks, every kernel's grid-stride loop must cover the rest."""
-    monkeypatch.setattr(ck, "MAX_GRID_X", 2)
-    monkeypatch.setattr(ck, "MAX_GRID_YZ", 1)
-    monkeypatch.setattr(ck, "LINE_THREADS", 32)
-    monkeypatch.setattr(ck, "TILE_MAX_LINES", 9)
+    monkeypatch.setattr(cl, "MAX_GRID_X", 2)
+    monkeypatch.setattr(cl, "MAX_GRID_YZ", 1)
+    monkeypatch.setattr(cl, "LINE_THREADS", 32)
+    monkeypatch.setattr(cl, "TILE_MAX_LINES", 9)
     shape, kinds = CASES[case]
     spec = make_spec(shape, kinds)
     plan = make_plan(solver, spec)

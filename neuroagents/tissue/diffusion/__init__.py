@@ -9,9 +9,10 @@ where ``D`` (µm²/min) and ``λ`` (1/min) come from the mediator catalogue and
 the per-voxel terms filled by cells are ``q`` (production, nM/min, >= 0) and
 ``k`` (first-order consumption: uptake and saturating secretion, 1/min, >= 0).
 
-Two solvers, each with a plain NumPy reference (``reference.py``) and fast
-versions checked against it (``numba_kernels.py`` on the CPU,
-``cupy_kernels.py`` on the GPU):
+Two solvers, each with a plain NumPy reference (``reference.py``, also the
+fallback kernel ``"reference"``) and fast versions checked against it
+(``numba_kernels.py`` and its ``numba_*.py`` parts on the CPU,
+``cupy_kernels.py`` with ``cupy_launch.py`` on the GPU):
 
 ``"lod"`` (default)
     Locally one-dimensional backward Euler, one tridiagonal solve per grid

@@ -1,6 +1,9 @@
 """Plain NumPy reference solvers: they read like the equations.
 
-These are the ground truth every fast kernel is compared against. They are
+These are the ground truth every fast kernel is compared against
+(``tests/test_kernels_numba.py``, ``tests/test_kernels_cupy.py``) and the
+plain fallback: ``kernel="reference"`` runs them on the NumPy backend where
+numba is unwanted or a fast kernel is suspected. They are
 vectorized (no loop over voxels) but make no attempt at speed: the LOD sweep
 builds each axis' tridiagonal matrix and hands it to LAPACK
 (``scipy.linalg.solve_banded``; a dense solve for periodic axes); the
