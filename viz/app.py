@@ -274,7 +274,7 @@ def Page():
             if lesson is not None:
                 LessonCard(lesson, m, message, redraw)
         with solara.Row(gap="8px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            ActionsPanel(m, message, redraw)
+            ActionsPanel(m, message, redraw, on_screen)
             Inspector(m, sinks, selected)
             with solara.Card("Parameters", margin=0, classes=["na-params"], style={"flex": "1 1 320px"}):
                 ParamControls(values, defaults.value, lambda: restart(setup.value, dict(values.value)))
