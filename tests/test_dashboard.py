@@ -92,6 +92,59 @@ def test_knockouts_now():
         actions.knock_out_now(m, "gene", "Tnf")
 
 
+def test_deplete_and_knock_out_in_the_compartment_chosen_or_say_model_wide():
+    model, _, _ = build(Setup("sni", ("compartments.paw.width_um=400", "compartments.paw.height_um=400")))
+    comps = model.compartments
+    n = {c: comps[c].cell_types["macrophage"].n for c in comps}
+    a = actions.deplete_now(model, "macrophage", 1.0, compartment="drg")
+    assert comps["drg"].cell_types["macrophage"].n == 0 and a.label == "deplete 100% macrophage in drg"
+    assert a.detail == f"removed {n['drg']} of {n['drg']} macrophage in drg"
+    assert {c: comps[c].cell_types["macrophage"].n for c in ("paw", "dorsal_horn")} == {
+        c: n[c] for c in ("paw", "dorsal_horn")}  # fmt: skip
+    a = actions.deplete_now(model, "macrophage", 1.0)
+    assert a.label.endswith("(all compartments)") and sum(c.cell_types["macrophage"].n for c in comps.values()) == 0
+    with pytest.raises(ConfigError, match=r"deplete\.compartment = 'knee'"):
+        actions.deplete_now(model, "macrophage", 0.5, compartment="knee")
+    dh_microglia = comps["dorsal_horn"].cell_types["microglia"].n
+    a = actions.knock_out_now(model, "mediator", "BDNF", compartment="dorsal_horn")
+    assert a.label == "BDNF knockout in dorsal_horn" and "BDNF" in model.knockouts_in("dorsal_horn").mediators
+    assert "BDNF" not in model.knockouts_in("drg").mediators and "BDNF" not in model.knockouts.mediators
+    actions.knock_out_now(model, "receptor", "TNFR1", compartment="drg")
+    assert model.inhibition_in("drg")["TNFR1"] == 1.0 and model.inhibition_in("periphery").get("TNFR1", 0.0) < 1.0
+    for _ in range(60):
+        model.step()
+    assert model.inhibition_in("drg")["TNFR1"] == 1.0  # the block outlasts the step's drug tables
+    assert comps["dorsal_horn"].cell_types["microglia"].n >= dh_microglia > 0  # a mediator knockout removes no cell
+
+
+def test_markers_place_a_scenario_knockout_at_its_from_min_and_name_where_it_acts():
+    kw = {"injured_fraction": 0.5, "interventions": [
+        {"kind": "knockout", "mediator": "BDNF", "compartment": "dorsal_horn", "from_min": 2880.0},
+        {"kind": "knockout", "cell_type": "t_cell"},
+        {"kind": "deplete", "cell_type": "macrophage", "fraction": 0.9, "time_min": 1440.0, "compartment": "drg",
+         "until_min": 4320.0},
+        {"kind": "transfer", "cell_type": "t_cell", "n": 5, "compartment": "drg", "time_min": 60.0}]}  # fmt: skip
+    events = [(a.time_min, a.kind, a.label) for a in live.scenario_events(kw)]
+    assert events == [(0.0, "injury", "injury (50% of neurons)"), (0.0, "knockout", "t_cell knockout (scenario)"),
+                      (60.0, "transfer", "transfer 5 t_cell in drg (scenario)"),
+                      (1440.0, "deplete", "deplete 90% macrophage in drg, held to day 3 (scenario)"),
+                      (2880.0, "knockout", "BDNF knockout in dorsal_horn (scenario)")]  # fmt: skip
+
+
+def test_legend_counts_the_compartment_on_the_map_and_labels_the_total():
+    model, _, _ = build(Setup("sni", ("compartments.paw.width_um=400", "compartments.paw.height_um=400")))
+    view = live.views(model)["drg"]
+    layer = drawing.cell_layer(view)
+    everywhere = {k: sum(c.cell_types[k].n for c in model.compartments.values()) for k in view.cell_types}
+    legend = drawing.legend_html(layer, where="drg", everywhere=everywhere)
+    drg = model.compartments["drg"].cell_types["macrophage"]
+    assert f'data-kind="macrophage" data-total="{drg.n}"' in legend and "Cells in drg" in legend
+    assert f'data-n="{everywhere["macrophage"]}">({everywhere["macrophage"]} in all compartments)' in legend
+    assert everywhere["macrophage"] > drg.n
+    for state, n in drg.census().items():
+        assert f'data-state="{state}" data-n="{n}"' in legend
+
+
 # --- drawing --------------------------------------------------------------------------------
 def _unb64(text, dtype):
     import base64

@@ -89,10 +89,14 @@ class Server:
         self.log.close()
 
 
+SERVERS: dict[str, Server] = {}
+"""The running servers by name (a test that reads a server's memory needs its process)."""
+
+
 @pytest.fixture(scope="module")
 def server():
     """``neuroagents dashboard inflamed_skin`` (small tissue) on a free port, with the front-end files local."""
-    srv = Server("skin", "inflamed_skin", *(a for s in SKIN for a in ("--set", s)))
+    srv = SERVERS["skin"] = Server("skin", "inflamed_skin", *(a for s in SKIN for a in ("--set", s)))
     yield srv.url
     srv.close()
 
@@ -333,8 +337,13 @@ def test_bad_numbers_give_one_line_and_change_nothing(server, chromium):
         s.page.get_by_role("button", name="Go", exact=True).click()
         line = s.error_line(f"run to day = {text!r}")
         assert "must be" in line and "\n" not in line, line
-    s.page.get_by_label("top (nM)", exact=True).fill("nan")
-    s.page.wait_for_selector(".na-input-scale .error--text", timeout=10_000)  # said at the field; the map lives on
+    vmax = s.map.get_attribute("data-vmax")
+    for text in BAD[:2] + BAD[3:]:  # empty is allowed here: it means "the highest value so far"
+        s.page.get_by_label("top (nM)", exact=True).fill(text)
+        s.page.wait_for_selector(".na-input-scale .error--text", timeout=10_000)  # said at the field
+        assert s.map.get_attribute("data-vmax") == vmax  # the map keeps its scale
+    s.page.get_by_label("top (nM)", exact=True).fill("")
+    s.page.wait_for_selector(".na-input-scale .error--text", state="detached", timeout=10_000)
     assert s.page.locator(".na-marker").count() == 0  # nothing was given
     assert s.time_min() == 5
     s.step()  # the session is alive and well
@@ -468,6 +477,15 @@ def test_layout_keeps_the_map_and_charts_visible_and_unclipped(server, chromium,
         s.page.locator(".na-map-png").click()
     png = Path(dl.value.path()).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 2000 and dl.value.suggested_filename.endswith(".png")
+    map_w = int.from_bytes(png[16:20], "big")
+    with s.page.expect_download() as dl:  # the map and the four charts on one image
+        s.page.locator(".na-all-png").click()
+    both = Path(dl.value.path()).read_bytes()
+    assert both.startswith(b"\x89PNG") and dl.value.suggested_filename == "neuroagents-map-and-charts.png"
+    width, height = int.from_bytes(both[16:20], "big"), int.from_bytes(both[20:24], "big")
+    chart_w = boxes["pain"]["width"]
+    assert width >= map_w + 2 * chart_w - 2 and height >= 2 * boxes["pain"]["height"], (width, height, map_w, chart_w)
+    assert len(both) > len(png)  # the charts' lines and text are on it, not blank space
     with s.page.expect_download() as dl:  # the readouts at every frame, as CSV
         s.page.get_by_role("button", name="CSV", exact=True).click()
     head = Path(dl.value.path()).read_text().splitlines()[0].split(",")
@@ -476,3 +494,37 @@ def test_layout_keeps_the_map_and_charts_visible_and_unclipped(server, chromium,
     s.page.wait_for_selector(".na-lesson-show")
     s.check_clean(f"layout-{w}")
     s.close()
+
+
+MEMORY_GROWTH_MB = 25
+"""Most the server's resident memory may grow from the 5th to the 50th open/close cycle (without giving freed
+memory back, viz.memory, it grew by about 2 MB a cycle)."""
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc (Linux)")
+@pytest.mark.xfail(strict=True, reason="measured 327 -> 381 MB from the 5th to the 50th cycle with freed memory given "
+                   "back (viz/memory.py): live Python objects, models and Solara contexts stay flat; about 1 MB a "
+                   "cycle of native memory is not traced yet")  # fmt: skip
+def test_memory_stays_flat_over_50_open_close_cycles(server, chromium):
+    """Open a tab, play it, close it, 50 times: the server's resident memory after the 50th cycle is within
+    MEMORY_GROWTH_MB of what it was after the 5th (every session's model freed, its memory given back)."""
+    pid = SERVERS["skin"].proc.pid
+    rss = {}
+    for cycle in range(1, 51):
+        s = Session(chromium, server, viewport=(1280, 720))
+        s.play()
+        s.page.wait_for_timeout(500)
+        s.close()
+        if cycle in (5, 50):
+            time.sleep(4.0)  # the closed session's memory is given back two seconds after it closes
+            rss[cycle] = _rss_mb(pid)
+    _record("server memory after 5 open/close cycles (MB)", rss[5])
+    _record("server memory after 50 open/close cycles (MB)", rss[50])
+    assert rss[50] - rss[5] < MEMORY_GROWTH_MB, rss
