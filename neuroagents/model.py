@@ -38,12 +38,7 @@ import pandas as pd
 from neuroagents.axons import link_axons
 from neuroagents.backend import resolve_backend
 from neuroagents.cells.events import EventLog
-from neuroagents.cells.macrophage import Macrophage
-from neuroagents.cells.mast_cell import MastCell
-from neuroagents.cells.microglia import Microglia
-from neuroagents.cells.neuron import Neuron
 from neuroagents.cells.signaling import check_inhibition_keys
-from neuroagents.cells.t_cell import TCell
 from neuroagents.compartment import Compartment, check_layout
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
@@ -51,6 +46,7 @@ from neuroagents.interventions import Depletion, parse_all
 from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
+from neuroagents.registry import CELL_TYPES, MEDIATORS
 from neuroagents.sex import SEXES, sex_adjusted
 from neuroagents.stroma import build_stroma
 from neuroagents.timeline import Timeline, refresh_views
@@ -58,11 +54,7 @@ from neuroagents.timeline import Timeline, refresh_views
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
 PHASES = ("dose", "sense", "decide", "secrete", "diffuse", "move", "pain", "record")
-CELL_TYPES = {c.kind: c for c in (MastCell, Macrophage, TCell, Microglia, Neuron)}
-DEFAULT_MEDIATORS = (
-    "TNF", "IL1B", "IL6", "IL10", "IL17A", "IFNG", "IL4", "IL13", "GMCSF", "NGF", "PGE2", "histamine",
-    "serotonin", "tryptase", "CCL2", "CSF1", "CX3CL1", "ATP", "BDNF", "SP", "CGRP", "elastase", "miR21", "IL23",
-)  # fmt: skip
+DEFAULT_MEDIATORS = MEDIATORS  # the registry's (neuroagents.registry), by the name the model always gave them
 
 
 def _positive(name, value, allowed="a number > 0"):
@@ -101,6 +93,9 @@ class NeuroImmuneModel(mesa.Model):
         Voxel edge, µm (20 µm as in PhysiCell and GranSim, docs/references.md).
     n_mast_cells, n_macrophages, n_t_cells, n_microglia, n_neurons : int
         Initial numbers of cells (T cells usually start at 0 and infiltrate).
+    cell_counts : Mapping[str, int], optional
+        Initial numbers of other registered cell types (:data:`neuroagents.registry.CELL_TYPES`), e.g. an
+        example type added with ``CELL_TYPES.register``.
     injured_fraction : float
         Fraction of neurons injured at ``injury_time_min`` (0 = sham).
     vessel_spacing_um : float
@@ -155,6 +150,7 @@ class NeuroImmuneModel(mesa.Model):
         n_t_cells: int = 0,
         n_microglia: int = 0,
         n_neurons: int = 60,
+        cell_counts: Mapping | None = None,
         injured_fraction: float = 0.0,
         injury_time_min: float = 0.0,
         vessel_spacing_um: float = 500.0,
@@ -189,6 +185,15 @@ class NeuroImmuneModel(mesa.Model):
         for arg, v in zip(("n_mast_cells", "n_macrophages", "n_t_cells", "n_microglia", "n_neurons"),
                           counts.values(), strict=True):  # fmt: skip
             _count(arg, v)
+        if cell_counts is not None and not isinstance(cell_counts, Mapping):
+            raise ConfigError("cell_counts", cell_counts, "a mapping of registered cell types to counts")
+        for kind, v in (cell_counts or {}).items():  # over registered types beyond the five n_* keywords
+            if kind not in CELL_TYPES or kind in counts:
+                others = sorted(set(CELL_TYPES) - set(counts))
+                raise ConfigError(f"cell_counts.{kind}", v, f"a registered cell type without an n_* keyword "
+                                  f"(neuroagents.registry.CELL_TYPES): one of {others}")  # fmt: skip
+            _count(f"cell_counts.{kind}", v)
+            counts[kind] = v
         _count("crowding_limit", crowding_limit)
         if crowding_limit < 1:
             raise ConfigError("crowding_limit", crowding_limit, "an integer >= 1 (cells per voxel)")
