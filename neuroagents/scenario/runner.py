@@ -7,6 +7,9 @@ directory (every file through a temporary name and a rename, so none is ever hal
 ``timeseries.parquet``
     :meth:`NeuroImmuneModel.timeseries`: one row per recorded time (``time_min``, pain readouts, cells per type
     and state, mean mediators per compartment).
+``cells.parquet``
+    Per-cell snapshots (:mod:`~neuroagents.cell_snapshots`: time, compartment, type, id, position, state,
+    pathway activities) on the snapshot schedule: at t = 0, every ``snapshot_every_min`` and at the end.
 ``fields.zarr``
     Field snapshots (:class:`~neuroagents.recording.FieldSnapshots`): at t = 0, every ``snapshot_every_min``
     and at the end; read with ``xarray.open_zarr(path, group="tissue")``.
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from neuroagents.cell_snapshots import CellSnapshots
 from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, save_checkpoint, scenario_sha256
 from neuroagents.errors import ConfigError, NeuroagentsError
 from neuroagents.outputs import (
@@ -153,6 +157,7 @@ class _Run:
     model_kwargs: dict = field(default_factory=dict)
     estimate: str = ""
     write_error: dict | None = None
+    cells: CellSnapshots | None = None
 
     def state(self) -> dict:
         s = self.scenario
@@ -162,16 +167,18 @@ class _Run:
                 "snapshots": self.snapshots.state() if self.snapshots else None,
                 "checkpoint_every_min": self.checkpoint_every_min, "next_checkpoint_min": self.next_checkpoint_min,
                 "segments": list(self.segments), "notes": list(self.notes),
-                "model_kwargs": self.model_kwargs}  # fmt: skip
+                "model_kwargs": self.model_kwargs,
+                "cells": self.cells.state() if self.cells else None}  # fmt: skip
 
     @classmethod
     def from_state(cls, path: Path, st: dict) -> _Run:
         scenario = Scenario.model_validate(st["scenario"])
         scenario._files, scenario._overrides = tuple(st["files"]), tuple(st["overrides"])
         snaps = FieldSnapshots.from_state(path / FIELDS_STORE, st["snapshots"]) if st["snapshots"] else None
+        cells = CellSnapshots.from_state(st["cells"]) if st.get("cells") else None
         return cls(scenario, path, st["backend"], st["dtype"], st["n_planned"], snaps, st["checkpoint_every_min"],
                    st["next_checkpoint_min"], st["done"], None, list(st["segments"]), list(st["notes"]),
-                   st["model_kwargs"])  # fmt: skip
+                   st["model_kwargs"], cells=cells)  # fmt: skip
 
 
 class _StopOnSignal:
@@ -279,11 +286,12 @@ def run_scenario(
     checkpoint_every_min = _positive_or_none("--checkpoint-every", checkpoint_every_min)
     if snapshot_every_min == "default":
         ok, why = fields_available()
+        cells_every_min = DEFAULT_SNAPSHOT_EVERY_MIN  # per-cell snapshots need no xarray/zarr
         snapshot_every_min = DEFAULT_SNAPSHOT_EVERY_MIN if ok else None
         if not ok:
             notes.append(f"no field snapshots: {why}")
     else:
-        snapshot_every_min = _positive_or_none("--snapshot-every", snapshot_every_min)
+        snapshot_every_min = cells_every_min = _positive_or_none("--snapshot-every", snapshot_every_min)
         ok, why = fields_available()
         if snapshot_every_min is not None and not ok:
             raise ConfigError("--snapshot-every", snapshot_every_min, f"left out: {why}")
@@ -323,7 +331,8 @@ def run_scenario(
             (path / CHECKPOINT_FILE).unlink(missing_ok=True)
         run = _Run(scenario, path, backend, dtype, planned_steps(scenario.duration_min, model.cell_dt_min), snaps,
                    checkpoint_every_min, checkpoint_every_min or math.inf, notes=notes,
-                   model_kwargs=jsonable(kwargs), estimate=estimate.describe())  # fmt: skip
+                   model_kwargs=jsonable(kwargs), estimate=estimate.describe(),
+                   cells=CellSnapshots(SnapshotSchedule(cells_every_min)) if cells_every_min else None)  # fmt: skip
         started = True
         return _drive(run, model, t0, command, progress, handle_signals)
     finally:
@@ -450,6 +459,8 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
         try:
             if run.snapshots is not None:
                 _snapshot(run, model)
+            if run.cells is not None:
+                run.cells.start(model)
             while run.done < run.n_planned:  # over cell steps
                 error_step = run.done + 1
                 model.step()
@@ -458,6 +469,8 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                 check_fields(model)
                 if run.snapshots is not None:
                     _snapshot(run, model)
+                if run.cells is not None:
+                    run.cells.after_step(model)
                 if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
                     while run.next_checkpoint_min <= model.time_min + 1e-9:
                         run.next_checkpoint_min += run.checkpoint_every_min
@@ -486,6 +499,8 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
         seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
         if status != "failed" and caught is None:
             model.record()  # the final state, whatever the recording schedule (not a half-done step's)
+            if status == "completed" and run.cells is not None:
+                run.cells.finish(model)
             if (status == "completed" and run.snapshots is not None
                     and run.snapshots.schedule.last_min != model.time_min):  # fmt: skip
                 try:
