@@ -105,9 +105,9 @@ class CellSnapshots:
         if self.schedule.due(model.time_min):
             self.write(model)
 
-    def finish(self, model) -> None:
-        """The final state, unless already taken."""
-        if self.schedule.last_min != model.time_min:
+    def finish(self, model, outcome: str = "completed") -> None:
+        """The final state of a completed run, unless already taken."""
+        if outcome == "completed" and self.schedule.last_min != model.time_min:
             self.write(model)
 
     def write(self, model) -> None:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TextIO
 
 from neuroagents.cell_snapshots import CellSnapshots
-from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, save_checkpoint, scenario_sha256
+from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, scenario_sha256
 from neuroagents.errors import ConfigError, NeuroagentsError
 from neuroagents.outputs import (
     OutputError,
@@ -61,11 +61,11 @@ from neuroagents.recording import (
     FIELDS_STORE,
     FieldSnapshots,
     SnapshotSchedule,
-    check_fields,
     fields_available,
     jsonable,
 )
 from neuroagents.scenario.checks import check_name, implausible_doses
+from neuroagents.scenario.observers import Checkpoints, FieldsObserver, FinalRecord, ProgressObserver, step_through
 from neuroagents.scenario.run_files import OUTPUT_FILES, kept, write_outputs
 from neuroagents.scenario.schema import Scenario
 
@@ -158,6 +158,7 @@ class _Run:
     estimate: str = ""
     write_error: dict | None = None
     cells: CellSnapshots | None = None
+    error_step: int | None = None  # the step an exception belongs to (not kept in checkpoints)
 
     def state(self) -> dict:
         s = self.scenario
@@ -431,17 +432,6 @@ def _reopen_snapshots(run: _Run, model) -> None:
 
 
 # --- the loop ---------------------------------------------------------------------------------------
-def _checkpoint(run: _Run, model, seg: dict, t0: float) -> None:
-    """Save the model and the run; the segment so far goes with it, so a resumed run's manifest lists it."""
-    state = run.state()
-    done = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(time.perf_counter() - t0, 3),
-            "status": "checkpointed"}  # fmt: skip
-    state["segments"] = [*run.segments, done]
-    save_checkpoint(run.path / CHECKPOINT_FILE, model, state)
-    run.last_checkpoint = {"time_min": model.time_min, "steps": run.done,
-                           "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
-
-
 def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resumed_from=None) -> RunResult:
     """Step ``model`` from ``run.done`` to ``run.n_planned``, checkpointing and snapshotting; write the outputs."""
     stream = sys.stderr if progress is True else (progress or None)
@@ -451,43 +441,25 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     seg = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
            "host": platform.node(), "from_step": run.done, "from_min": model.time_min,
            "resumed_from_checkpoint": resumed_from}  # fmt: skip
-    status, caught, error_step = "completed", None, None
+    status, caught = "completed", None
+    run.error_step = None
     path = run.path
     path.mkdir(parents=True, exist_ok=True)
+    checkpoints = Checkpoints(run, seg, t0)
+    observers = [FinalRecord(), *([FieldsObserver(run)] if run.snapshots is not None else []),
+                 *([run.cells] if run.cells is not None else []), checkpoints, ProgressObserver(bar)]  # fmt: skip
     t1 = time.perf_counter()
     with _StopOnSignal(handle_signals, stream) as stop:
         try:
-            if run.snapshots is not None:
-                _snapshot(run, model)
-            if run.cells is not None:
-                run.cells.start(model)
-            while run.done < run.n_planned:  # over cell steps
-                error_step = run.done + 1
-                model.step()
-                run.done += 1
-                error_step = run.done  # a bad field or a failed write belongs to the step just done
-                check_fields(model)
-                if run.snapshots is not None:
-                    _snapshot(run, model)
-                if run.cells is not None:
-                    run.cells.after_step(model)
-                if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
-                    while run.next_checkpoint_min <= model.time_min + 1e-9:
-                        run.next_checkpoint_min += run.checkpoint_every_min
-                    _checkpoint(run, model, seg, t0)
-                    write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
-                    if run.write_error is not None:  # a full or read-only disk: stop while the checkpoint is whole
-                        raise OutputError(f"cannot write {run.write_error['file']}: {run.write_error['cause']}")
-                bar.update(model.time_min)
-                if stop.requested and run.done < run.n_planned:
-                    status = "interrupted"
-                    _checkpoint(run, model, seg, t0)
-                    break
+            status = step_through(model, run, observers, stop)
+            if status == "interrupted":
+                checkpoints.checkpoint(model)
         except KeyboardInterrupt as exc:
             status, caught = "interrupted", exc
         except Exception as exc:  # any failure: record it, write what was computed, then report it
             status, caught = "failed", exc
         stop.finishing = True  # a further Ctrl-C waits for the outputs below
+        error_step = run.error_step
         error = None
         if caught is not None:
             message = "interrupted" if isinstance(caught, KeyboardInterrupt) else str(caught)
@@ -495,20 +467,16 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                      "time_min": model.time_min}  # fmt: skip
             if isinstance(caught, OSError) and getattr(caught, "filename", None):
                 error["file"] = str(caught.filename)
-        bar.close(model.time_min)
         seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
-        if status != "failed" and caught is None:
-            model.record()  # the final state, whatever the recording schedule (not a half-done step's)
-            if status == "completed" and run.cells is not None:
-                run.cells.finish(model)
-            if (status == "completed" and run.snapshots is not None
-                    and run.snapshots.schedule.last_min != model.time_min):  # fmt: skip
-                try:
-                    _snapshot(run, model, force=True)
-                except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
-                    status, caught = "failed", exc
-                    error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
-                             "time_min": model.time_min, "file": str(run.snapshots.path)}  # fmt: skip
+        outcome = status if caught is None else "failed"
+        for o in observers:  # over observers: the last record, the last snapshots, the progress line
+            try:
+                o.finish(model, outcome)
+            except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
+                status, caught, outcome = "failed", exc, "failed"
+                error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
+                         "time_min": model.time_min,
+                         "file": str(getattr(exc, "filename", None) or getattr(o, "path", None) or path)}  # fmt: skip
         files = write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
     ckpt = path / CHECKPOINT_FILE if run.last_checkpoint else None
     if isinstance(caught, KeyboardInterrupt):
@@ -540,15 +508,3 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     return RunResult(path, tuple(files), model.backend.name, model.backend.device, run.done, model.time_min,
                      time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
 
-
-def _snapshot(run: _Run, model, *, force: bool = False) -> None:
-    """Take a due (or, with ``force``, an unscheduled) snapshot; a failed write names the store."""
-    try:
-        if force:
-            run.snapshots.write(model)
-        else:
-            run.snapshots.maybe_write(model)
-    except OSError as exc:
-        if not getattr(exc, "filename", None):  # zarr's errors name no file
-            exc.filename = str(run.snapshots.path)
-        raise
