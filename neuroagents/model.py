@@ -6,6 +6,11 @@ microenvironment, in order::
 
     dose -> sense -> decide -> secrete -> diffuse -> move -> pain -> record
 
+Everything scheduled (the injury, depletions, knockouts from a time, held
+depletions, transfers, injections) is one sorted list of events,
+:attr:`NeuroImmuneModel.schedule` (:mod:`neuroagents.schedule`), that the dose
+phase consumes; drug effects are evaluated there each step (linear PK).
+
 Every process has its own time step: the cells decide every ``cell_dt_min``;
 diffusion sub-steps at ``diffusion_dt_min`` inside it; the recorder samples
 every ``record_every_min``.
@@ -47,9 +52,18 @@ from neuroagents.pain import PainModel
 from neuroagents.pharmacology import Pharmacology
 from neuroagents.pharmacology.effects import combine_independent, split_by_kind
 from neuroagents.registry import CELL_TYPES, MEDIATORS
+from neuroagents.schedule import Event, Schedule
 from neuroagents.sex import SEXES, sex_adjusted
 from neuroagents.stroma import build_stroma
-from neuroagents.timeline import Timeline, refresh_views
+from neuroagents.timeline import (
+    HeldDepletions,
+    activate,
+    check_scoped_knockouts,
+    lift_cell_knockout,
+    refresh_views,
+    start_knockouts,
+)
+from neuroagents.transfer import place_cells
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
@@ -124,7 +138,7 @@ class NeuroImmuneModel(mesa.Model):
     interventions : sequence of Mapping
         Cell depletions (once, held over an interval or repeated), knockouts of a mediator, receptor or cell type
         (everywhere or in one compartment, for the whole run or from a time) and adoptive transfers (see
-        :mod:`neuroagents.interventions`; applied in the dose phase by :mod:`neuroagents.timeline`).
+        :mod:`neuroagents.interventions`; events of :attr:`schedule`, applied in the dose phase).
     injections : sequence of Mapping
         Injected agents (carrageenan, CFA) or named mediators, bolus or depot (see :mod:`neuroagents.injections`).
     pain_params : Mapping, optional
@@ -280,11 +294,21 @@ class NeuroImmuneModel(mesa.Model):
         self.local_knockouts: dict = {}  # compartment -> Knockouts of its own (conditional knockouts)
         self._knockouts_in: dict = {}  # compartment -> what its cells see knocked out (neuroagents.timeline)
         self.receptor_blocks: dict = {}  # compartment kind -> receptors knocked out in it
-        self.timeline = Timeline(self, parsed) or None  # conditional/inducible knockouts, held depletions, transfers
+        check_scoped_knockouts(self, parsed.knockouts.scoped)
+        later_knockouts = start_knockouts(self, parsed.knockouts.scoped)  # those from t = 0 act before seeding
+        self.held = HeldDepletions()
         self.injections = parse_injections(list(injections), self.compartments, first.env.names,
                                            {m.name: m.molecular_mass_kda for m in first.env.mediators})
-        self._next_depletion = 0
-        self._next_injection = 0
+        self.given_injections: list = []  # injected so far (depots release on), in the order given
+        injury = [Event(self.injury_time_min, "injury", self.injured_fraction, strict=True)] \
+            if self.injured_fraction > 0 else []  # fmt: skip
+        self.schedule = Schedule([
+            *injury, *(Event(d.time_min, "depletion", d) for d in self.depletions),
+            *(Event(k.from_min, "knockout", k) for k in later_knockouts),
+            *(Event(d.time_min, "hold", d) for d in self.depletions if d.until_min is not None),
+            *(Event(t.time_min, "transfer", t) for t in parsed.transfers),
+            *(Event(i.time_min, "injection", i) for i in self.injections),
+        ])  # fmt: skip
         self._block_receptors(self.knockouts.receptors)
         self.species = species
         global_params = sex_adjusted(cell_params or {}, sex)
@@ -371,23 +395,37 @@ class NeuroImmuneModel(mesa.Model):
             getattr(self, f"_phase_{phase}")(dt)
 
     def _phase_dose(self, dt):
-        if not self.injured and self.injured_fraction > 0 and self.time_min >= self.injury_time_min:
-            self.neurons.injure(self.injured_fraction)
-            self.injured = True
+        """Drug effects now, then the scheduled events due (:mod:`neuroagents.schedule`), in their order."""
         if self.pharmacology is not None:
             self.apply_drug_effects(self.pharmacology.effects(self.time_min))
-        while self._next_depletion < len(self.depletions) and self.depletions[self._next_depletion].time_min <= (
-            self.time_min + 1e-9
-        ):
-            self.deplete(self.depletions[self._next_depletion])
-            self._next_depletion += 1
-        if self.timeline is not None:
-            self.timeline.due(self)
-        while self._next_injection < len(self.injections) and self.injections[self._next_injection].time_min <= (
-            self.time_min + 1e-9
-        ):
-            self.injections[self._next_injection].inject(self.compartments, self.time_min)
-            self._next_injection += 1
+        holds_applied = False
+        for event in self.schedule.pop_due(self.time_min):  # over the events due (a few at most)
+            if not holds_applied and event.what in ("transfer", "injection"):
+                self.held.apply(self)  # running held depletions see the cells born since the last step
+                holds_applied = True
+            self._apply_event(event)
+        if not holds_applied:
+            self.held.apply(self)
+        self.held.mark(self)  # transferred cells are not a held depletion's new arrivals
+
+    def _apply_event(self, event: Event) -> None:
+        what, item = event.what, event.item
+        if what == "injury":
+            self.neurons.injure(item)
+            self.injured = True
+        elif what == "depletion":
+            self.deplete(item)
+        elif what == "knockout":
+            activate(self, item)
+        elif what == "hold":
+            self.held.start(self, item)
+        elif what == "transfer":
+            place_cells(self, item)
+            if item.recruit:
+                lift_cell_knockout(self, item.cell_type)
+        else:  # an injection
+            item.inject(self.compartments, self.time_min)
+            self.given_injections.append(item)
 
     def add_dosing(self, schedule) -> None:
         """Add one dosing schedule to the run (a ``[[drugs]]`` table or a :class:`DosingSchedule`).
@@ -530,7 +568,7 @@ class NeuroImmuneModel(mesa.Model):
                 ct.secrete()
         for comp in self.compartments.values():  # over compartments: stromal PGE2 (vectorized over voxels)
             comp.stroma.secrete(dt)
-        for inj in self.injections[: self._next_injection]:  # depots release on
+        for inj in self.given_injections:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 
     def _phase_diffuse(self, dt):
