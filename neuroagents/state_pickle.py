@@ -28,7 +28,8 @@ _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 STATE_MODULES = (
     "neuroagents.model", "neuroagents.backend", "neuroagents.axons", "neuroagents.compartment",
-    "neuroagents.interventions", "neuroagents.injections", "neuroagents.mediators", "neuroagents.params",
+    "neuroagents.interventions", "neuroagents.injections", "neuroagents.mediators", "neuroagents.model_readouts",
+    "neuroagents.params",
     "neuroagents.sex", "neuroagents.stroma", "neuroagents.units", "neuroagents.cells", "neuroagents.pain",
     "neuroagents.pharmacology", "neuroagents.schedule", "neuroagents.tissue", "neuroagents.timeline",
     "neuroagents.transfer",

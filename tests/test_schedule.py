@@ -1,4 +1,5 @@
-"""The model's one schedule of events: sorted by time, taken when due, applied in a fixed order within a step."""
+"""The model's one schedule of events (sorted by time, taken when due, applied in a fixed order within a step), and
+the model built from a resolved scenario."""
 
 from __future__ import annotations
 
@@ -54,3 +55,12 @@ def test_a_scenario_s_interventions_become_events():
     kinds = [e.what for e in m.schedule.pending]
     assert "transfer" in kinds and "injury" in kinds
     assert [e.time_min for e in m.schedule.pending] == sorted(e.time_min for e in m.schedule.pending)
+
+
+def test_a_model_builds_from_a_resolved_scenario():
+    s = load_scenario("nerve_injury", overrides=["tissue.width_um=200", "tissue.height_um=200"])
+    a, b = NeuroImmuneModel.from_scenario(s, seed=5), NeuroImmuneModel(**s.model_kwargs(seed=5))
+    for m in (a, b):
+        for _ in range(3):  # over steps
+            m.step()
+    assert a.timeseries().equals(b.timeseries()) and a.injury_time_min == s.injury.time_min

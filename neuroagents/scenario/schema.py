@@ -481,7 +481,7 @@ class Scenario(_Table):
         """A :class:`~neuroagents.model.NeuroImmuneModel` for this scenario (``kwargs`` as :meth:`model_kwargs`)."""
         from neuroagents.model import NeuroImmuneModel
 
-        return NeuroImmuneModel(**self.model_kwargs(**kwargs))
+        return NeuroImmuneModel.from_scenario(self, **kwargs)
 
 
 def _masses(overridden: dict) -> dict[str, float]:
