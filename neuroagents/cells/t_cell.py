@@ -136,8 +136,7 @@ class TCell(CellType):
         Priming happens in the draining lymph node, which sees what every inflamed site sends, so T cells that
         enter a compartment without macrophages (the dorsal horn) are primed all the same.
         """
-        comps = getattr(self.model, "compartments", None) or {}
-        pops = [c.cell_types.get("macrophage") for c in comps.values()] or [self.model.cell_types.get("macrophage")]
+        pops = [c.cell_types.get("macrophage") for c in self.model.compartments.values()]
         pops = [m for m in pops if m is not None and m.n]
         n = sum(m.n for m in pops)
         return sum(float(m.pop["NFKB"].sum()) for m in pops) / n if n else 0.0

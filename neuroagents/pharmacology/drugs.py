@@ -45,10 +45,10 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from types import MappingProxyType
 
-from neuroagents.cells.signaling import KINASES
 from neuroagents.errors import ConfigError
 from neuroagents.pharmacology.schema import ASSAYS, NUMERIC_FIELDS, TARGET_KINDS, Drug, Target
 from neuroagents.pharmacology.usual_doses import USUAL_DOSES
+from neuroagents.registry import DRUG_TARGETS
 
 __all__ = ["ASSAYS", "DRUGS", "TARGET_KINDS", "Drug", "Target", "describe", "get_drug", "target_kinds"]
 
@@ -62,7 +62,7 @@ def _t(name, kind, potency_nM, source, *, assay="enzyme", hill=1.0, emax=1.0) ->
 
 
 def _jak(values: tuple[float, float, float, float], sources: tuple[str, str, str, str]) -> tuple[Target, ...]:
-    return tuple(_t(k, "kinase", v, s) for k, v, s in zip(KINASES, values, sources, strict=True))
+    return tuple(_t(k, "kinase", v, s) for k, v, s in zip(DRUG_TARGETS["kinase"], values, sources, strict=True))
 
 
 _LN2 = math.log(2.0)

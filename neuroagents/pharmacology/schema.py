@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
 from neuroagents.errors import ConfigError
+from neuroagents.registry import DRUG_TARGETS
 
 __all__ = ["ASSAYS", "NUMERIC_FIELDS", "SPECIES_NAMES", "SPECIES_PK_FIELDS", "SYSTEMIC_ROUTES", "TARGET_KINDS", "Drug",
            "Target"]  # fmt: skip
@@ -24,8 +24,6 @@ TARGET_KINDS = ("kinase", "pathway", "receptor", "mediator", "enzyme", "mirna")
 ASSAYS = ("enzyme", "cellular", "binding", "whole_blood", "ex_vivo_total", "assumption")
 """Where a potency was measured; ``whole_blood`` and ``ex_vivo_total`` are on total drug."""
 _TOTAL_BASIS = ("whole_blood", "ex_vivo_total")
-_ENZYMES = ("COX2",)
-_MIRNAS = ("miR21",)
 
 
 def _finite(v) -> bool:
@@ -66,8 +64,7 @@ class Target:
         where = f"target {self.name!r}"
         if self.kind not in TARGET_KINDS:
             raise ConfigError("kind", self.kind, f"one of {list(TARGET_KINDS)}", where)
-        allowed = {"kinase": KINASES, "pathway": PATHWAYS, "receptor": tuple(RECEPTORS),
-                   "enzyme": _ENZYMES, "mirna": _MIRNAS}.get(self.kind)  # fmt: skip
+        allowed = DRUG_TARGETS.get(self.kind)  # a mediator target: any mediator (checked where the grid is known)
         if allowed is not None and self.name not in allowed:
             raise ConfigError("name", self.name, f"a {self.kind} among {list(allowed)}", where)
         if not (_finite(self.potency_nM) and self.potency_nM > 0):

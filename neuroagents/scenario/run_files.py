@@ -14,6 +14,7 @@ import platform
 import time
 from pathlib import Path
 
+from neuroagents.cell_snapshots import CELLS_FILE
 from neuroagents.checkpoint import CHECKPOINT_FILE, code_identity
 from neuroagents.citation import citation
 from neuroagents.outputs import describe_os_error
@@ -22,7 +23,7 @@ from neuroagents.recording import FIELDS_STORE, atomic_write, package_versions, 
 
 __all__ = ["OUTPUT_FILES", "kept", "write_outputs"]
 
-OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png", FIELDS_STORE)
+OUTPUT_FILES = ("timeseries.parquet", CELLS_FILE, "manifest.json", "summary.png", FIELDS_STORE)
 """What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
 
 
@@ -71,6 +72,14 @@ def write_outputs(run, model, status, error, seg, wall_s, *, draw: bool, final: 
             spare = _spare(run, "timeseries.parquet")
             write_table(spare)
             run.write_error["timeseries_at"] = str(spare)
+    cells = getattr(run, "cells", None)
+    if cells is not None and cells.frames:
+
+        def write_cells():
+            with atomic_write(path / CELLS_FILE) as tmp:
+                cells.table().to_parquet(tmp, index=False)
+
+        attempt(CELLS_FILE, write_cells)
     if run.snapshots is not None and run.snapshots.schedule.count:
         files.append(path / FIELDS_STORE)
     notes = list(run.notes)
