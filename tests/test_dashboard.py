@@ -352,6 +352,26 @@ def test_server_frees_sessions_without_a_browser_within_minutes(monkeypatch, tmp
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "30m"
 
 
+def test_a_freed_model_takes_its_solver_casts_with_it():
+    """The diffusion solver's cache of cast coefficients holds no plan alive: when a session's model is freed, its
+    entries go with it (they used to stay until 32 newer plans pushed them out: a few MB of closed sessions)."""
+    import gc
+    import weakref
+
+    from neuroagents.tissue.diffusion import numba_host
+
+    m, _, _ = build(Setup("inflamed_skin", SKIN))
+    before = set(numba_host._coeff_cache)
+    m.step()
+    mine = {k for k in set(numba_host._coeff_cache) - before if k[1] is not None}  # keyed by this model's plans
+    assert mine, "the step cast no coefficients: the test no longer watches the cache the model uses"
+    freed = weakref.ref(m)
+    del m
+    gc.collect()
+    assert freed() is None
+    assert not mine & set(numba_host._coeff_cache)
+
+
 def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):
     from neuroagents.cli import main
 
