@@ -9,8 +9,8 @@ reference to them), but the C allocator keeps the freed memory for reuse. Two th
   freed but still partly used pile up. Measured on the dashboard server (50 cycles of opening an
   ``inflamed_skin`` tab, playing it and closing it, 2-core machine): with glibc's default of 16 arenas the
   malloc'd memory in use stayed at 65 MB while the arenas grew from 76 to 100 MB and the resident memory by
-  about 0.1 MB a cycle, without end; with 2 arenas the arenas stayed at 73–76 MB and the resident memory
-  within 1.4 MB from the 5th to the 50th cycle.
+  about 0.1 MB a cycle, without end; with 2 arenas the arenas stayed at 73–77 MB and the resident memory grew
+  by 2.2–3.6 MB from the 5th to the 50th cycle (three runs).
 * :func:`release_memory`, after a session closes and after a run is replaced: collect garbage and ask glibc to
   return free pages (``malloc_trim``). Without it, 336 to 449 MB over 50 cycles of ``nerve_injury``.
 
