@@ -352,6 +352,76 @@ def test_server_frees_sessions_without_a_browser_within_minutes(monkeypatch, tmp
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "30m"
 
 
+def test_a_freed_model_takes_its_solver_casts_with_it():
+    """The diffusion solver's cache of cast coefficients holds no plan alive: when a session's model is freed, its
+    entries go with it (they used to stay until 32 newer plans pushed them out: a few MB of closed sessions)."""
+    import gc
+    import weakref
+
+    from neuroagents.tissue.diffusion import numba_host
+
+    m, _, _ = build(Setup("inflamed_skin", SKIN))
+    before = set(numba_host._coeff_cache)
+    m.step()
+    mine = {k for k in set(numba_host._coeff_cache) - before if k[1] is not None}  # keyed by this model's plans
+    assert mine, "the step cast no coefficients: the test no longer watches the cache the model uses"
+    freed = weakref.ref(m)
+    del m
+    gc.collect()
+    assert freed() is None
+    assert not mine & set(numba_host._coeff_cache)
+
+
+_ARENAS_SCRIPT = """
+import ctypes, sys, threading
+from viz.memory import limit_arenas
+if sys.argv[1] == "limit":
+    assert limit_arenas(2)
+start, done = threading.Barrier(9), threading.Barrier(9)
+def work():  # eight threads allocating at once, as sessions' threads do
+    start.wait()
+    keep = [bytearray(4096) for _ in range(100)]
+    done.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+start.wait()
+done.wait()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+fp = libc.fopen(sys.argv[2].encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(fp))
+libc.fclose(ctypes.c_void_p(fp))
+for t in threads:
+    t.join()
+"""
+
+
+def test_server_threads_share_two_malloc_arenas(tmp_path):
+    """With :func:`viz.memory.limit_arenas` (the server calls it at start), threads started afterwards share at
+    most 2 glibc malloc arenas; without it, eight threads allocating at once get arenas of their own."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from viz import memory
+
+    lib = memory._libc()
+    if not lib or not hasattr(lib, "mallopt") or not hasattr(lib, "malloc_info"):
+        pytest.skip("glibc's malloc (mallopt, malloc_info) is not this process's allocator")
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    arenas = {}
+    for mode in ("limit", "default"):
+        info = tmp_path / f"{mode}.xml"
+        subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT, mode, str(info)], env=env, cwd=root, check=True,
+                       timeout=120)  # fmt: skip
+        arenas[mode] = info.read_text().count("<heap nr=")
+    assert 1 <= arenas["limit"] <= 2 < arenas["default"], arenas
+
+
 def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):
     from neuroagents.cli import main
 
