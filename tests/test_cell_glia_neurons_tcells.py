@@ -8,6 +8,7 @@ deviations and are stated at each check.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -435,6 +436,10 @@ def test_each_t_cell_subset_secretes_its_cytokine_and_only_effectors_release_ela
     m.env.clear_sources()
     tc.secrete()
     assert produced_molecules_per_min(m, "IFNG") == 0.0 < produced_molecules_per_min(m, "elastase")
+    tc.params = dataclasses.replace(p, antigen_in_tissue=0.4)  # a depot antigen every APC presents: a floor
+    m.env.clear_sources()
+    tc.secrete()
+    assert produced_molecules_per_min(m, "IFNG") == pytest.approx(expected["IFNG"] / 0.75 * 0.4, rel=1e-12)
     tc.pop["state"] = 2  # Treg only
     m.env.clear_sources()
     tc.secrete()

@@ -74,6 +74,10 @@ class TCellParams:
     systemic_priming: float = param(
         0.0, "1", "assumption: 0 = T cells are primed only by this tissue's macrophages (floor of the target)",
         high=1.0)
+    antigen_in_tissue: float = param(
+        0.0, "1", "assumption: 0 = the antigen is shown here only by activated antigen-presenting cells; 1 = it is "
+        "deposited in the tissue (an immunization antigen or adjuvant depot) and every APC presents it, so effector "
+        "T cells are restimulated whatever the APCs' state (floor of restimulation)", high=1.0)
     il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
     elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
 
@@ -142,9 +146,10 @@ class TCell(CellType):
         return sum(float(m.pop["NFKB"].sum()) for m in pops) / n if n else 0.0
 
     def restimulation(self) -> float:
-        """Fraction of this compartment's antigen-presenting cells that are activated (0..1).
+        """How much effector T cells here meet their antigen (0..1): ``a₀ + (1 − a₀) f``.
 
-        Macrophages in state M1 and reactive microglia over all macrophages and microglia here; 0 without any.
+        ``f``: macrophages in state M1 and reactive microglia over all macrophages and microglia here (0 without
+        any); ``a₀``: ``antigen_in_tissue``, where a depot antigen is presented by every APC.
         """
         active = total = 0
         for kind, state in (("macrophage", 1), ("microglia", 1)):  # over two cell types
@@ -152,7 +157,8 @@ class TCell(CellType):
             if apc is not None and apc.n:
                 active += int((apc.pop["state"] == state).sum())
                 total += apc.n
-        return active / total if total else 0.0
+        floor = self.params.antigen_in_tissue
+        return floor + (1.0 - floor) * (active / total if total else 0.0)
 
     def secrete(self) -> None:
         p, s = self.params, self.pop["state"]
