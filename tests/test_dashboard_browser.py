@@ -299,7 +299,8 @@ def test_change_a_parameter_inspect_a_cell_and_a_lesson(server, chromium):
     legend = s.page.locator(".na-legend")
     assert legend.get_attribute("data-where") == "drg"  # counts of the compartment on the map, said so
     s.page.get_by_role("button", name="Knock out miR-21").click()
-    s.page.wait_for_selector('.na-marker[data-label="miR21 knockout"]')
+    # the lesson's one-click knockout acts model-wide and the marker says so (several compartments)
+    s.page.wait_for_selector('.na-marker[data-label="miR21 knockout (all compartments)"]')
     s.step(3)
     s.check_clean("lesson")
     if os.environ.get("NEUROAGENTS_UPDATE_SCREENSHOT"):  # the README's picture: the lesson at day 2.5
