@@ -59,7 +59,7 @@ import mesa
 
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
 from neuroagents.cells.microglia import MICROGLIAL_IFNGR
-from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor
+from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor, receptor_gate
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.stroma import Stroma
 from neuroagents.units import MOLECULES_PER_NM_UM3
@@ -385,7 +385,7 @@ class NaiveTCell(NaiveCell):
     def secrete(self) -> None:
         m, p, v, s = self.model, self.params, self.voxel, self.state
         inh = m.inhibition
-        gc = (1.0 - inh.get("JAK1", 0.0)) * (1.0 - inh.get("JAK3", 0.0)) * (1.0 - inh.get("IL2RG", 0.0))  # γc
+        gc = float(receptor_gate("IL2RG", inh, 1)[0])  # γc JAK1/JAK3 -> STAT5, the model's own gate
         if s in (0, 1):
             gc *= self.restimulation()
         if s == 0:
