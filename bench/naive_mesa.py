@@ -59,7 +59,7 @@ import mesa
 
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
 from neuroagents.cells.microglia import MICROGLIAL_IFNGR
-from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor
+from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor, receptor_gate
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.stroma import Stroma
 from neuroagents.units import MOLECULES_PER_NM_UM3
@@ -240,7 +240,7 @@ class NaiveMacrophage(NaiveCell):
     states = ("M0", "M1", "M2")
     receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R", "TLR4")
     chemoattractant = "CCL2"
-    attributes = ("recruited", "mir21_vesicles", "tolerance")
+    attributes = ("recruited", "mir21_vesicles", "tolerance", "tlr4")
     tolerized = ("TLR4", "IL1R1", "TNFR1")  # receptors whose signal TLR tolerance cuts
 
     def receptor_block(self, receptor: str) -> float | None:
@@ -258,6 +258,7 @@ class NaiveMacrophage(NaiveCell):
         c = max(self.concentration(r.ligand), 0.0)
         ch = c**r.hill
         tlr = ch / (ch + r.kd_nM**r.hill) * (1.0 - self.model.inhibition.get("TLR4", 0.0))
+        self.tlr4 = tlr  # the innate second signal IFN-γ needs
         k_on = tlr / p.tolerance_on_min
         lam = k_on + 1.0 / p.tolerance_off_min
         t_inf = k_on / lam
@@ -276,7 +277,8 @@ class NaiveMacrophage(NaiveCell):
             gained = p.mir21_uptake_per_min * self.concentration("miR21") * p.cell_volume_um3 * MOLECULES_PER_NM_UM3
             self.mir21_vesicles = self.mir21_vesicles * math.exp(-p.mir21_loss_per_min * dt_min) + gained * dt_min
         mir = _hill(self.mir21_vesicles, p.mir21_half_effect_vesicles)
-        pro = 1.0 - (1.0 - a["NFKB"]) * (1.0 - a["STAT1"]) * (1.0 - a["STAT5"]) * (1.0 - mir)
+        second = 1.0 - (1.0 - a["NFKB"]) * (1.0 - self.tlr4) * (1.0 - mir)  # IFN-γ primes; it needs a second signal
+        pro = 1.0 - (1.0 - a["NFKB"]) * (1.0 - a["STAT1"] * second) * (1.0 - a["STAT5"]) * (1.0 - mir)
         anti = 1.0 - (1.0 - a["STAT6"]) * (1.0 - a["STAT3"]) * (1.0 - self.tolerant_program())
         theta = p.polarization_drive_threshold  # only signal above the threshold drives polarization
         pro = min(max((pro - theta) / (1.0 - theta), 0.0), 1.0)
@@ -374,13 +376,23 @@ class NaiveTCell(NaiveCell):
     states = ("Th1", "Th17", "Treg")
     chemoattractant = "CCL2"
 
+    def restimulation(self) -> float:
+        """``a0 + (1 - a0) f``: f the activated share of this tissue's macrophages (M1) and microglia (reactive)."""
+        apcs = [c for kind in (NaiveMacrophage, NaiveMicroglia) for c in self.model.agents_by_type.get(kind, ())]
+        f = sum(c.state == 1 for c in apcs) / len(apcs) if apcs else 0.0
+        return self.params.antigen_in_tissue + (1.0 - self.params.antigen_in_tissue) * f
+
     def secrete(self) -> None:
         m, p, v, s = self.model, self.params, self.voxel, self.state
+        inh = m.inhibition
+        gc = float(receptor_gate("IL2RG", inh, 1)[0])  # γc JAK1/JAK3 -> STAT5, the model's own gate
+        if s in (0, 1):
+            gc *= self.restimulation()
         if s == 0:
-            m.export("IFNG", v, 60.0 * p.ifng_th1_molecules_per_s)
+            m.export("IFNG", v, 60.0 * gc * p.ifng_th1_molecules_per_s)
         elif s == 1:
-            m.export("IL17A", v, 60.0 * p.il17a_th17_molecules_per_s)
-            m.export("GMCSF", v, 60.0 * p.gmcsf_th17_molecules_per_s)
+            m.export("IL17A", v, 60.0 * gc * p.il17a_th17_molecules_per_s)
+            m.export("GMCSF", v, 60.0 * gc * p.gmcsf_th17_molecules_per_s)
         else:
             m.export("IL10", v, 60.0 * p.il10_treg_molecules_per_s)
         if s != 2:
@@ -551,6 +563,7 @@ class NaiveMesaModel(mesa.Model):
         self.per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * self.grid.voxel_volume_um3)
         self.time_min = 0.0
         self.priming = float(template.cell_types["t_cell"].priming)
+        self.activation = float(template.cell_types["t_cell"].activation)
         self.occupancy: dict[int, int] = {}  # cells of every kind per voxel
         self.event_counts = {kind: {} for kind in NAIVE_TYPES}
         self.events: deque = deque(maxlen=200_000)
@@ -652,7 +665,9 @@ class NaiveMesaModel(mesa.Model):
         macs = self.agents_by_type.get(NaiveMacrophage, ())
         drive = sum(c.activity["NFKB"] for c in macs) / len(macs) if len(macs) else 0.0
         drive = max(drive, self.params["t_cell"].systemic_priming)
-        self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params["t_cell"].priming_min))
+        stage = 1.0 - math.exp(-2.0 * dt_min / self.params["t_cell"].priming_min)  # two stages in series
+        self.priming += (self.activation - self.priming) * stage
+        self.activation += (drive - self.activation) * stage
 
     def _phase_diffuse(self, dt_min: float) -> None:
         n_sub = max(1, math.ceil(dt_min / self.diffusion_dt_min - 1e-9))

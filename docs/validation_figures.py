@@ -6,6 +6,7 @@ Every curve is a run of a built-in scenario (neuroagents/validation.py); nothing
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
@@ -17,11 +18,12 @@ import matplotlib.pyplot as plt
 from neuroagents.validation import CASES, run
 
 OUT = Path(__file__).parent / "img"
+_run = functools.cache(run)  # arms shared by several cases (sni) run once
 
 
 def figure(key: str) -> Path:
     case = CASES[key]
-    runs = {label: run(sc, ov) for label, (sc, ov) in case.arms.items()}
+    runs = {label: _run(sc, ov) for label, (sc, ov) in case.arms.items()}
     extra = {"sni": "n_macrophage_M1_drg", "mir21": "n_macrophage_M1_drg",
              "minocycline_timing": "mean_BDNF_nM_dorsal_horn",
              "t_cells": "mean_IFNG_nM_dorsal_horn"}.get(key, "n_macrophage_M1_paw")  # fmt: skip

@@ -3,10 +3,10 @@
 A model holds one compartment (a single tissue patch) or several — a paw or a
 joint, the dorsal root ganglion (DRG), the spinal dorsal horn — each with its
 own grid and fields. Cell types are built with their compartment as their
-``model``: they read the compartment's ``grid``, ``env``, ``allowed``,
-``vessel_voxels`` and ``inhibition``, and everything else (random generator,
-clock, event log, knockouts, drug effects) falls through to the model. The
-neurons' axons link compartments (:mod:`neuroagents.axons`).
+``model`` and use only what :class:`~neuroagents.cells.host.CellHost` declares:
+the compartment's own grid, fields, vessels, drug effects and knockouts, and a
+few of the model's (clock, random generator, event log), each passed on by an
+explicit property. The neurons' axons link compartments (:mod:`neuroagents.axons`).
 
 ``kind`` says which drug exposure the compartment sees
 (:mod:`neuroagents.pharmacology.effects`): ``"periphery"`` (skin, paw, joint,
@@ -117,15 +117,56 @@ class Compartment:
         self.cell_types: dict = {}
         self._occupancy: dict = {}
 
-    # Everything a cell type asks of its "model" that is not the compartment's own comes from the model.
-    def __getattr__(self, name):
-        if name.startswith("__") or name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
     def __repr__(self) -> str:
         return f"Compartment({self.name!r}, kind={self.kind!r}, shape={self.grid.shape})"
 
+    # --- what cells read of the model, passed on (neuroagents.cells.host.CellHost declares each) ----------------
+    @property
+    def xp(self):
+        """The array module (NumPy or CuPy)."""
+        return self.model.xp
+
+    @property
+    def rng(self):
+        """The model's random generator (on the backend)."""
+        return self.model.rng
+
+    @property
+    def time_min(self) -> float:
+        """Simulated time now, min."""
+        return self.model.time_min
+
+    @property
+    def cell_dt_min(self) -> float:
+        """The cell phases' time step, min."""
+        return self.model.cell_dt_min
+
+    @property
+    def crowding_limit(self) -> int:
+        """Most cells (all types) one voxel may hold after a move."""
+        return self.model.crowding_limit
+
+    @property
+    def events(self):
+        """The model's event log (:class:`~neuroagents.cells.events.EventLog`)."""
+        return self.model.events
+
+    @property
+    def axons(self):
+        """Where the neurons' somata and terminals are (:class:`~neuroagents.axons.Axons`)."""
+        return self.model.axons
+
+    @property
+    def compartments(self) -> dict:
+        """Every compartment of the model, by name."""
+        return self.model.compartments
+
+    @property
+    def mast_cell_stimulus(self) -> float:
+        """The scenario's inflammatory trigger of mast-cell degranulation, 0..1."""
+        return self.model.mast_cell_stimulus
+
+    # --- drug effects and knockouts as this compartment sees them ---------------------------------------------
     @property
     def inhibition(self) -> dict[str, float]:
         """Fractional inhibition of kinases, pathways and receptors that this compartment's cells see."""

@@ -6,6 +6,11 @@ microenvironment, in order::
 
     dose -> sense -> decide -> secrete -> diffuse -> move -> pain -> record
 
+Everything scheduled (the injury, depletions, knockouts from a time, held
+depletions, transfers, injections) is one sorted list of events,
+:attr:`NeuroImmuneModel.schedule` (:mod:`neuroagents.schedule`), that the dose
+phase consumes; drug effects are evaluated there each step (linear PK).
+
 Every process has its own time step: the cells decide every ``cell_dt_min``;
 diffusion sub-steps at ``diffusion_dt_min`` inside it; the recorder samples
 every ``record_every_min``.
@@ -27,70 +32,41 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from functools import partial
+from collections.abc import Mapping
 
 import mesa
 import numpy as np
-import pandas as pd
 
 from neuroagents.axons import link_axons
 from neuroagents.backend import resolve_backend
 from neuroagents.cells.events import EventLog
-from neuroagents.cells.macrophage import Macrophage
-from neuroagents.cells.mast_cell import MastCell
-from neuroagents.cells.microglia import Microglia
-from neuroagents.cells.neuron import Neuron
-from neuroagents.cells.signaling import check_inhibition_keys
-from neuroagents.cells.t_cell import TCell
-from neuroagents.compartment import Compartment, check_layout
+from neuroagents.compartment import Compartment
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
-from neuroagents.interventions import Depletion, parse_all
+from neuroagents.model_args import check_arguments, check_cell_params, check_count, layouts_of
+from neuroagents.model_inputs import ModelInputs
+from neuroagents.model_readouts import ModelReadouts, _reported  # noqa: F401  (_reported: imported from here)
 from neuroagents.pain import PainModel
-from neuroagents.pharmacology import Pharmacology
-from neuroagents.pharmacology.effects import combine_independent, split_by_kind
-from neuroagents.sex import SEXES, sex_adjusted
+from neuroagents.registry import CELL_TYPES, MEDIATORS
+from neuroagents.schedule import Event, Schedule
+from neuroagents.sex import sex_adjusted
 from neuroagents.stroma import build_stroma
-from neuroagents.timeline import Timeline, refresh_views
+from neuroagents.timeline import (
+    HeldDepletions,
+    activate,
+    check_scoped_knockouts,
+    lift_cell_knockout,
+    start_knockouts,
+)
+from neuroagents.transfer import place_cells
 
 __all__ = ["CELL_TYPES", "DEFAULT_MEDIATORS", "PHASES", "NeuroImmuneModel"]
 
 PHASES = ("dose", "sense", "decide", "secrete", "diffuse", "move", "pain", "record")
-CELL_TYPES = {c.kind: c for c in (MastCell, Macrophage, TCell, Microglia, Neuron)}
-DEFAULT_MEDIATORS = (
-    "TNF", "IL1B", "IL6", "IL10", "IL17A", "IFNG", "IL4", "IL13", "GMCSF", "NGF", "PGE2", "histamine",
-    "serotonin", "tryptase", "CCL2", "CSF1", "CX3CL1", "ATP", "BDNF", "SP", "CGRP", "elastase", "miR21", "IL23",
-)  # fmt: skip
+DEFAULT_MEDIATORS = MEDIATORS  # the registry's (neuroagents.registry), by the name the model always gave them
 
 
-def _positive(name, value, allowed="a number > 0"):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(name, value, allowed)
-
-
-def _check_cell_params(where, cell_params):
-    unknown = sorted(set(cell_params or {}) - set(CELL_TYPES))
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}", (cell_params or {})[unknown[0]],
-                          f"a cell type among {sorted(CELL_TYPES)}")  # fmt: skip
-    for kind, v in (cell_params or {}).items():
-        if not isinstance(v, Mapping):
-            raise ConfigError(f"{where}.{kind}", v, "a mapping of parameter names to values")
-
-
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(name, value, "an integer >= 0")
-
-
-def _reported(model, key: str) -> float:
-    """A DataCollector reporter: one key of the model's last snapshot (a module-level function, so it pickles)."""
-    return model._snapshot.get(key, float("nan"))
-
-
-class NeuroImmuneModel(mesa.Model):
+class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     """Cells, mediators and the pain readouts on one tissue grid.
 
     Parameters (keyword-only)
@@ -101,6 +77,9 @@ class NeuroImmuneModel(mesa.Model):
         Voxel edge, µm (20 µm as in PhysiCell and GranSim, docs/references.md).
     n_mast_cells, n_macrophages, n_t_cells, n_microglia, n_neurons : int
         Initial numbers of cells (T cells usually start at 0 and infiltrate).
+    cell_counts : Mapping[str, int], optional
+        Initial numbers of other registered cell types (:data:`neuroagents.registry.CELL_TYPES`), e.g. an
+        example type added with ``CELL_TYPES.register``.
     injured_fraction : float
         Fraction of neurons injured at ``injury_time_min`` (0 = sham).
     vessel_spacing_um : float
@@ -129,7 +108,7 @@ class NeuroImmuneModel(mesa.Model):
     interventions : sequence of Mapping
         Cell depletions (once, held over an interval or repeated), knockouts of a mediator, receptor or cell type
         (everywhere or in one compartment, for the whole run or from a time) and adoptive transfers (see
-        :mod:`neuroagents.interventions`; applied in the dose phase by :mod:`neuroagents.timeline`).
+        :mod:`neuroagents.interventions`; events of :attr:`schedule`, applied in the dose phase).
     injections : sequence of Mapping
         Injected agents (carrageenan, CFA) or named mediators, bolus or depot (see :mod:`neuroagents.injections`).
     pain_params : Mapping, optional
@@ -155,6 +134,7 @@ class NeuroImmuneModel(mesa.Model):
         n_t_cells: int = 0,
         n_microglia: int = 0,
         n_neurons: int = 60,
+        cell_counts: Mapping | None = None,
         injured_fraction: float = 0.0,
         injury_time_min: float = 0.0,
         vessel_spacing_um: float = 500.0,
@@ -181,49 +161,16 @@ class NeuroImmuneModel(mesa.Model):
         rng=None,
     ):
         super().__init__(seed=seed, rng=rng)
-        for name, v in (("cell_dt_min", cell_dt_min), ("diffusion_dt_min", diffusion_dt_min)):
-            _positive(name, v, "a time > 0 (min)")
-        _positive("record_every_min", record_every_min, "a time > 0 (min)")
-        counts = {"mast_cell": n_mast_cells, "macrophage": n_macrophages, "t_cell": n_t_cells,
-                  "microglia": n_microglia, "neuron": n_neurons}  # fmt: skip
-        for arg, v in zip(("n_mast_cells", "n_macrophages", "n_t_cells", "n_microglia", "n_neurons"),
-                          counts.values(), strict=True):  # fmt: skip
-            _count(arg, v)
-        _count("crowding_limit", crowding_limit)
-        if crowding_limit < 1:
-            raise ConfigError("crowding_limit", crowding_limit, "an integer >= 1 (cells per voxel)")
-        if isinstance(injured_fraction, bool) or not (
-            isinstance(injured_fraction, (int, float)) and 0 <= injured_fraction <= 1
-        ):
-            raise ConfigError("injured_fraction", injured_fraction, "a fraction in [0, 1]")
-        if isinstance(injury_time_min, bool) or not (
-            isinstance(injury_time_min, (int, float)) and injury_time_min >= 0
-        ):
-            raise ConfigError("injury_time_min", injury_time_min, "a time >= 0 (min)")
-        _check_cell_params("cell_params", cell_params)
-        if isinstance(mast_cell_stimulus, bool) or not (
-            isinstance(mast_cell_stimulus, (int, float)) and 0 <= mast_cell_stimulus <= 1
-        ):
-            raise ConfigError("mast_cell_stimulus", mast_cell_stimulus, "a fraction in [0, 1]")
-        if sex not in SEXES:
-            raise ConfigError("sex", sex, f"one of {list(SEXES)}")
+        counts = check_arguments(
+            cell_dt_min=cell_dt_min, diffusion_dt_min=diffusion_dt_min, record_every_min=record_every_min,
+            counts={"mast_cell": n_mast_cells, "macrophage": n_macrophages, "t_cell": n_t_cells,
+                    "microglia": n_microglia, "neuron": n_neurons},
+            cell_counts=cell_counts, crowding_limit=crowding_limit, injured_fraction=injured_fraction,
+            injury_time_min=injury_time_min, cell_params=cell_params, mast_cell_stimulus=mast_cell_stimulus, sex=sex,
+        )  # fmt: skip
         self.sex = sex
         self.mast_cell_stimulus = float(mast_cell_stimulus)
-        self.inhibition = {}
-        self.set_inhibition(inhibition or {})
-        self.base_inhibition = dict(self.inhibition)
-        self.spinal_inhibition = dict(self.inhibition)
-        self.drg_inhibition = dict(self.inhibition)
-        # drug effects other than kinase/receptor inhibition, per compartment kind (each its own exposure):
-        # neutralization: mediator -> fraction bound by antibodies; enzyme_inhibition: COX2 -> fraction of PGE2
-        # synthesis blocked; mirna_block: miR21 -> fraction of its effect blocked
-        self.drug_tables = {k: {"neutralization": {}, "enzyme_inhibition": {}, "mirna_block": {}}
-                            for k in ("periphery", "drg", "dorsal_horn")}  # fmt: skip
-        self.neutralization = self.drug_tables["periphery"]["neutralization"]  # the periphery's, by their old names
-        self.spinal_neutralization = self.drug_tables["dorsal_horn"]["neutralization"]
-        self.enzyme_inhibition = self.drug_tables["periphery"]["enzyme_inhibition"]
-        self.mirna_block = self.drug_tables["periphery"]["mirna_block"]
-        self.pharmacology = Pharmacology(list(drugs), species) if drugs else None
+        self._init_inputs(inhibition, drugs, species)  # inhibition and drug tables (neuroagents.model_inputs)
 
         self.backend = resolve_backend(backend)
         self.xp = self.backend.xp
@@ -243,21 +190,33 @@ class NeuroImmuneModel(mesa.Model):
         mediators = list(mediators or DEFAULT_MEDIATORS)
         if injections and not any(getattr(m, "name", m) == "PAMP" for m in mediators):
             mediators.append("PAMP")  # the injected agonist's field, only where something is injected
-        if compartments is None:
-            layouts = [{"name": "tissue", "kind": "periphery", "width_um": width_um, "height_um": height_um,
-                        "depth_um": depth_um, "voxel_um": voxel_um, "vessel_spacing_um": vessel_spacing_um,
-                        "cells": counts}]  # fmt: skip
-        else:
-            if isinstance(compartments, (str, bytes)) or not isinstance(compartments, Sequence) or not compartments:
-                raise ConfigError("compartments", compartments, "a non-empty list of compartment layouts")
-            layouts = [check_layout(c, i) for i, c in enumerate(compartments)]
-            names = [c["name"] for c in layouts]
-            if len(set(names)) != len(names):
-                raise ConfigError("compartments", names, "distinct compartment names")
+        single = {"width_um": width_um, "height_um": height_um, "depth_um": depth_um, "voxel_um": voxel_um,
+                  "vessel_spacing_um": vessel_spacing_um}  # fmt: skip
+        layouts = layouts_of(compartments, single, counts)
+        self.species = species
+        self._build_compartments(layouts, single, mediators, dtype, axons)
+        self._build_schedule(interventions, injections)
+        self._build_cells(layouts, cell_params, sex, per_compartment=compartments is not None)
+        self._build_readouts(stroma_params, pain_params, species)
+
+    @classmethod
+    def from_scenario(cls, scenario, *, backend: str = "numpy", dtype: str = "float64",
+                      seed: int | None = None) -> NeuroImmuneModel:  # fmt: skip
+        """The model of a validated scenario (:class:`~neuroagents.scenario.schema.Scenario`, from
+        :func:`~neuroagents.scenario.load_scenario`): its inputs were checked once, at the edge, by the schema.
+
+        ``seed`` replaces the scenario's own (sweeps); ``backend`` and ``dtype`` say where and how precisely to
+        run. Equivalent to ``NeuroImmuneModel(**scenario.model_kwargs(...))``, the keyword arguments a dashboard
+        reset or a checkpoint's manifest keep.
+        """
+        return cls(**scenario.model_kwargs(backend=backend, dtype=dtype, seed=seed))
+
+    # --- building (in this order: the random draws of seeding follow it) ------------------------------------
+    def _build_compartments(self, layouts: list, single: Mapping, mediators: list, dtype: str, axons) -> None:
+        """One :class:`Compartment` per layout (grid, fields, vessels), and the axons that link them."""
         self.compartments: dict[str, Compartment] = {}
         for lay in layouts:  # over compartments (a handful)
-            defaults = {"width_um": width_um, "height_um": height_um, "depth_um": 0.0, "voxel_um": voxel_um,
-                        "vessel_spacing_um": vessel_spacing_um}  # fmt: skip
+            defaults = {**single, "depth_um": 0.0}  # a compartment's size defaults to the tissue's, in 2D
             geom = {k: lay.get(k, v) for k, v in defaults.items()}
             comp = Compartment(self, lay["name"], lay.get("kind", "periphery"), mediators=mediators, dtype=dtype,
                                **geom)  # fmt: skip
@@ -270,23 +229,39 @@ class NeuroImmuneModel(mesa.Model):
         self.allowed = first.allowed
         self.axons = link_axons(axons, self.compartments)
 
+
+    def _build_schedule(self, interventions, injections) -> None:
+        """Knockouts in force from t = 0, and the sorted events of the run (:mod:`neuroagents.schedule`)."""
         parsed = self.check_interventions(list(interventions), full=True)
         self.depletions, self.knockouts = parsed.depletions, parsed.knockouts
         self.local_knockouts: dict = {}  # compartment -> Knockouts of its own (conditional knockouts)
         self._knockouts_in: dict = {}  # compartment -> what its cells see knocked out (neuroagents.timeline)
         self.receptor_blocks: dict = {}  # compartment kind -> receptors knocked out in it
-        self.timeline = Timeline(self, parsed) or None  # conditional/inducible knockouts, held depletions, transfers
-        self.injections = parse_injections(list(injections), self.compartments, first.env.names,
-                                           {m.name: m.molecular_mass_kda for m in first.env.mediators})
-        self._next_depletion = 0
-        self._next_injection = 0
+        check_scoped_knockouts(self, parsed.knockouts.scoped)
+        later_knockouts = start_knockouts(self, parsed.knockouts.scoped)  # those from t = 0 act before seeding
+        self.held = HeldDepletions()
+        self.injections = parse_injections(list(injections), self.compartments, self.env.names,
+                                           {m.name: m.molecular_mass_kda for m in self.env.mediators})
+        self.given_injections: list = []  # injected so far (depots release on), in the order given
+        injury = [Event(self.injury_time_min, "injury", self.injured_fraction, strict=True)] \
+            if self.injured_fraction > 0 else []  # fmt: skip
+        self.schedule = Schedule([
+            *injury, *(Event(d.time_min, "depletion", d) for d in self.depletions),
+            *(Event(k.from_min, "knockout", k) for k in later_knockouts),
+            *(Event(d.time_min, "hold", d) for d in self.depletions if d.until_min is not None),
+            *(Event(t.time_min, "transfer", t) for t in parsed.transfers),
+            *(Event(i.time_min, "injection", i) for i in self.injections),
+        ])  # fmt: skip
+
+    def _build_cells(self, layouts: list, cell_params, sex: str, *, per_compartment: bool) -> None:
+        """The cell types of every compartment (parameters adjusted for sex), then their cells, seeded."""
+        first = next(iter(self.compartments.values()))
         self._block_receptors(self.knockouts.receptors)
-        self.species = species
         global_params = sex_adjusted(cell_params or {}, sex)
         for lay in layouts:  # over compartments
             comp = self.compartments[lay["name"]]
-            where = "cell_params" if compartments is None else f"compartments.{comp.name}.cell_params"
-            _check_cell_params(where, lay.get("cell_params"))
+            where = f"compartments.{comp.name}.cell_params" if per_compartment else "cell_params"
+            check_cell_params(where, lay.get("cell_params"))
             local = {k: {**global_params.get(k, {}), **(lay.get("cell_params") or {}).get(k, {})} for k in CELL_TYPES}
             comp.cell_types = {kind: cls(comp, local.get(kind) or None) for kind, cls in CELL_TYPES.items()}
             cells = lay.get("cells") or {}
@@ -296,7 +271,7 @@ class NeuroImmuneModel(mesa.Model):
                 if kind not in CELL_TYPES:
                     raise ConfigError(f"compartments.{comp.name}.cells.{kind}", n,
                                       f"a cell type among {sorted(CELL_TYPES)}")  # fmt: skip
-                _count(f"compartments.{comp.name}.cells.{kind}", n)
+                check_count(f"compartments.{comp.name}.cells.{kind}", n)
                 if kind == "neuron" and n and comp is not self.axons.soma:
                     raise ConfigError(f"compartments.{comp.name}.cells.neuron", n,
                                       f"0: neurons live in the compartment of their somata ({self.axons.soma.name})")
@@ -311,6 +286,9 @@ class NeuroImmuneModel(mesa.Model):
                     comp.cell_types[kind].seed_cells(n)
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
+
+    def _build_readouts(self, stroma_params, pain_params, species: str) -> None:
+        """Stromal COX-2, the pain model, and the recorder with its first record (t = 0)."""
         if stroma_params is not None and not isinstance(stroma_params, Mapping):
             raise ConfigError("stroma_params", stroma_params, "a mapping of StromaParams names to values")
         self.stroma_params = dict(stroma_params or {})
@@ -324,15 +302,7 @@ class NeuroImmuneModel(mesa.Model):
         self._next_record_min = 0.0
         self._record()
 
-    # --- inputs ----------------------------------------------------------------------------
-    def set_inhibition(self, inhibition: Mapping[str, float]) -> None:
-        """Replace the fractional inhibition of kinases, pathways or receptors (0..1 each)."""
-        check_inhibition_keys(inhibition)
-        for key, v in inhibition.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                raise ConfigError(f"inhibition.{key}", v, "a fraction in [0, 1]")
-        self.inhibition = dict(inhibition)
-
+    # --- layout ----------------------------------------------------------------------------
     def random_interstitial_positions(self, n: int, region=None):
         """``n`` positions (µm) in the first compartment's interstitium (see :class:`Compartment`)."""
         return next(iter(self.compartments.values())).random_interstitial_positions(n, region)
@@ -340,14 +310,6 @@ class NeuroImmuneModel(mesa.Model):
     def voxel_centres(self, voxels):
         """Centres (µm) of flat voxel indices of the first compartment, shape ``(k, ndim)``."""
         return next(iter(self.compartments.values())).voxel_centres(voxels)
-
-    def inhibition_in(self, kind: str) -> dict[str, float]:
-        """Fractional inhibition seen by cells in a compartment of ``kind`` ("periphery", "drg", "dorsal_horn")."""
-        if kind == "dorsal_horn":
-            return self.spinal_inhibition
-        if kind == "drg":
-            return self.drg_inhibition
-        return self.inhibition
 
     @property
     def rng_host(self) -> np.random.Generator:
@@ -366,144 +328,37 @@ class NeuroImmuneModel(mesa.Model):
             getattr(self, f"_phase_{phase}")(dt)
 
     def _phase_dose(self, dt):
-        if not self.injured and self.injured_fraction > 0 and self.time_min >= self.injury_time_min:
-            self.neurons.injure(self.injured_fraction)
-            self.injured = True
+        """Drug effects now, then the scheduled events due (:mod:`neuroagents.schedule`), in their order."""
         if self.pharmacology is not None:
             self.apply_drug_effects(self.pharmacology.effects(self.time_min))
-        while self._next_depletion < len(self.depletions) and self.depletions[self._next_depletion].time_min <= (
-            self.time_min + 1e-9
-        ):
-            self.deplete(self.depletions[self._next_depletion])
-            self._next_depletion += 1
-        if self.timeline is not None:
-            self.timeline.due(self)
-        while self._next_injection < len(self.injections) and self.injections[self._next_injection].time_min <= (
-            self.time_min + 1e-9
-        ):
-            self.injections[self._next_injection].inject(self.compartments, self.time_min)
-            self._next_injection += 1
+        holds_applied = False
+        for event in self.schedule.pop_due(self.time_min):  # over the events due (a few at most)
+            if not holds_applied and event.what in ("transfer", "injection"):
+                self.held.apply(self)  # running held depletions see the cells born since the last step
+                holds_applied = True
+            self._apply_event(event)
+        if not holds_applied:
+            self.held.apply(self)
+        self.held.mark(self)  # transferred cells are not a held depletion's new arrivals
 
-    def add_dosing(self, schedule) -> None:
-        """Add one dosing schedule to the run (a ``[[drugs]]`` table or a :class:`DosingSchedule`).
-
-        PK is solved by superposition, so doses already given keep their exact course; the new schedule acts
-        from the next step's dose phase. Schedules starting in the past are allowed (their earlier doses count).
-        """
-        old = self.pharmacology
-        schedules = [*(old.schedules if old is not None else ()), schedule]
-        kwargs = {"body_weight_kg": old.body_weight_kg} if old is not None else {}
-        self.pharmacology = Pharmacology(schedules, self.species, **kwargs)
-
-    def check_interventions(self, items: list, where: str = "interventions", *, single: bool = False,
-                            full: bool = False):  # fmt: skip
-        """Check intervention tables against this model (cell types, mediators, receptors, compartments).
-
-        Returns ``(depletions, knockouts)`` as :func:`~neuroagents.interventions.parse_interventions` does (with
-        ``full``, the :class:`~neuroagents.interventions.Parsed` record, transfers included). With ``single`` (one
-        table given on its own, e.g. from the dashboard) an error names ``where.key``, not ``where[0].key``.
-        """
-        from neuroagents.cells.signaling import RECEPTORS
-
-        try:
-            p = parse_all(
-                items, cell_types={k: c.states for k, c in CELL_TYPES.items()}, mediators=self.env.names,
-                receptors=sorted(RECEPTORS), compartments=sorted(self.compartments), where=where,
-            )  # fmt: skip
-            return p if full else (p.depletions, p.knockouts)
-        except ConfigError as exc:
-            if not single:
-                raise
-            raise ConfigError(exc.key.replace(f"{where}[0]", where), exc.value, exc.allowed, exc.where) from None
-
-    def _block_receptors(self, receptors) -> None:
-        """Knocked-out receptors: fully and permanently blocked in every compartment (drug effects are rebuilt
-        from :attr:`base_inhibition`, so the block outlasts them)."""
-        for r in receptors:
-            for table in (self.base_inhibition, self.inhibition, self.spinal_inhibition, self.drg_inhibition):
-                table[r] = 1.0
-
-    def knock_out(self, what: str, name: str) -> int:
-        """Knock out a mediator, receptor or cell type from now to the end of the run; returns cells removed.
-
-        Parameters
-        ----------
-        what : {"mediator", "receptor", "cell_type"}
-        name : str
-            A mediator on the grid, a receptor, or a cell type. A mediator is released by no cell from now on; a
-            receptor is fully blocked in every compartment; a cell type is removed from every compartment and
-            never recruited or born again.
-        """
-        if what not in ("mediator", "receptor", "cell_type"):
-            raise ConfigError("knockout", what, "one of ['cell_type', 'mediator', 'receptor']")
-        _, ko = self.check_interventions([{"kind": "knockout", what: name}], "knockout", single=True)
-        old = self.knockouts
-        self.knockouts = replace(old, mediators=old.mediators | ko.mediators, receptors=old.receptors | ko.receptors,
-                                 cell_types=old.cell_types | ko.cell_types)  # fmt: skip
-        refresh_views(self)
-        self._block_receptors(ko.receptors)
-        removed = 0
-        for kind in ko.cell_types:
-            removed += self.deplete(Depletion(kind, 1.0, self.time_min))
-        return removed
-
-    def knockouts_in(self, compartment: str):
-        """What the cells of one compartment see knocked out now (everywhere's, joined with its own)."""
-        return self._knockouts_in.get(compartment, self.knockouts)
-
-    def deplete(self, d) -> int:
-        """Remove a random fraction of one cell type (in one state and compartment, if given) now; returns how many."""
-        names = [d.compartment] if getattr(d, "compartment", None) else list(self.compartments)
-        removed = 0
-        for name in names:  # over compartments
-            ct = self.compartments[name].cell_types[d.cell_type]
-            if ct.n == 0:
-                continue
-            hit = self.rng.random(ct.n) < d.fraction
-            if d.state is not None:
-                hit &= ct.pop["state"] == ct.state_code(d.state)
-            ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
-            removed += ct.pop.remove(hit)
-        return removed
-
-    def apply_drug_effects(self, effects: Mapping[str, Mapping[str, float]]) -> None:
-        """Turn ``{compartment: {target: fraction}}`` into the model's inputs.
-
-        Kinases, pathways and receptor blockade join :attr:`inhibition` (peripheral and DRG cells, nociceptors)
-        and :attr:`spinal_inhibition` (the dorsal horn, from the CSF exposure) as independent actions;
-        neutralized mediators reach receptors only as their free fraction; COX2 scales PGE2 synthesis;
-        miR21 scales the exosomal miR-21 drive of macrophages.
-        """
-        periphery = split_by_kind(effects.get("periphery", {}))
-        drg = split_by_kind(effects.get("drg", effects.get("periphery", {})))
-        spinal = split_by_kind(effects.get("dorsal_horn", {}))
-
-        def joined(groups, kind):
-            out = dict(self.base_inhibition)
-            out.update(dict.fromkeys(self.receptor_blocks.get(kind, ()), 1.0))  # receptors knocked out here
-            for key, v in {**groups["inhibition"], **groups["receptor_blockade"]}.items():
-                out[key] = float(combine_independent([out.get(key, 0.0), v]))
-            return out
-
-        self.inhibition = joined(periphery, "periphery")
-        self.drg_inhibition = joined(drg, "drg")
-        self.spinal_inhibition = joined(spinal, "dorsal_horn")
-        for kind, groups in (("periphery", periphery), ("drg", drg), ("dorsal_horn", spinal)):
-            for table in ("neutralization", "enzyme_inhibition", "mirna_block"):
-                self.drug_tables[kind][table] = dict(groups[table])
-        self.neutralization = self.drug_tables["periphery"]["neutralization"]
-        self.spinal_neutralization = self.drug_tables["dorsal_horn"]["neutralization"]
-        self.enzyme_inhibition = self.drug_tables["periphery"]["enzyme_inhibition"]
-        self.mirna_block = self.drug_tables["periphery"]["mirna_block"]
-
-    def free_fraction(self, mediator: str, spinal: bool = False, kind: str | None = None) -> float:
-        """Fraction of a mediator not bound by neutralizing antibodies (1 without drugs).
-
-        ``kind`` names the compartment kind ("periphery", "drg", "dorsal_horn"); ``spinal=True`` is the dorsal
-        horn's; the default is the periphery's.
-        """
-        kind = kind or ("dorsal_horn" if spinal else "periphery")
-        return 1.0 - self.drug_tables[kind]["neutralization"].get(mediator, 0.0)
+    def _apply_event(self, event: Event) -> None:
+        what, item = event.what, event.item
+        if what == "injury":
+            self.neurons.injure(item)
+            self.injured = True
+        elif what == "depletion":
+            self.deplete(item)
+        elif what == "knockout":
+            activate(self, item)
+        elif what == "hold":
+            self.held.start(self, item)
+        elif what == "transfer":
+            place_cells(self, item)
+            if item.recruit:
+                lift_cell_knockout(self, item.cell_type)
+        else:  # an injection
+            item.inject(self.compartments, self.time_min)
+            self.given_injections.append(item)
 
     def _cell_types(self):
         for comp in self.compartments.values():  # over compartments
@@ -525,7 +380,7 @@ class NeuroImmuneModel(mesa.Model):
                 ct.secrete()
         for comp in self.compartments.values():  # over compartments: stromal PGE2 (vectorized over voxels)
             comp.stroma.secrete(dt)
-        for inj in self.injections[: self._next_injection]:  # depots release on
+        for inj in self.given_injections:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 
     def _phase_diffuse(self, dt):
@@ -546,78 +401,4 @@ class NeuroImmuneModel(mesa.Model):
         if self.time_min + 1e-9 >= self._next_record_min:
             self._record()
 
-    def _record(self):
-        self._snapshot = self.snapshot()
-        self.datacollector.collect(self)
-        self._last_record_min = self.time_min
-        self._next_record_min += self.record_every_min
 
-    def record(self) -> None:
-        """Record now, off schedule, unless this time is already recorded (e.g. at the end of a run)."""
-        if getattr(self, "_last_record_min", None) != self.time_min:
-            self._snapshot = self.snapshot()
-            self.datacollector.collect(self)
-            self._last_record_min = self.time_min
-
-    # --- readouts ---------------------------------------------------------------------------
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Cells per type and state, over all compartments."""
-        total: dict[str, dict[str, int]] = {}
-        for comp in self.compartments.values():
-            for kind, ct in comp.cell_types.items():
-                census = ct.census()
-                acc = total.setdefault(kind, dict.fromkeys(census, 0))
-                for state, n in census.items():
-                    acc[state] += n
-        return total
-
-    def mean_by_compartment(self) -> dict[str, np.ndarray]:
-        """Mean concentration of each mediator (nM), ``{place: (M,)}``.
-
-        One tissue patch: by region (``interstitium``, ``vessel``). Several compartments: the interstitium of
-        each, by compartment name.
-        """
-        if len(self.compartments) == 1:
-            return next(iter(self.compartments.values())).mean_by_region()
-        return {name: comp.mean_by_region()["interstitium"] for name, comp in self.compartments.items()}
-
-    def snapshot(self) -> dict:
-        """Every recorded quantity now, as plain numbers (one census, one reduction per compartment)."""
-        snap = {"time_min": self.time_min}
-        for kind, counts in self.counts().items():
-            for state, n in counts.items():
-                snap[f"n_{kind}_{state}"] = n
-        if len(self.compartments) > 1:
-            for name, comp in self.compartments.items():
-                for kind, ct in comp.cell_types.items():
-                    for state, n in ct.census().items():
-                        snap[f"n_{kind}_{state}_{name}"] = n
-        means = self.mean_by_compartment()
-        for comp, values in means.items():
-            for i, name in enumerate(self.env.names):
-                snap[f"mean_{name}_nM_{comp}"] = float(values[i])
-        snap.update(self.pain.readouts(self))
-        return snap
-
-    def _reporters(self) -> dict:
-        return {k: partial(_reported, key=k) for k in self.snapshot()}
-
-    def timeseries(self) -> pd.DataFrame:
-        """One tidy row per recorded time (minutes), from the DataCollector."""
-        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-
-    def inspect(self, kind: str, cell_id: int, compartment: str | None = None) -> dict:
-        """A readable record of one cell (see :meth:`CellType.inspect`), found in any compartment unless named."""
-        if kind not in CELL_TYPES:
-            raise ConfigError("kind", kind, f"one of {sorted(CELL_TYPES)}")
-        if compartment is not None and compartment not in self.compartments:
-            raise ConfigError("compartment", compartment, f"one of {sorted(self.compartments)}")
-        names = [compartment] if compartment else list(self.compartments)
-        for name in names:  # over compartments
-            try:
-                rec = self.compartments[name].cell_types[kind].inspect(cell_id)
-            except ConfigError:
-                continue
-            rec["compartment"] = name
-            return rec
-        raise ConfigError("cell_id", cell_id, f"the id of a living {kind} (in {names})")

@@ -328,7 +328,7 @@ def estimate_run(model_kwargs: dict, *, duration_min: float, snapshot_every_min:
     >>> e.voxels, e.snapshots, e.snapshot_bytes == 3 * 10_000 * e.mediators * 8
     ({'tissue': 10000}, 3, True)
     """
-    from neuroagents.model import DEFAULT_MEDIATORS
+    from neuroagents.registry import MEDIATORS as DEFAULT_MEDIATORS
 
     k = model_kwargs
     itemsize = 4 if str(k.get("dtype", "float64")) == "float32" else 8

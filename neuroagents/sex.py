@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from neuroagents.registry import CELL_TYPES
+
 __all__ = ["SEXES", "SEX_MULTIPLIERS", "sex_adjusted"]
 
 SEXES = ("male", "female")
@@ -42,8 +44,6 @@ SEX_MULTIPLIERS: dict[str, dict[str, dict[str, float]]] = {
 
 def sex_adjusted(cell_params: Mapping, sex: str) -> dict:
     """``cell_params`` with the sex multipliers applied to each adjusted parameter's value (default or set)."""
-    from neuroagents.model import CELL_TYPES
-
     out = {k: dict(v) for k, v in cell_params.items()}
     for kind, factors in SEX_MULTIPLIERS.get(sex, {}).items():
         defaults = {f.name: f.default for f in dataclasses.fields(CELL_TYPES[kind].Params)}

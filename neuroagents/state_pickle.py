@@ -28,9 +28,11 @@ _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 STATE_MODULES = (
     "neuroagents.model", "neuroagents.backend", "neuroagents.axons", "neuroagents.compartment",
-    "neuroagents.interventions", "neuroagents.injections", "neuroagents.mediators", "neuroagents.params",
+    "neuroagents.interventions", "neuroagents.injections", "neuroagents.mediators", "neuroagents.model_readouts",
+    "neuroagents.params",
     "neuroagents.sex", "neuroagents.stroma", "neuroagents.units", "neuroagents.cells", "neuroagents.pain",
-    "neuroagents.pharmacology", "neuroagents.tissue", "neuroagents.timeline", "neuroagents.transfer",
+    "neuroagents.pharmacology", "neuroagents.schedule", "neuroagents.tissue", "neuroagents.timeline",
+    "neuroagents.transfer",
     "mesa.agent", "mesa.datacollection", "mesa.model", "mesa.space", "mesa.discrete_space",
 )  # fmt: skip
 """Modules (and their submodules) whose classes and functions a checkpoint may name: the model's state. They

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+from pathlib import Path
 
-__all__ = ["error_line", "on_step", "run_cli"]
+__all__ = ["error_line", "forge_checkpoint", "on_step", "run_cli"]
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -50,3 +52,17 @@ def on_step(monkeypatch, k: int, action) -> None:
             action(self)
 
     monkeypatch.setattr(NeuroImmuneModel, "step", step)
+
+
+def forge_checkpoint(path, payload: bytes, **header) -> Path:
+    """A copy of the checkpoint at ``path`` with this payload (and header entries) and a *valid* digest, as a forger
+    who knows the format would write it; beside ``path``, under a new name."""
+    from neuroagents import checkpoint
+
+    path = Path(path)
+    real = checkpoint.read_header(path)
+    real.update(header, payload_bytes=len(payload))
+    real["sha256"] = checkpoint._digest({k: v for k, v in real.items() if k != "sha256"}, payload)
+    out = path.parent / f"forged-{len(list(path.parent.iterdir()))}.pkl"
+    out.write_bytes(checkpoint.MAGIC + json.dumps(real, sort_keys=True).encode() + b"\n" + payload)
+    return out

@@ -1,16 +1,18 @@
 """When interventions act: conditional and inducible knockouts, held depletions, adoptive transfers.
 
-The model calls :meth:`Timeline.due` in its dose phase, after the one-off
-depletions of that step (``NeuroImmuneModel.deplete``), in this order:
+The model's dose phase takes the events due from its schedule
+(:mod:`neuroagents.schedule`), after the one-off depletions of that step
+(``NeuroImmuneModel.deplete``), in this order:
 
-1. knockouts whose ``from_min`` has come start (cells of a knocked-out type in
-   their scope are removed);
+1. knockouts whose ``from_min`` has come start (:func:`activate`: cells of a
+   knocked-out type in their scope are removed);
 2. held depletions (``until_min``) whose ``time_min`` has come start watching
-   their cell type; those running remove ``fraction`` of the cells of their type
-   that appeared since the last dose phase (ids above a watermark: ids only
-   grow), and stop after ``until_min``;
+   their cell type (:class:`HeldDepletions`); those running remove ``fraction``
+   of the cells of their type that appeared since the last dose phase (ids above
+   a watermark: ids only grow), and stop after ``until_min``;
 3. transfers whose time has come place their cells (:mod:`neuroagents.transfer`);
-   with ``recruit`` they lift the knockout of their type everywhere;
+   with ``recruit`` they lift the knockout of their type everywhere
+   (:func:`lift_cell_knockout`);
 4. the held depletions' watermarks move past the transferred cells.
 
 What is knocked out where lives in the model: ``model.knockouts`` (everywhere),
@@ -27,10 +29,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from neuroagents.errors import ConfigError
-from neuroagents.interventions import Depletion, Knockouts, Parsed, ScopedKnockout
-from neuroagents.transfer import place_cells
+from neuroagents.interventions import Depletion, Knockouts, ScopedKnockout
 
-__all__ = ["Timeline", "merged_view"]
+__all__ = ["HeldDepletions", "activate", "check_scoped_knockouts", "lift_cell_knockout", "merged_view",
+           "start_knockouts"]
 
 _EPS = 1e-9
 _FIELD = {"mediator": "mediators", "receptor": "receptors", "cell_type": "cell_types"}
@@ -47,67 +49,55 @@ def refresh_views(model) -> None:
     model._knockouts_in = {name: merged_view(model.knockouts, local) for name, local in model.local_knockouts.items()}
 
 
-class Timeline:
-    """The scheduled conditional/inducible knockouts, held depletions and transfers of one run.
+def check_scoped_knockouts(model, scoped) -> None:
+    """A receptor knockout in one compartment needs a compartment whose kind no other shares (the receptor tables
+    are per kind)."""
+    kinds = {}
+    for comp in model.compartments.values():  # over compartments
+        kinds.setdefault(comp.kind, []).append(comp.name)
+    for sk in scoped:  # over scoped knockouts
+        if sk.what == "receptor" and sk.compartment is not None:
+            kind = model.compartments[sk.compartment].kind
+            if len(kinds[kind]) > 1:
+                raise ConfigError("interventions.compartment", sk.compartment,
+                                  f"a compartment whose kind ({kind!r}) no other compartment shares, for a "
+                                  f"receptor knockout (receptor tables are per kind; {kinds[kind]} share it)")
 
-    Parameters
-    ----------
-    model : NeuroImmuneModel
-    parsed : Parsed
-        From :func:`~neuroagents.interventions.parse_all`.
-    """
 
-    def __init__(self, model, parsed: Parsed):
-        kinds = {}
-        for comp in model.compartments.values():  # over compartments
-            kinds.setdefault(comp.kind, []).append(comp.name)
-        for sk in parsed.knockouts.scoped:  # a receptor table is per kind: one compartment of it, or ambiguous
-            if sk.what == "receptor" and sk.compartment is not None:
-                kind = model.compartments[sk.compartment].kind
-                if len(kinds[kind]) > 1:
-                    raise ConfigError("interventions.compartment", sk.compartment,
-                                      f"a compartment whose kind ({kind!r}) no other compartment shares, for a "
-                                      f"receptor knockout (receptor tables are per kind; {kinds[kind]} share it)")
-        self.knockouts: tuple[ScopedKnockout, ...] = parsed.knockouts.scoped
-        self.holds: tuple[Depletion, ...] = tuple(d for d in parsed.depletions if d.until_min is not None)
-        self.transfers = parsed.transfers
-        self._next_knockout = 0
-        self._next_hold = 0
-        self._next_transfer = 0
-        self._running: list[list] = []  # [Depletion, watermark id]
-        self.start(model)
+def start_knockouts(model, scoped) -> tuple[ScopedKnockout, ...]:
+    """Activate the knockouts in force from t = 0 (before the cells are seeded, so none are seeded where they are
+    out); returns the others, in time order, for the model's schedule."""
+    later = []
+    for sk in scoped:  # sorted by from_min
+        if sk.from_min <= _EPS and not later:
+            activate(model, sk, remove=False)
+        else:
+            later.append(sk)
+    return tuple(later)
 
-    def __bool__(self) -> bool:
-        return bool(self.knockouts or self.holds or self.transfers)
 
-    def start(self, model) -> None:
-        """Knockouts in force from t = 0 (before the cells are seeded, so none are seeded where they are out)."""
-        while self._next_knockout < len(self.knockouts) and self.knockouts[self._next_knockout].from_min <= _EPS:
-            activate(model, self.knockouts[self._next_knockout], remove=False)
-            self._next_knockout += 1
+class HeldDepletions:
+    """The held depletions running now: each removes ``fraction`` of the cells of its type that appeared since the
+    last dose phase (ids above a watermark: ids only grow), until its ``until_min``."""
 
-    def due(self, model) -> None:
-        """Apply everything due at ``model.time_min`` (see the module docstring)."""
-        now = model.time_min + _EPS
-        while self._next_knockout < len(self.knockouts) and self.knockouts[self._next_knockout].from_min <= now:
-            activate(model, self.knockouts[self._next_knockout])
-            self._next_knockout += 1
-        while self._next_hold < len(self.holds) and self.holds[self._next_hold].time_min <= now:
-            d = self.holds[self._next_hold]
-            self._running.append([d, _next_id(model, d.cell_type)])
-            self._next_hold += 1
-        for entry in self._running:  # over held depletions (a few)
+    def __init__(self):
+        self.running: list[list] = []  # [Depletion, watermark id]
+
+    def start(self, model, d: Depletion) -> None:
+        """Start watching ``d.cell_type`` (its own one-off depletion is a separate event)."""
+        self.running.append([d, _next_id(model, d.cell_type)])
+
+    def apply(self, model) -> None:
+        """Remove the new arrivals of each running hold; drop those past their ``until_min``."""
+        for entry in self.running:  # over held depletions (a few)
             d, mark = entry
             hold(model, d, mark)
             entry[1] = _next_id(model, d.cell_type)
-        self._running = [e for e in self._running if e[0].until_min > now]
-        while self._next_transfer < len(self.transfers) and self.transfers[self._next_transfer].time_min <= now:
-            t = self.transfers[self._next_transfer]
-            place_cells(model, t)
-            if t.recruit:
-                lift_cell_knockout(model, t.cell_type)
-            self._next_transfer += 1
-        for entry in self._running:  # transferred cells are not the held depletion's new arrivals
+        self.running = [e for e in self.running if e[0].until_min > model.time_min + _EPS]
+
+    def mark(self, model) -> None:
+        """Move the watermarks past cells placed since :meth:`apply` (transferred cells are not new arrivals)."""
+        for entry in self.running:  # over held depletions
             entry[1] = _next_id(model, entry[0].cell_type)
 
 

@@ -38,6 +38,9 @@ def assert_same_run(a, b):
     fb = xr.open_zarr(b / "fields.zarr", group="tissue").load()
     assert fa["time"].values.tolist() == [0.0, 10.0, 20.0, 30.0, 36.0]
     xr.testing.assert_identical(fa, fb)
+    ca, cb = pd.read_parquet(a / "cells.parquet"), pd.read_parquet(b / "cells.parquet")
+    assert sorted(set(ca["time_min"])) == [0.0, 10.0, 20.0, 30.0, 36.0]
+    pd.testing.assert_frame_equal(ca, cb, check_exact=True)
 
 
 def test_a_run_stopped_by_sigint_resumes_to_the_same_result(reference, tmp_path, monkeypatch):

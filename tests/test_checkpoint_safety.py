@@ -24,6 +24,7 @@ from neuroagents.checkpoint import (
 )
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.testing import error_line, run_cli
+from neuroagents.testing import forge_checkpoint as forge
 
 TINY = ["--backend", "numpy", "--set", "tissue.width_um=200", "--set", "tissue.height_um=160",
         "--set", "cells.initial.mast_cell=5", "--set", "cells.initial.macrophage=8", "--set", "cells.initial.neuron=6",
@@ -39,16 +40,6 @@ def saved(tmp_path_factory):
     path = tmp_path_factory.mktemp("ck") / "checkpoint.pkl"
     save_checkpoint(path, m, {"note": "x"})
     return path
-
-
-def forge(path: Path, payload: bytes, **header) -> Path:
-    """A checkpoint with this payload and a *valid* digest, as a forger who knows the format would write it."""
-    real = read_header(path)
-    real.update(header, payload_bytes=len(payload))
-    real["sha256"] = checkpoint._digest({k: v for k, v in real.items() if k != "sha256"}, payload)
-    out = path.parent / f"forged-{len(list(path.parent.iterdir()))}.pkl"
-    out.write_bytes(MAGIC + json.dumps(real, sort_keys=True).encode() + b"\n" + payload)
-    return out
 
 
 class Touch:

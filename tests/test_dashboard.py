@@ -92,6 +92,59 @@ def test_knockouts_now():
         actions.knock_out_now(m, "gene", "Tnf")
 
 
+def test_deplete_and_knock_out_in_the_compartment_chosen_or_say_model_wide():
+    model, _, _ = build(Setup("sni", ("compartments.paw.width_um=400", "compartments.paw.height_um=400")))
+    comps = model.compartments
+    n = {c: comps[c].cell_types["macrophage"].n for c in comps}
+    a = actions.deplete_now(model, "macrophage", 1.0, compartment="drg")
+    assert comps["drg"].cell_types["macrophage"].n == 0 and a.label == "deplete 100% macrophage in drg"
+    assert a.detail == f"removed {n['drg']} of {n['drg']} macrophage in drg"
+    assert {c: comps[c].cell_types["macrophage"].n for c in ("paw", "dorsal_horn")} == {
+        c: n[c] for c in ("paw", "dorsal_horn")}  # fmt: skip
+    a = actions.deplete_now(model, "macrophage", 1.0)
+    assert a.label.endswith("(all compartments)") and sum(c.cell_types["macrophage"].n for c in comps.values()) == 0
+    with pytest.raises(ConfigError, match=r"deplete\.compartment = 'knee'"):
+        actions.deplete_now(model, "macrophage", 0.5, compartment="knee")
+    dh_microglia = comps["dorsal_horn"].cell_types["microglia"].n
+    a = actions.knock_out_now(model, "mediator", "BDNF", compartment="dorsal_horn")
+    assert a.label == "BDNF knockout in dorsal_horn" and "BDNF" in model.knockouts_in("dorsal_horn").mediators
+    assert "BDNF" not in model.knockouts_in("drg").mediators and "BDNF" not in model.knockouts.mediators
+    actions.knock_out_now(model, "receptor", "TNFR1", compartment="drg")
+    assert model.inhibition_in("drg")["TNFR1"] == 1.0 and model.inhibition_in("periphery").get("TNFR1", 0.0) < 1.0
+    for _ in range(60):
+        model.step()
+    assert model.inhibition_in("drg")["TNFR1"] == 1.0  # the block outlasts the step's drug tables
+    assert comps["dorsal_horn"].cell_types["microglia"].n >= dh_microglia > 0  # a mediator knockout removes no cell
+
+
+def test_markers_place_a_scenario_knockout_at_its_from_min_and_name_where_it_acts():
+    kw = {"injured_fraction": 0.5, "interventions": [
+        {"kind": "knockout", "mediator": "BDNF", "compartment": "dorsal_horn", "from_min": 2880.0},
+        {"kind": "knockout", "cell_type": "t_cell"},
+        {"kind": "deplete", "cell_type": "macrophage", "fraction": 0.9, "time_min": 1440.0, "compartment": "drg",
+         "until_min": 4320.0},
+        {"kind": "transfer", "cell_type": "t_cell", "n": 5, "compartment": "drg", "time_min": 60.0}]}  # fmt: skip
+    events = [(a.time_min, a.kind, a.label) for a in live.scenario_events(kw)]
+    assert events == [(0.0, "injury", "injury (50% of neurons)"), (0.0, "knockout", "t_cell knockout (scenario)"),
+                      (60.0, "transfer", "transfer 5 t_cell in drg (scenario)"),
+                      (1440.0, "deplete", "deplete 90% macrophage in drg, held to day 3 (scenario)"),
+                      (2880.0, "knockout", "BDNF knockout in dorsal_horn (scenario)")]  # fmt: skip
+
+
+def test_legend_counts_the_compartment_on_the_map_and_labels_the_total():
+    model, _, _ = build(Setup("sni", ("compartments.paw.width_um=400", "compartments.paw.height_um=400")))
+    view = live.views(model)["drg"]
+    layer = drawing.cell_layer(view)
+    everywhere = {k: sum(c.cell_types[k].n for c in model.compartments.values()) for k in view.cell_types}
+    legend = drawing.legend_html(layer, where="drg", everywhere=everywhere)
+    drg = model.compartments["drg"].cell_types["macrophage"]
+    assert f'data-kind="macrophage" data-total="{drg.n}"' in legend and "Cells in drg" in legend
+    assert f'data-n="{everywhere["macrophage"]}">({everywhere["macrophage"]} in all compartments)' in legend
+    assert everywhere["macrophage"] > drg.n
+    for state, n in drg.census().items():
+        assert f'data-state="{state}" data-n="{n}"' in legend
+
+
 # --- drawing --------------------------------------------------------------------------------
 def _unb64(text, dtype):
     import base64
@@ -297,6 +350,76 @@ def test_server_frees_sessions_without_a_browser_within_minutes(monkeypatch, tmp
     monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "30m")
     env = server_environment(tmp_path, allow_cdn=False, scenario=None, overrides=[])
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "30m"
+
+
+def test_a_freed_model_takes_its_solver_casts_with_it():
+    """The diffusion solver's cache of cast coefficients holds no plan alive: when a session's model is freed, its
+    entries go with it (they used to stay until 32 newer plans pushed them out: a few MB of closed sessions)."""
+    import gc
+    import weakref
+
+    from neuroagents.tissue.diffusion import numba_host
+
+    m, _, _ = build(Setup("inflamed_skin", SKIN))
+    before = set(numba_host._coeff_cache)
+    m.step()
+    mine = {k for k in set(numba_host._coeff_cache) - before if k[1] is not None}  # keyed by this model's plans
+    assert mine, "the step cast no coefficients: the test no longer watches the cache the model uses"
+    freed = weakref.ref(m)
+    del m
+    gc.collect()
+    assert freed() is None
+    assert not mine & set(numba_host._coeff_cache)
+
+
+_ARENAS_SCRIPT = """
+import ctypes, sys, threading
+from viz.memory import limit_arenas
+if sys.argv[1] == "limit":
+    assert limit_arenas(2)
+start, done = threading.Barrier(9), threading.Barrier(9)
+def work():  # eight threads allocating at once, as sessions' threads do
+    start.wait()
+    keep = [bytearray(4096) for _ in range(100)]
+    done.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+start.wait()
+done.wait()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+fp = libc.fopen(sys.argv[2].encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(fp))
+libc.fclose(ctypes.c_void_p(fp))
+for t in threads:
+    t.join()
+"""
+
+
+def test_server_threads_share_two_malloc_arenas(tmp_path):
+    """With :func:`viz.memory.limit_arenas` (the server calls it at start), threads started afterwards share at
+    most 2 glibc malloc arenas; without it, eight threads allocating at once get arenas of their own."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from viz import memory
+
+    lib = memory._libc()
+    if not lib or not hasattr(lib, "mallopt") or not hasattr(lib, "malloc_info"):
+        pytest.skip("glibc's malloc (mallopt, malloc_info) is not this process's allocator")
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    arenas = {}
+    for mode in ("limit", "default"):
+        info = tmp_path / f"{mode}.xml"
+        subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT, mode, str(info)], env=env, cwd=root, check=True,
+                       timeout=120)  # fmt: skip
+        arenas[mode] = info.read_text().count("<heap nr=")
+    assert 1 <= arenas["limit"] <= 2 < arenas["default"], arenas
 
 
 def test_dashboard_command_refuses_missing_assets_and_bad_scenarios(tmp_path, capsys):

@@ -89,10 +89,14 @@ class Server:
         self.log.close()
 
 
+SERVERS: dict[str, Server] = {}
+"""The running servers by name (a test that reads a server's memory needs its process)."""
+
+
 @pytest.fixture(scope="module")
 def server():
     """``neuroagents dashboard inflamed_skin`` (small tissue) on a free port, with the front-end files local."""
-    srv = Server("skin", "inflamed_skin", *(a for s in SKIN for a in ("--set", s)))
+    srv = SERVERS["skin"] = Server("skin", "inflamed_skin", *(a for s in SKIN for a in ("--set", s)))
     yield srv.url
     srv.close()
 
@@ -210,6 +214,10 @@ class Session:
         assert not self.outside, f"requests beyond this machine: {self.outside}"
 
     def close(self):
+        """Close the tab as a person does. Requests stop being intercepted first: one intercepted while the
+        context closes is dropped, and that would drop the page's close beacon (about one tab in four did), leaving
+        its session on the server until the cull, minutes later, instead of freed at once."""
+        self.page.unroute_all(behavior="ignoreErrors")
         self.context.close()
 
 
@@ -291,7 +299,8 @@ def test_change_a_parameter_inspect_a_cell_and_a_lesson(server, chromium):
     legend = s.page.locator(".na-legend")
     assert legend.get_attribute("data-where") == "drg"  # counts of the compartment on the map, said so
     s.page.get_by_role("button", name="Knock out miR-21").click()
-    s.page.wait_for_selector('.na-marker[data-label="miR21 knockout"]')
+    # the lesson's one-click knockout acts model-wide and the marker says so (several compartments)
+    s.page.wait_for_selector('.na-marker[data-label="miR21 knockout (all compartments)"]')
     s.step(3)
     s.check_clean("lesson")
     if os.environ.get("NEUROAGENTS_UPDATE_SCREENSHOT"):  # the README's picture: the lesson at day 2.5
@@ -333,8 +342,13 @@ def test_bad_numbers_give_one_line_and_change_nothing(server, chromium):
         s.page.get_by_role("button", name="Go", exact=True).click()
         line = s.error_line(f"run to day = {text!r}")
         assert "must be" in line and "\n" not in line, line
-    s.page.get_by_label("top (nM)", exact=True).fill("nan")
-    s.page.wait_for_selector(".na-input-scale .error--text", timeout=10_000)  # said at the field; the map lives on
+    vmax = s.map.get_attribute("data-vmax")
+    for text in BAD[:2] + BAD[3:]:  # empty is allowed here: it means "the highest value so far"
+        s.page.get_by_label("top (nM)", exact=True).fill(text)
+        s.page.wait_for_selector(".na-input-scale .error--text", timeout=10_000)  # said at the field
+        assert s.map.get_attribute("data-vmax") == vmax  # the map keeps its scale
+    s.page.get_by_label("top (nM)", exact=True).fill("")
+    s.page.wait_for_selector(".na-input-scale .error--text", state="detached", timeout=10_000)
     assert s.page.locator(".na-marker").count() == 0  # nothing was given
     assert s.time_min() == 5
     s.step()  # the session is alive and well
@@ -468,6 +482,15 @@ def test_layout_keeps_the_map_and_charts_visible_and_unclipped(server, chromium,
         s.page.locator(".na-map-png").click()
     png = Path(dl.value.path()).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 2000 and dl.value.suggested_filename.endswith(".png")
+    map_w = int.from_bytes(png[16:20], "big")
+    with s.page.expect_download() as dl:  # the map and the four charts on one image
+        s.page.locator(".na-all-png").click()
+    both = Path(dl.value.path()).read_bytes()
+    assert both.startswith(b"\x89PNG") and dl.value.suggested_filename == "neuroagents-map-and-charts.png"
+    width, height = int.from_bytes(both[16:20], "big"), int.from_bytes(both[20:24], "big")
+    chart_w = boxes["pain"]["width"]
+    assert width >= map_w + 2 * chart_w - 2 and height >= 2 * boxes["pain"]["height"], (width, height, map_w, chart_w)
+    assert len(both) > len(png)  # the charts' lines and text are on it, not blank space
     with s.page.expect_download() as dl:  # the readouts at every frame, as CSV
         s.page.get_by_role("button", name="CSV", exact=True).click()
     head = Path(dl.value.path()).read_text().splitlines()[0].split(",")
@@ -476,3 +499,38 @@ def test_layout_keeps_the_map_and_charts_visible_and_unclipped(server, chromium,
     s.page.wait_for_selector(".na-lesson-show")
     s.check_clean(f"layout-{w}")
     s.close()
+
+
+MEMORY_GROWTH_MB = 6
+"""Most the server's resident memory may grow from the 5th to the 50th open/close cycle. Measured (2-core machine,
+inflamed_skin as below) with every session freed at once and few malloc arenas (viz.memory): 2.2, 2.8 and 3.6 MB.
+It fails on what used to happen: with glibc's default arenas and the diffusion solver's cache holding closed
+sessions' plans, 7.3-10.8 MB; with a quarter of the sessions left to the cull (Playwright dropped their close
+beacons, see Session.close), 52 MB, about 4 MB a session still held."""
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc (Linux)")
+def test_memory_stays_flat_over_50_open_close_cycles(server, chromium):
+    """Open a tab, play it, close it, 50 times: the server's resident memory after the 50th cycle is within
+    MEMORY_GROWTH_MB of what it was after the 5th (every session's model freed, its memory given back)."""
+    pid = SERVERS["skin"].proc.pid
+    rss = {}
+    for cycle in range(1, 51):
+        s = Session(chromium, server, viewport=(1280, 720))
+        s.play()
+        s.page.wait_for_timeout(500)
+        s.close()
+        if cycle in (5, 25, 50):
+            time.sleep(4.0)  # the closed session's memory is given back two seconds after it closes
+            rss[cycle] = _rss_mb(pid)
+    _record("server memory after 5 open/close cycles (MB)", rss[5])
+    _record("server memory after 25 open/close cycles (MB)", rss[25])
+    _record("server memory after 50 open/close cycles (MB)", rss[50])
+    assert rss[50] - rss[5] < MEMORY_GROWTH_MB, rss

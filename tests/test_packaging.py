@@ -116,6 +116,7 @@ def test_a_wheel_installed_elsewhere_runs_a_builtin_scenario_from_any_directory(
     manifest = json.loads((elsewhere / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "completed" and manifest["simulated_min"] == 1440.0
     assert manifest["versions"]["neuroagents"] == facts["neuroagents"]["version"]
+    assert manifest["citation"]["title"].startswith("neuroagents: ")  # CITATION.cff travels as package data
     assert {"timeseries.parquet", "summary.png"} <= {p.name for p in (elsewhere / "out").iterdir()}
 
 
@@ -145,3 +146,25 @@ def test_version_names_the_code():
     assert re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9.]+)?", neuroagents.__version__)
     assert "version" in PYPROJECT["project"]["dynamic"] and "version" not in PYPROJECT["project"]
     assert PYPROJECT["tool"]["setuptools_scm"]["version_file"] == "neuroagents/_version.py"
+
+
+def test_requires_python_and_the_mesa_pin_are_what_the_installed_packages_say():
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    ours = SpecifierSet(PYPROJECT["project"]["requires-python"])
+    lowest = re.fullmatch(r">=(\d+\.\d+)", str(ours)).group(1)
+    assert sys.version_info[:2] >= tuple(map(int, lowest.split(".")))  # the Python running the suite is allowed
+    needs = {}
+    for dep in map(Requirement, PYPROJECT["project"]["dependencies"]):  # over the core dependencies
+        spec = metadata.metadata(dep.name).get("Requires-Python")
+        if spec:
+            needs[dep.name] = spec
+            assert SpecifierSet(spec).contains(lowest), f"{dep.name} needs Python {spec}: requires-python too low"
+    assert SpecifierSet(needs["numpy"]).contains(lowest) and not SpecifierSet(needs["numpy"]).contains("3.10")
+    mesa = next(Requirement(d) for d in PYPROJECT["project"]["dependencies"] if d.startswith("mesa"))
+    assert mesa.specifier.contains(metadata.version("mesa")) and not mesa.specifier.contains("3.4.0")
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "Requires-Python >= 3.12" in text and "Requires-Python >= 3.12" in (ROOT / "CONTRIBUTING.md").read_text()

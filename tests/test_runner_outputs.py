@@ -31,6 +31,25 @@ def snap_run(tmp_path_factory):
     return out
 
 
+def test_cells_parquet_holds_every_cell_at_each_snapshot(snap_run):
+    cells = pd.read_parquet(snap_run / "cells.parquet")
+    ts = pd.read_parquet(snap_run / "timeseries.parquet").set_index("time_min")
+    assert sorted(set(cells["time_min"])) == [0.0, 10.0, 20.0, 27.0]  # the snapshot schedule, as the fields
+    assert list(cells.columns) == ["time_min", "compartment", "type", "id", "x_um", "y_um", "state",
+                                   "STAT1", "STAT3", "STAT5", "STAT6", "NFKB", "P38"]  # fmt: skip
+    assert cells["id"].dtype == np.int64 and set(cells["compartment"]) == {"tissue"}
+    census = cells.groupby(["time_min", "type", "state"]).size()
+    for t in (0.0, 10.0, 20.0):  # the snapshot times that are also records (every 5 min): the same census
+        for col in (c for c in ts.columns if c.startswith("n_")):  # over n_<type>_<state> columns
+            kind, state = next((k, col[len(f"n_{k}_"):]) for k in ("mast_cell", "macrophage", "t_cell",
+                               "microglia", "neuron") if col.startswith(f"n_{k}_"))  # fmt: skip
+            assert census.get((t, kind, state), 0) == ts.loc[t, col], (t, col)
+    assert not cells.duplicated(["time_min", "type", "id"]).any()
+    assert cells["x_um"].between(0, 200).all() and cells["y_um"].between(0, 160).all()  # inside the tissue
+    pathways = cells[["STAT1", "STAT3", "STAT5", "STAT6", "NFKB", "P38"]].to_numpy()
+    assert ((pathways >= 0) & (pathways <= 1)).all() and pathways.max() > 0
+
+
 def test_snapshots_follow_the_schedule_plus_the_end(snap_run):
     ds = xr.open_zarr(snap_run / "fields.zarr", group="tissue")
     assert ds["time"].values.tolist() == [0.0, 10.0, 20.0, 27.0]  # every 10 min, and the last state at 27 min

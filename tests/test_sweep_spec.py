@@ -8,11 +8,14 @@ import math
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from neuroagents.batch.design import build_design, run_scenarios
+from neuroagents.batch.schema import SweepFile
 from neuroagents.batch.spec import load_sweep, parse_sweep
 from neuroagents.batch.sweep import plan_sweep
 from neuroagents.cli import main
+from neuroagents.errors import ConfigError
 from neuroagents.scenario import Scenario, load_scenario
 
 GOOD = """
@@ -172,3 +175,34 @@ def test_a_key_with_an_exclusive_partner_goes_through_the_loader():
     assert [Scenario.model_validate(s).duration_min for s in scenarios.values()] == [5.0, 10.0]
     assert all("duration_days" not in s["scenario"] for s in scenarios.values())
     assert not math.isnan(base.duration_min)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("parameters", 1, "integer"), "yes", "parameters[1].integer = 'yes': must be true or false"),
+        (("parameters", 0, "min"), "0.5", "parameters[0].min = '0.5': must be a finite number"),
+        (("parameters", 1, "scale"), "ln", "parameters[1].scale = 'ln': must be one of 'linear', 'log'"),
+        (("parameters", 1, "mn"), 0.1, "parameters[1].mn = 0.1: must be a key of [parameters] (did you mean 'min'?)"),
+        (("sweep", "seeds"), [1, "2"], "sweep.seeds[1] = '2': must be an integer"),
+        (("design", "seed"), 1.5, "design.seed = 1.5: must be an integer in [0, 2**32 - 1]"),
+        (("analysis", "readouts"), ["y", 3], "analysis.readouts[1] = 3: must be a string"),
+        (("analysis", "at"), True, "analysis.at = True: must be 'end', 'mean' or a time >= 0 (min)"),
+    ],
+)
+def test_a_wrong_type_in_a_nested_table_names_its_dotted_key(path, value, expected):
+    """The sweep file is validated by pydantic models: the error's location is the key, at any depth."""
+    doc = {"sweep": {"scenario": "healthy"}, "design": {"method": "lhs", "samples": 4},
+           "parameters": [{"key": "injury.injured_fraction", "min": 0.1, "max": 0.9},
+                          {"key": "stimulus.mast_cell", "min": 0.0, "max": 1.0}], "analysis": {}}  # fmt: skip
+    table = doc
+    for part in path[:-1]:
+        table = table[part]
+    table[path[-1]] = value
+    with pytest.raises(ValidationError) as raw:
+        SweepFile.model_validate(doc)
+    assert tuple(raw.value.errors()[0]["loc"])[: len(path)] == path
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(doc, where="t.toml")
+    assert str(err.value).startswith("t.toml: ") and expected in str(err.value), str(err.value)
+    assert err.value.key == expected.split(" = ")[0] and err.value.where == "t.toml"

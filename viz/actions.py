@@ -115,25 +115,40 @@ def give_drug(
     return _log(model, Action(float(model.time_min), "drug", label, f"acts on {targets} from the next step"))
 
 
-def deplete_now(model, cell_type: str, fraction: float, state: str | None = None) -> Action:
-    """Remove a random ``fraction`` of ``cell_type`` (only those in ``state``, if given) now.
+def _where(model, compartment: str | None) -> str:
+    """`` in <compartment>`` when the model has several compartments, `` (all compartments)`` for a model-wide
+    action there, else ``""``."""
+    several = len(getattr(model, "compartments", None) or {}) > 1
+    if not several:
+        return ""
+    return f" in {compartment}" if compartment else " (all compartments)"
+
+
+def deplete_now(model, cell_type: str, fraction: float, state: str | None = None,
+                compartment: str | None = None) -> Action:  # fmt: skip
+    """Remove a random ``fraction`` of ``cell_type`` (only those in ``state``, if given) now, in one
+    ``compartment`` or (None) in every compartment.
 
     Returns
     -------
     Action
-        ``detail`` says how many cells went.
+        ``detail`` says how many cells went, and where.
     """
     table = {"kind": "deplete", "cell_type": cell_type, "fraction": fraction, "time_min": float(model.time_min)}
     if state:
         table["state"] = state
+    if compartment:
+        table["compartment"] = compartment
     (d,), _ = model.check_interventions([table], "deplete", single=True)
     comps = getattr(model, "compartments", None) or {"tissue": model}
-    cts = [c.cell_types[d.cell_type] for c in comps.values()]  # over compartments: depletion reaches them all
+    names = [d.compartment] if d.compartment else list(comps)
+    cts = [comps[n].cell_types[d.cell_type] for n in names]  # over compartments the depletion reaches
     before = sum(ct.n if d.state is None else ct.census()[d.state] for ct in cts)
     removed = model.deplete(d)
     which = f"{d.cell_type}{f' ({d.state})' if d.state else ''}"
-    label = f"deplete {fraction:.0%} {which}"
-    return _log(model, Action(float(model.time_min), "deplete", label, f"removed {removed} of {before} {which}"))
+    where = _where(model, d.compartment)
+    label = f"deplete {fraction:.0%} {which}{where}"
+    return _log(model, Action(float(model.time_min), "deplete", label, f"removed {removed} of {before} {which}{where}"))
 
 
 def _receptors() -> list[str]:
@@ -153,9 +168,10 @@ def knockout_choices(model, what: str) -> list[str]:
     raise ConfigError("knockout", what, f"one of {list(KNOCKOUT_KINDS)}")
 
 
-def knock_out_now(model, what: str, name: str) -> Action:
+def knock_out_now(model, what: str, name: str, compartment: str | None = None) -> Action:
     """Knock out a mediator (no cell releases it), a receptor (fully blocked) or a cell type (removed, never
-    recruited again), from now to the end of the run.
+    recruited again), from now to the end of the run: in one ``compartment`` (as a scenario's conditional,
+    inducible knockout with ``compartment`` and ``from_min`` = now) or (None) everywhere.
 
     Returns
     -------
@@ -163,12 +179,32 @@ def knock_out_now(model, what: str, name: str) -> Action:
     """
     if what not in KNOCKOUT_KINDS:
         raise ConfigError("knockout", what, f"one of {list(KNOCKOUT_KINDS)}")
-    removed = model.knock_out(what, name)
     t = float(model.time_min)
-    if what == "mediator":
-        detail = f"no cell releases {name} from now on; what is there decays and diffuses away"
-    elif what == "receptor":
-        detail = f"{name} fully blocked from now on"
+    if compartment:
+        removed = _knock_out_in(model, what, name, compartment)
     else:
-        detail = f"removed {removed} {name}; none recruited or born from now on"
-    return _log(model, Action(t, "knockout", f"{name} knockout", detail))
+        removed = model.knock_out(what, name)
+    where = _where(model, compartment)
+    if what == "mediator":
+        detail = f"no cell{where} releases {name} from now on; what is there decays and diffuses away"
+    elif what == "receptor":
+        detail = f"{name} fully blocked{where} from now on"
+    else:
+        detail = f"removed {removed} {name}{where}; none recruited or born there from now on"
+    return _log(model, Action(t, "knockout", f"{name} knockout{where}", detail))
+
+
+def _knock_out_in(model, what: str, name: str, compartment: str) -> int:
+    """A knockout limited to one compartment, from now: the scenario's ``compartment`` + ``from_min`` path."""
+    from neuroagents.timeline import activate
+
+    table = {"kind": "knockout", what: name, "compartment": compartment, "from_min": float(model.time_min)}
+    _, ko = model.check_interventions([table], "knockout", single=True)
+    (sk,) = ko.scoped
+    if what == "receptor":  # receptor tables are per kind of compartment
+        kind = model.compartments[compartment].kind
+        sharing = [n for n, c in model.compartments.items() if c.kind == kind]
+        if len(sharing) > 1:
+            raise ConfigError("knockout.compartment", compartment, f"a compartment whose kind ({kind!r}) no other "
+                              f"compartment shares, for a receptor knockout ({sharing} share it)")  # fmt: skip
+    return activate(model, sk)

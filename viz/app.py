@@ -24,6 +24,7 @@ from viz.controls import Setup, build, initial_setup, scenario_choices, scenario
 from viz.frames import FrameSinks
 from viz.lessons import load_lessons
 from viz.live import LiveModel, format_time
+from viz.memory import release_later
 from viz.player import Player
 from viz.run_controls import Header, RunControls
 from viz.tissue_view import TissueView
@@ -172,7 +173,12 @@ def Page():
                 print(f"neuroagents dashboard: session {sid}: play stopped: {reason}", file=sys.stderr, flush=True)
 
         p = Player(on_frame=publish, on_stop=stopped, connected=connected)
-        on_close(lambda: p.pause("the session closed"))
+
+        def closed():
+            p.pause("the session closed")
+            release_later()  # once the session's objects are gone, give their memory back (viz.memory)
+
+        on_close(closed)
         return p
 
     def show(seq):
@@ -193,6 +199,7 @@ def Page():
         model.set(m)
         selected.set(None)
         redraw()
+        release_later()  # the old run's memory (viz.memory)
 
     def restart(new: Setup, new_values: dict | None = None):
         m, kw, vals, err = _start(new, new_values)
@@ -274,7 +281,7 @@ def Page():
             if lesson is not None:
                 LessonCard(lesson, m, message, redraw)
         with solara.Row(gap="8px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            ActionsPanel(m, message, redraw)
+            ActionsPanel(m, message, redraw, on_screen)
             Inspector(m, sinks, selected)
             with solara.Card("Parameters", margin=0, classes=["na-params"], style={"flex": "1 1 320px"}):
                 ParamControls(values, defaults.value, lambda: restart(setup.value, dict(values.value)))

@@ -30,7 +30,8 @@ from viz.plots import PALETTE, Marker, Series, line_chart
 
 __all__ = ["CHARTS", "MARKER_COLOURS", "ChartGrid", "Plots", "chart_svgs", "count_series", "markers", "readout_series"]
 
-MARKER_COLOURS = {"drug": "#1565c0", "deplete": "#6a1b9a", "knockout": "#c62828", "injury": "#000000"}
+MARKER_COLOURS = {"drug": "#1565c0", "deplete": "#6a1b9a", "knockout": "#c62828", "injury": "#000000",
+                  "transfer": "#2e7d32"}
 CHARTS = (
     ("pain", "Pain signal (dorsal-horn output)", "spikes/s",
      (("pain_evoked_hz", "evoked (mean over the von Frey series)"), ("pain_ongoing_hz", "ongoing"))),

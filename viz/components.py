@@ -131,11 +131,17 @@ def run_try_action(model, kind: str, kwargs: dict):
         return act.knock_out_now(model, **kwargs)
 
 
+ALL_COMPARTMENTS = "all compartments"
+"""The 'where' menu's choice for a depletion or knockout that acts on every compartment (model-wide)."""
+
+
 @solara.component
-def ActionsPanel(model, message: solara.Reactive, redraw):
+def ActionsPanel(model, message: solara.Reactive, redraw, on_screen: str | None = None):
     """Give a drug now, deplete a cell type now, knock something out now; and the log of what was done.
 
-    ``redraw()`` draws a new frame (markers, counts) after an action.
+    ``redraw()`` draws a new frame (markers, counts) after an action. With several compartments, a depletion or a
+    knockout acts where the *where* menu says: the compartment on the map (``on_screen``, the default), another, or
+    all of them.
     """
     from neuroagents.pharmacology import DRUGS
 
@@ -150,6 +156,7 @@ def ActionsPanel(model, message: solara.Reactive, redraw):
     dep_fraction = solara.use_reactive(0.9)
     ko_what = solara.use_reactive("mediator")
     ko_name = solara.use_reactive("TNF")
+    where = solara.use_reactive("")  # "" until chosen: the compartment on the map
 
     routes = list(DRUGS[drug.value].routes) if drug.value in DRUGS else ["oral"]
     route_value = route.value if route.value in routes else routes[0]
@@ -158,6 +165,11 @@ def ActionsPanel(model, message: solara.Reactive, redraw):
     dep_states = ["any", *model.cell_types[dep_kind_value].states]
     ko_names = act.knockout_choices(model, ko_what.value)
     ko_value = ko_name.value if ko_name.value in ko_names else ko_names[0]
+    comps = list(getattr(model, "compartments", {}) or {})
+    several = len(comps) > 1
+    places = [*comps, ALL_COMPARTMENTS]
+    place = where.value if where.value in places else (on_screen if on_screen in comps else ALL_COMPARTMENTS)
+    scope = None if not several or place == ALL_COMPARTMENTS else place
 
     def apply(kind, kwargs):
         try:
@@ -206,18 +218,22 @@ def ActionsPanel(model, message: solara.Reactive, redraw):
             solara.Select("state", dense=True, value=dep_state.value if dep_state.value in dep_states else "any",
                           values=dep_states, on_value=dep_state.set)  # fmt: skip
             solara.SliderFloat("fraction", value=dep_fraction, min=0.05, max=1.0, step=0.05)
-            several = len(getattr(model, "compartments", {}) or {}) > 1
-            if several:
-                solara.Text("(acts on every compartment)", style={"font-size": "13px"})
             solara.Button("Deplete now", outlined=True, classes=["na-deplete"], on_click=lambda: apply(
-                "deplete", {"cell_type": dep_kind_value, "fraction": dep_fraction.value,
+                "deplete", {"cell_type": dep_kind_value, "fraction": dep_fraction.value, "compartment": scope,
                             "state": None if dep_state.value == "any" else dep_state.value}))  # fmt: skip
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select("knock out a", dense=True, value=ko_what.value, values=list(act.KNOCKOUT_KINDS),
                           on_value=ko_what.set)  # fmt: skip
             solara.Select("name", dense=True, value=ko_value, values=ko_names, on_value=ko_name.set)
-            solara.Button("Knock out now", outlined=True, classes=["na-knockout"],
-                          on_click=lambda: apply("knockout", {"what": ko_what.value, "name": ko_value}))  # fmt: skip
+            solara.Button("Knock out now", outlined=True, classes=["na-knockout"], on_click=lambda: apply(
+                "knockout", {"what": ko_what.value, "name": ko_value, "compartment": scope}))  # fmt: skip
+        if several:
+            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+                solara.Select("where (deplete, knock out)", dense=True, value=place, values=places,
+                              on_value=where.set, style={"max-width": "230px"})  # fmt: skip
+                said = ("acts on every compartment (model-wide)" if scope is None else
+                        f"acts on {scope} only" + (" (the compartment on the map)" if scope == on_screen else ""))
+                solara.Text(said, style={"font-size": "13px"}, classes=["na-where"])
         ActionLog(model, message)
 
 

@@ -328,9 +328,10 @@ def map_frame(frame: FieldFrame, cells: CellLayer, *, seq: int = 0,
             "selected": None if selected_xy is None else [float(selected_xy[0]), float(selected_xy[1])]}  # fmt: skip
 
 
-def legend_html(cells: CellLayer, where: str = "") -> str:
+def legend_html(cells: CellLayer, where: str = "", everywhere: dict[str, int] | None = None) -> str:
     """A small HTML legend: each cell type's shape and state colours, with counts in ``where`` (the compartment
-    on the map) and how many are drawn."""
+    on the map) and how many are drawn; ``everywhere`` (cells of each type in all compartments) adds the total,
+    labelled as such."""
     rows = []
     for kind, states in cells.states.items():  # over cell types
         total = cells.totals.get(kind, 0)
@@ -347,6 +348,9 @@ def legend_html(cells: CellLayer, where: str = "") -> str:
             for s in states
         )
         note = "" if shown == total else f" (drawing {shown})"
+        allc = everywhere.get(kind) if everywhere else None
+        if allc is not None:
+            note += f' <span class="na-legend-all" data-n="{allc}">({allc} in all compartments)</span>'
         rows.append(f'<div class="na-legend-row" data-kind="{kind}" data-total="{total}">'
                     f"<b>{kind.replace('_', ' ')}</b> {total}{note}: {swatches}</div>")  # fmt: skip
     defs = _symbols(5.0).replace('id="na-', 'id="na-legend-')

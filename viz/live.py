@@ -100,13 +100,23 @@ def scenario_events(kwargs: Mapping) -> list:
         every = f" q{d['interval_h']:g}h" if d.get("interval_h") else ""
         out.append(Action(float(d.get("start_min") or 0.0), "drug", f"{d.get('drug')} {route}{every} (scenario)"))
     for i in kwargs.get("interventions") or ():  # over intervention tables
+        where = f" in {i['compartment']}" if i.get("compartment") else ""
         if i.get("kind") == "deplete":
             state = f" ({i['state']})" if i.get("state") else ""
-            label = f"deplete {i.get('fraction', 1.0):.0%} {i.get('cell_type')}{state}"
-            out.append(Action(float(i.get("time_min") or 0.0), "deplete", label))
+            label = f"deplete {i.get('fraction', 1.0):.0%} {i.get('cell_type')}{state}{where}"
+            if i.get("every_min") and i.get("until_min") is not None:
+                label += f", every {i['every_min'] / 60:g} h to day {i['until_min'] / 1440:g}"
+            elif i.get("until_min") is not None:
+                label += f", held to day {i['until_min'] / 1440:g}"
+            out.append(Action(float(i.get("time_min") or 0.0), "deplete", label + " (scenario)"))
         elif i.get("kind") == "knockout":
             name = next((i[k] for k in ("mediator", "receptor", "cell_type") if k in i), "?")
-            out.append(Action(0.0, "knockout", f"{name} knockout (scenario)"))
+            start = float(i.get("from_min") or 0.0)
+            out.append(Action(start, "knockout", f"{name} knockout{where} (scenario)"))
+        elif i.get("kind") == "transfer":
+            state = f" {i['state']}" if i.get("state") else ""
+            label = f"transfer {i.get('n')} {i.get('cell_type')}{state}{where} (scenario)"
+            out.append(Action(float(i.get("time_min") or 0.0), "transfer", label))
     return sorted(out, key=lambda a: a.time_min)
 
 

@@ -130,6 +130,10 @@ def handle(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, open_browser: bool) -> int:  # pragma: no cover - exercised by the browser tests
     import warnings
 
+    from viz.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: few malloc arenas, so closed sessions' memory is reused (viz.memory)
+
     import solara.server.settings
     from solara.__main__ import run
 

@@ -83,6 +83,8 @@ def MapFrame(model, sinks, view, med: str, zi, log: bool, scale: str, typed: flo
     """The canvas, its colour bar and legend: pushed a new frame directly (:mod:`viz.frames`), not re-rendered."""
     selected.value  # noqa: B018 - redraw when another cell is selected
     base = solara.use_memo(lambda: map_base(view, z_index=zi), [id(model), view.name, zi])
+    all_views = list(views(model).values())
+    several = len(all_views) > 1
     last: dict = {}
 
     def compute(seq):
@@ -95,8 +97,11 @@ def MapFrame(model, sinks, view, med: str, zi, log: bool, scale: str, typed: flo
             ff = field_frame(view, med, z_index=zi, log=log, vmax=top)
             cells = cell_layer(view, max_cells=MAX_CELLS, z_index=zi)
             sel_xy = _selected_position(model, view, selected.value)
+            everywhere = None
+            if several:
+                everywhere = {k: sum(v.cell_types[k].n for v in all_views) for k in view.cell_types}
         out = (map_frame(ff, cells, seq=seq, selected_xy=sel_xy),
-               colourbar_html(ff) + legend_html(cells, where=view.name))  # fmt: skip
+               colourbar_html(ff) + legend_html(cells, where=view.name, everywhere=everywhere))  # fmt: skip
         draw_ms.append(1e3 * (time.perf_counter() - t0))
         last.update(seq=seq, out=out)
         return out

@@ -3,6 +3,8 @@
 * :mod:`~neuroagents.batch.spec` — the sweep file (TOML): what to vary, how to sample it, replicates and seeds;
   every mistake is a one-line :class:`~neuroagents.errors.ConfigError` naming the file, the key, the value and
   what is allowed (or the nearest key);
+* :mod:`~neuroagents.batch.schema` — the pydantic v2 models of the sweep file's tables, with the scenario
+  schema's error messages;
 * :mod:`~neuroagents.batch.design` — the design (full grid, random, Latin hypercube, Sobol or Morris via
   SALib) and the list of runs, each with its id, seed and validated scenario;
 * :mod:`~neuroagents.batch.store` — the sweep directory: one Parquet file per finished run, written

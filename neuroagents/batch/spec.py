@@ -22,9 +22,10 @@ A sweep file is TOML (``examples/sweeps/`` has examples; ``docs/headless.md`` th
     readouts = ["withdrawal_threshold_g", "pain_ongoing_hz"]
     at = "end"                         # "end", "mean" (over time) or a time in minutes
 
-Every mistake is a :class:`~neuroagents.errors.ConfigError` naming the file, the dotted key, the value and what
-is allowed (the nearest key for a misspelt one); a parameter key or value the scenario refuses is reported with
-the scenario's own message (checked in :mod:`~neuroagents.batch.design`).
+The tables are checked by the pydantic models of :mod:`~neuroagents.batch.schema`. Every mistake is a
+:class:`~neuroagents.errors.ConfigError` naming the file, the dotted key, the value and what is allowed (the
+nearest key for a misspelt one); a parameter key or value the scenario refuses is reported with the scenario's
+own message (checked in :mod:`~neuroagents.batch.design`).
 
 Examples
 --------
@@ -44,37 +45,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
+from neuroagents.batch.schema import MAX_RUNS, METHODS, SweepFile
 from neuroagents.errors import ConfigError
 
-__all__ = ["METHODS", "Parameter", "SweepSpec", "load_sweep", "parse_sweep"]
-
-METHODS = ("grid", "random", "lhs", "sobol", "morris")
-"""Design methods: full grid, uniform random, Latin hypercube, Sobol (Saltelli, SALib) and Morris (SALib)."""
-_TABLES = {
-    "sweep": ("name", "description", "scenario", "set", "replicates", "seeds", "base_seed", "independent_seeds",
-              "backend", "dtype"),
-    "design": ("method", "samples", "seed", "levels"),
-    "parameters": ("key", "values", "min", "max", "n", "scale", "integer"),
-    "analysis": ("readouts", "at"),
-}  # fmt: skip
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-MAX_RUNS = 1_000_000
-"""Most runs one sweep may hold (a guard against a typo in ``samples``)."""
-
-
-def _did_you_mean(key, choices) -> str:
-    from neuroagents.scenario.schema import did_you_mean
-
-    return did_you_mean(key, choices)
-
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_sweep", "parse_sweep"]
 
 
 @dataclass(frozen=True)
@@ -194,180 +170,36 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     return parse_sweep(_read(path, str(path)), where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
 
 
-def _check_keys(table: dict, name: str, where: str, prefix: str) -> None:
-    allowed = _TABLES[name]
-    for key, value in table.items():  # over the table's keys
-        if key not in allowed:
-            raise ConfigError(f"{prefix}{key}", value, f"a key of [{name}]{_did_you_mean(key, allowed)}: one of "
-                              f"{', '.join(allowed)}", where)  # fmt: skip
-
-
-def _get_table(doc: dict, name: str, where: str, required: bool = True) -> dict:
-    t = doc.get(name)
-    if t is None:
-        if required:
-            raise ConfigError(name, None, f"a table [{name}] (see docs/headless.md)", where)
-        return {}
-    if not isinstance(t, dict):
-        raise ConfigError(name, t, f"a table [{name}]", where)
-    _check_keys(t, name, where, f"{name}.")
-    return t
-
-
-def _parameter(i: int, p, method: str, where: str) -> Parameter:
-    k = f"parameters[{i}]"
-    if not isinstance(p, dict):
-        raise ConfigError(k, p, "a table [[parameters]] with key and values, or key, min and max", where)
-    _check_keys(p, "parameters", where, f"{k}.")
-    key = p.get("key")
-    if not isinstance(key, str) or not key.strip():
-        raise ConfigError(f"{k}.key", key, 'a dotted scenario key, e.g. "cells.macrophage.speed_um_per_min"', where)
-    scale, integer = p.get("scale", "linear"), p.get("integer", False)
-    if scale not in ("linear", "log"):
-        raise ConfigError(f"{k}.scale", scale, "one of 'linear', 'log'", where)
-    if not isinstance(integer, bool):
-        raise ConfigError(f"{k}.integer", integer, "true or false", where)
-    if "values" in p:
-        values = p["values"]
-        if method != "grid":
-            raise ConfigError(f"{k}.values", values, f"left out: a {method} design samples between min and max", where)
-        if any(x in p for x in ("min", "max", "n")):
-            raise ConfigError(f"{k}.values", values, "given without min, max and n (one way or the other)", where)
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"{k}.values", values, "a non-empty array of values", where)
-        kinds = {type(v).__name__ for v in values}
-        if not (kinds <= {"int", "float"} or len(kinds) == 1):
-            raise ConfigError(f"{k}.values", values, "values of one type (numbers, or strings, or booleans)", where)
-        if len({repr(v) for v in values}) != len(values):
-            raise ConfigError(f"{k}.values", values, "distinct values", where)
-        if kinds == {"int", "float"}:
-            values = [float(v) for v in values]
-        return Parameter(key.strip(), values=tuple(values), scale=scale, integer=integer)
-    lo, hi = p.get("min"), p.get("max")
-    for name, v in (("min", lo), ("max", hi)):
-        if not _number(v):
-            raise ConfigError(f"{k}.{name}", v, "a finite number (or give values = [...] in a grid design)", where)
-    if not lo < hi:
-        raise ConfigError(f"{k}.max", hi, f"a number > min ({lo})", where)
-    if scale == "log" and lo <= 0:
-        raise ConfigError(f"{k}.min", lo, "a number > 0 for scale = 'log'", where)
-    n = p.get("n")
-    if method == "grid":
-        if not _int(n) or not 2 <= n <= 10_000:
-            raise ConfigError(f"{k}.n", n, "an integer in [2, 10000]: grid points from min to max", where)
-    elif n is not None:
-        raise ConfigError(f"{k}.n", n, f"left out: a {method} design takes its size from [design] samples", where)
-    return Parameter(key.strip(), min=float(lo), max=float(hi), n=n, scale=scale, integer=integer)
-
-
-def _design_size(method: str, samples, n_params: int, levels: int) -> int:
-    if method == "grid":
-        return -1
-    if method == "sobol":
-        return samples * (n_params + 2)
-    if method == "morris":
-        return samples * (n_params + 1)
-    return samples
-
-
 def parse_sweep(doc: dict, *, where: str = "sweep", base_dir: Path | None = None, stem: str = "sweep") -> SweepSpec:
-    """Validate a sweep document (the parsed TOML) into a :class:`SweepSpec`."""
-    from neuroagents.backend import BACKEND_CHOICES
-    from neuroagents.scenario.loader import resolve_source
-    from neuroagents.tissue.microenvironment import DTYPES
+    """Validate a sweep document (the parsed TOML) into a :class:`SweepSpec`.
 
-    for key, value in doc.items():  # over top-level keys
-        if key not in _TABLES:
-            raise ConfigError(key, value, f"a table among [sweep], [design], [[parameters]], [analysis]"
-                              f"{_did_you_mean(key, _TABLES)}", where)  # fmt: skip
-    sw = _get_table(doc, "sweep", where)
-    de = _get_table(doc, "design", where)
-    an = _get_table(doc, "analysis", where, required=False)
+    Parameters
+    ----------
+    doc : dict
+        The parsed sweep file.
+    where : str
+        The file, as error messages name it.
+    base_dir : Path, optional
+        Where a relative scenario path starts (default: the working directory).
+    stem : str
+        The default ``[sweep] name`` (the file's name without ``.toml``).
 
-    name = sw.get("name", stem)
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > 100:
-        raise ConfigError("sweep.name", name, "a name of letters, digits, '_', '-' or '.'", where)
-    description = sw.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError("sweep.description", description, "one line of text", where)
-    scenario = sw.get("scenario")
-    if not isinstance(scenario, str):
-        raise ConfigError("sweep.scenario", scenario, "a built-in scenario name or a .toml file", where)
-    scenario_path = resolve_source(scenario, base_dir, key="sweep.scenario", where=where)
-    fixed = sw.get("set", [])
-    if not isinstance(fixed, list) or not all(isinstance(s, str) and "=" in s for s in fixed):
-        raise ConfigError("sweep.set", fixed, 'an array of "KEY=VALUE" strings, as with --set', where)
-    reps, seeds = sw.get("replicates"), sw.get("seeds")
-    if seeds is not None:
-        if not isinstance(seeds, list) or not seeds or not all(_int(s) and 0 <= s < 2**63 for s in seeds):
-            raise ConfigError("sweep.seeds", seeds, "a non-empty array of integers in [0, 2**63 - 1]", where)
-        if len(set(seeds)) != len(seeds):
-            raise ConfigError("sweep.seeds", seeds, "distinct seeds (a repeated seed repeats a run)", where)
-        if reps is not None and reps != len(seeds):
-            raise ConfigError("sweep.replicates", reps, f"{len(seeds)} (one replicate per seed), or left out", where)
-        reps = len(seeds)
-    reps = 1 if reps is None else reps
-    if not _int(reps) or not 1 <= reps <= 10_000:
-        raise ConfigError("sweep.replicates", reps, "an integer in [1, 10000]", where)
-    base_seed = sw.get("base_seed")
-    if base_seed is not None and (not _int(base_seed) or not 0 <= base_seed < 2**62):
-        raise ConfigError("sweep.base_seed", base_seed, "an integer in [0, 2**62 - 1]", where)
-    independent = sw.get("independent_seeds", False)
-    if not isinstance(independent, bool):
-        raise ConfigError("sweep.independent_seeds", independent, "true or false", where)
-    if independent and seeds is not None:
-        raise ConfigError("sweep.independent_seeds", independent, "false when seeds are listed", where)
-    backend, dtype = sw.get("backend", "auto"), sw.get("dtype", "float64")
-    if backend not in BACKEND_CHOICES:
-        raise ConfigError("sweep.backend", backend, f"one of {', '.join(map(repr, BACKEND_CHOICES))}", where)
-    if dtype not in DTYPES:
-        raise ConfigError("sweep.dtype", dtype, f"one of {', '.join(map(repr, DTYPES))}", where)
+    Raises
+    ------
+    ConfigError
+        The first problem :class:`~neuroagents.batch.schema.SweepFile` finds, naming ``where``, the dotted key,
+        the value and what is allowed.
+    """
+    from neuroagents.scenario.messages import to_config_error
 
-    method = de.get("method")
-    if method not in METHODS:
-        raise ConfigError("design.method", method, f"one of {', '.join(map(repr, METHODS))}"
-                          f"{_did_you_mean(method, METHODS) if isinstance(method, str) else ''}", where)  # fmt: skip
-    samples = de.get("samples")
-    if method == "grid":
-        if samples is not None:
-            raise ConfigError("design.samples", samples, "left out: a grid design is every combination", where)
-    elif not _int(samples) or not 1 <= samples <= MAX_RUNS:
-        raise ConfigError("design.samples", samples, f"an integer in [1, {MAX_RUNS:,}] for method = {method!r}", where)
-    if method == "sobol" and samples & (samples - 1):
-        lower = 1 << (samples.bit_length() - 1)
-        raise ConfigError("design.samples", samples, f"a power of 2 for a Sobol design (Sobol sequences converge "
-                          f"only then): e.g. {lower} or {lower * 2}", where)  # fmt: skip
-    design_seed = de.get("seed", 0)
-    if not _int(design_seed) or not 0 <= design_seed < 2**32:
-        raise ConfigError("design.seed", design_seed, "an integer in [0, 2**32 - 1]", where)
-    levels = de.get("levels", 4)
-    if method != "morris" and "levels" in de:
-        raise ConfigError("design.levels", levels, "left out: levels are for a morris design", where)
-    if not _int(levels) or levels < 2 or levels % 2:
-        raise ConfigError("design.levels", levels, "an even integer >= 2 (Morris grid levels)", where)
-
-    params = doc.get("parameters")
-    if not isinstance(params, list) or not params:
-        raise ConfigError("parameters", params, "one or more tables [[parameters]] with a key", where)
-    parameters = tuple(_parameter(i, p, method, where) for i, p in enumerate(params))
-    keys = [p.key for p in parameters]
-    dup = next((k for k in keys if keys.count(k) > 1), None)
-    if dup is not None:
-        raise ConfigError(f"parameters[{keys.index(dup, keys.index(dup) + 1)}].key", dup, "a key not varied "
-                          "twice", where)  # fmt: skip
-    if method in ("sobol", "morris") and any(p.min is None for p in parameters):
-        raise ConfigError("design.method", method, "grid for parameters given as values", where)
-    n_points = (math.prod(len(p.grid_values()) for p in parameters) if method == "grid"
-                else _design_size(method, samples, len(parameters), levels))  # fmt: skip
-    if n_points * reps > MAX_RUNS:
-        raise ConfigError("design", f"{n_points:,} points x {reps} replicates", f"at most {MAX_RUNS:,} runs", where)
-
-    readouts = an.get("readouts", ["withdrawal_threshold_g", "pain_ongoing_hz"])
-    if not isinstance(readouts, list) or not readouts or not all(isinstance(r, str) for r in readouts):
-        raise ConfigError("analysis.readouts", readouts, "a non-empty array of time-series column names", where)
-    at = an.get("at", "end")
-    if not (at in ("end", "mean") or (_number(at) and at >= 0)):
-        raise ConfigError("analysis.at", at, "'end', 'mean' or a time >= 0 (min)", where)
-    return SweepSpec(where, name, description, scenario, str(scenario_path), tuple(fixed), reps,
-                     tuple(seeds) if seeds is not None else None, base_seed, independent, backend, dtype, method,
-                     samples, design_seed, levels, parameters, tuple(readouts), at)  # fmt: skip
+    try:
+        f = SweepFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where, root=SweepFile) from None
+    sw, de, an = f.sweep, f.design, f.analysis
+    parameters = tuple(Parameter(p.key, tuple(p.values) if p.values is not None else None, p.min, p.max, p.n,
+                                 p.scale, p.integer) for p in f.parameters)  # fmt: skip
+    return SweepSpec(where, sw.name, sw.description, sw.scenario, sw.scenario_path, tuple(sw.set), sw.n_replicates,
+                     tuple(sw.seeds) if sw.seeds is not None else None, sw.base_seed, sw.independent_seeds,
+                     sw.backend, sw.dtype, de.method, de.samples, de.seed, 4 if de.levels is None else de.levels,
+                     parameters, tuple(an.readouts), an.at)  # fmt: skip

@@ -46,9 +46,9 @@ class CellType:
 
     Parameters
     ----------
-    model : NeuroImmuneModel
-        Provides ``env`` (Microenvironment), ``grid``, ``xp``, ``rng``,
-        ``time_min``, ``inhibition`` and ``allowed`` (voxels cells may enter).
+    model : CellHost
+        The compartment the cells live in (:class:`~neuroagents.cells.host.CellHost`: ``env``, ``grid``,
+        ``xp``, ``rng``, ``time_min``, ``inhibition``, ``allowed``, ...); a cell type uses no other name of it.
     params : Mapping, optional
         Overrides of :attr:`Params` fields, validated.
     """

@@ -3,9 +3,14 @@
 Rules
 -----
 * **Polarization** (rates per cell, sampled each step): the pro-inflammatory
-  drive ``P = 1 − (1 − NF-κB)(1 − STAT1)(1 − STAT5)(1 − h(miR-21 load))``
+  drive ``P = 1 − (1 − NF-κB)(1 − STAT1 S)(1 − STAT5)(1 − h(miR-21 load))``
   (TNF, IFN-γ, GM-CSF and exosomal miR-21 from injured neurons, Simeoli 2017
-  Nat Commun 8:1778) and the anti-inflammatory drive
+  Nat Commun 8:1778). IFN-γ primes but does not by itself make a classically
+  activated macrophage: it needs a second, innate signal, TNF or a TLR ligand
+  (Mosser & Edwards 2008 Nat Rev Immunol 8:958; Hu & Ivashkiv 2009 Immunity
+  31:539, V), ``S = 1 − (1 − NF-κB)(1 − θ_TLR4)(1 − h(miR-21))`` (miR-21 acts
+  through TLR7/8, Simeoli 2017; ``θ_TLR4`` is the receptor's occupancy, which
+  tolerance does not lower). The anti-inflammatory drive
   ``A = 1 − (1 − STAT6)(1 − STAT3)(1 − E)`` (IL-4/IL-13, IL-10 — macrophages
   here read IL-10 as their STAT3 input — and tolerance ``E``, below). M0 -> M1
   at ``k_pol P (1 − A)``; M0 -> M2 at ``k_pol A (1 − P)``; M1 <-> M2 at
@@ -103,7 +108,9 @@ class Macrophage(CellType):
     events = ("none", "born", "recruited", "to_M1", "to_M2", "to_M0", "died")
     Params = MacrophageParams
     receptors = ("TNFR1", "IL1R1", "IFNGR", "CSF2R", "IL10R", "IL4R", "IL13R", "TLR4")
-    columns: ClassVar[dict] = {"recruited": np.int8, "mir21_vesicles": np.float64, "tolerance": np.float64}
+    columns: ClassVar[dict] = {
+        "recruited": np.int8, "mir21_vesicles": np.float64, "tolerance": np.float64, "tlr4": np.float64,
+    }  # fmt: skip
     chemoattractant = "CCL2"
 
     def tolerant_program(self):
@@ -129,6 +136,7 @@ class Macrophage(CellType):
         # TLR engagement (before tolerance, after drugs that block the receptor) induces tolerance; exact update
         blocked = xp.asarray(self.model.inhibition.get("TLR4", 0.0))
         tlr = self.signaling.occupancy(conc, self.n)["TLR4"] * (1.0 - blocked)
+        pop["tlr4"] = tlr  # TLR engagement: the innate second signal IFN-γ needs (raw_drives)
         k_on = tlr / p.tolerance_on_min
         lam = k_on + 1.0 / p.tolerance_off_min
         t_inf = k_on / lam
@@ -140,7 +148,9 @@ class Macrophage(CellType):
         pop, p = self.pop, self.params
         mir = hill(pop["mir21_vesicles"], p.mir21_half_effect_vesicles, 1.0, self.xp)
         mir = mir * (1.0 - self.model.mirna_block.get("miR21", 0.0))  # antagomir-21
-        pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["STAT1"]) * (1.0 - pop["STAT5"]) * (1.0 - mir)
+        second = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - pop["tlr4"]) * (1.0 - mir)  # TNF/IL-1β, TLR4, miR-21 -> TLR8
+        primed = pop["STAT1"] * second  # IFN-γ primes; it needs an innate second signal to polarize
+        pro = 1.0 - (1.0 - pop["NFKB"]) * (1.0 - primed) * (1.0 - pop["STAT5"]) * (1.0 - mir)
         anti = 1.0 - (1.0 - pop["STAT6"]) * (1.0 - pop["STAT3"]) * (1.0 - self.tolerant_program())
         return pro, anti
 

@@ -63,7 +63,7 @@ class MastCell(CellType):
         """Degranulation trigger in [0, 1], ``(n,)``."""
         xp, p = self.xp, self.params
         loc = self.local(["SP", "CGRP", "PAMP"])
-        t = xp.full(self.n, float(getattr(self.model, "mast_cell_stimulus", 0.0)))
+        t = xp.full(self.n, float(self.model.mast_cell_stimulus))
         if "PAMP" in loc:  # carrageenan and CFA degranulate mast cells (TLR4/TLR2; assumption: TLR4's EC50)
             t = xp.maximum(t, hill(loc["PAMP"], 2.0, 1.0, xp))
         if "SP" in loc:

@@ -85,7 +85,7 @@ class Neuron(CellType):
         m = self.model
         ids = self.add_cells(m.random_interstitial_positions(n), excitability=1.0, central_voxel=-1)
         xp = self.xp
-        axons = getattr(m, "axons", None)
+        axons = m.axons
         if axons is not None and axons.periphery is not m:  # the terminal sits in another compartment
             self.pop["terminal_voxel"][-n:] = axons.periphery.random_interstitial_voxels(n)
         else:  # the peripheral terminal: a fixed offset in a random direction, kept inside the grid
@@ -141,7 +141,7 @@ class Neuron(CellType):
         self.export("ATP", injured * p.atp_injured_molecules_per_s)
         self.export("miR21", injured * p.mir21_injured_vesicles_per_s)
         spikes_per_min = self.pop["firing_hz"] * 60.0
-        axons = getattr(self.model, "axons", None)
+        axons = self.model.axons
         terminal_env = axons.periphery.env if axons is not None else None
         self.export("SP", spikes_per_min * p.sp_molecules_per_spike, voxel=self.pop["terminal_voxel"], env=terminal_env)
         self.export("CGRP", spikes_per_min * p.cgrp_molecules_per_spike, voxel=self.pop["terminal_voxel"],

@@ -28,11 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
+from neuroagents.registry import DRUG_TARGETS
 
 __all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys", "receptor_gate"]
 
-KINASES = ("JAK1", "JAK2", "JAK3", "TYK2")
-PATHWAYS = ("STAT1", "STAT3", "STAT5", "STAT6", "NFKB", "P38")
+KINASES = DRUG_TARGETS["kinase"]
+PATHWAYS = DRUG_TARGETS["pathway"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class Receptor:
 
     def __post_init__(self) -> None:
         where = f"receptor {self.name!r}"
+        if self.name not in DRUG_TARGETS["receptor"]:
+            raise ConfigError("name", self.name, f"a receptor of neuroagents.registry.DRUG_TARGETS: "
+                              f"{list(DRUG_TARGETS['receptor'])}", where)  # fmt: skip
         if not (isinstance(self.kd_nM, (int, float)) and math.isfinite(self.kd_nM) and self.kd_nM > 0):
             raise ConfigError("kd_nM", self.kd_nM, "a finite number > 0 (nM)", where)
         if not (isinstance(self.hill, (int, float)) and math.isfinite(self.hill) and self.hill > 0):

@@ -2,12 +2,15 @@
 
 Rules
 -----
-* **Priming** is slow: a model-level signal ``priming`` (0..1) relaxes toward
-  the mean pro-inflammatory NF-κB activity of the macrophages of every
-  compartment (the draining lymph node sees every inflamed site) with time
-  constant ``priming_min`` (days), standing in for antigen presentation and
-  clonal expansion in the lymph node. T cells appear in the DRG about a week
-  after nerve injury (Vicuña 2015 Nat Med; Kobayashi 2015, U). Where T cells
+* **Priming** is slow and lags: a model-level signal ``priming`` (0..1)
+  follows the mean pro-inflammatory NF-κB activity of the macrophages of every
+  compartment (the draining lymph node sees every inflamed site) through two
+  first-order stages in series, antigen presentation and activation
+  (``activation``) then clonal expansion (``priming``), each with time constant
+  ``priming_min / 2``: a gamma-distributed delay, so effector T cells arrive
+  after days, not from the first hour. T cells appear in the DRG and the dorsal
+  horn about a week after nerve injury (Costigan 2009 J Neurosci 29:14415;
+  Vicuña 2015 Nat Med; Cobos 2018 Cell Rep 22:1301, U). Where T cells
   were primed elsewhere beforehand (autoimmunity, immunization before an
   antigen-induced arthritis) ``systemic_priming`` is a floor under that target.
 * **Infiltration** from vessel voxels at ``priming × h(CCL2 beside the
@@ -22,7 +25,16 @@ Rules
 * **Secretion**: Th1 IFN-γ, Th17 IL-17A and GM-CSF (Th17 cells are a crucial
   source of GM-CSF in autoimmune inflammation: El-Behi 2011 Nat Immunol
   12:568, V), Treg IL-10; Th1 and Th17 release leukocyte elastase in the DRG
-  (Vicuña 2015).
+  (Vicuña 2015). Effector cytokine output needs the common-γ-chain cytokines'
+  JAK1/JAK3 -> STAT5 signal (IL-2, IL-7, IL-15: ``IL2RG``), so JAK1/3
+  inhibitors cut it: tofacitinib lowers IFN-γ and IL-17A production of CD4 T
+  cells (Ghoreschi 2011 J Immunol 186:4234, V). And effector T cells in a
+  tissue make cytokine only while they meet their antigen there, on activated
+  antigen-presenting cells (in situ restimulation: effector CD4 T cells in
+  granulomas release cytokine in proportion to local antigen presentation,
+  Egen 2011 Immunity 34:807, V): output scales with the fraction of the compartment's macrophages and
+  microglia that are activated (M1, reactive; MHC-II up), so T cells among
+  resting macrophages stay quiet.
 * **Movement**: near-random walk, slightly up CCL2; death/egress.
 """
 
@@ -54,16 +66,18 @@ class TCellParams:
     subset_gain: float = param(4.0, "1", "assumption: cytokine bias of subset choice")
     cytokine_half_effect_nM: float = param(0.1, "nM", "assumption", low=1e-12)
     ifng_th1_molecules_per_s: float = param(
-        0.5, "molecules/cell/s", "assumption; calibrated with arthritis.toml. Polarized Th1 cultures yield ~10-50 ng "
-        "IFN-γ per 10^6 cells per day (U), i.e. 4-20 molecules/cell/s; at 5/s T-cell deficiency lowers SNI "
-        "hypersensitivity as Costigan 2009 report, but IFN-γ then turns miR-21-knockout DRG macrophages M1 and "
-        "halves the JAK inhibitor's effect in arthritis: not recalibrated yet (docs/validation.md)")
+        5.0, "molecules/cell/s", "polarized Th1 cultures yield ~10-50 ng IFN-γ per 10^6 cells per day (U), i.e. "
+        "4-20 molecules/cell/s; the low end (cells in tissue are not all restimulated at once, assumption)")
     il17a_th17_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     gmcsf_th17_molecules_per_s: float = param(
         0.5, "molecules/cell/s", "assumption: as IL-17A; Th17 cells make GM-CSF (El-Behi 2011 Nat Immunol 12:568, V)")
     systemic_priming: float = param(
         0.0, "1", "assumption: 0 = T cells are primed only by this tissue's macrophages (floor of the target)",
         high=1.0)
+    antigen_in_tissue: float = param(
+        0.0, "1", "assumption: 0 = the antigen is shown here only by activated antigen-presenting cells; 1 = it is "
+        "deposited in the tissue (an immunization antigen or adjuvant depot) and every APC presents it, so effector "
+        "T cells are restimulated whatever the APCs' state (floor of restimulation)", high=1.0)
     il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
     elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
 
@@ -79,7 +93,8 @@ class TCell(CellType):
 
     def __init__(self, model, params=None):
         super().__init__(model, params)
-        self.priming = self.params.systemic_priming  # primed beforehand, or not at all
+        self.activation = self.params.systemic_priming  # lymph-node activation (first stage of the lag)
+        self.priming = self.params.systemic_priming  # expanded effector output: primed beforehand, or not at all
 
     def seed_cells(self, n: int):
         pos = self.model.random_interstitial_positions(n)
@@ -115,7 +130,9 @@ class TCell(CellType):
     def decide(self, dt_min: float) -> None:
         super().decide(dt_min)
         drive = max(self.antigen_presentation(), self.params.systemic_priming)
-        self.priming += (drive - self.priming) * (1.0 - math.exp(-dt_min / self.params.priming_min))
+        stage = 1.0 - math.exp(-2.0 * dt_min / self.params.priming_min)  # two stages of priming_min / 2 each
+        self.priming += (self.activation - self.priming) * stage
+        self.activation += (drive - self.activation) * stage
 
     def antigen_presentation(self) -> float:
         """Mean NF-κB activity of the macrophages of the whole animal, every compartment (0..1).
@@ -123,18 +140,34 @@ class TCell(CellType):
         Priming happens in the draining lymph node, which sees what every inflamed site sends, so T cells that
         enter a compartment without macrophages (the dorsal horn) are primed all the same.
         """
-        comps = getattr(self.model, "compartments", None) or {}
-        pops = [c.cell_types.get("macrophage") for c in comps.values()] or [self.model.cell_types.get("macrophage")]
+        pops = [c.cell_types.get("macrophage") for c in self.model.compartments.values()]
         pops = [m for m in pops if m is not None and m.n]
         n = sum(m.n for m in pops)
         return sum(float(m.pop["NFKB"].sum()) for m in pops) / n if n else 0.0
 
+    def restimulation(self) -> float:
+        """How much effector T cells here meet their antigen (0..1): ``a₀ + (1 − a₀) f``.
+
+        ``f``: macrophages in state M1 and reactive microglia over all macrophages and microglia here (0 without
+        any); ``a₀``: ``antigen_in_tissue``, where a depot antigen is presented by every APC.
+        """
+        active = total = 0
+        for kind, state in (("macrophage", 1), ("microglia", 1)):  # over two cell types
+            apc = self.model.cell_types.get(kind)
+            if apc is not None and apc.n:
+                active += int((apc.pop["state"] == state).sum())
+                total += apc.n
+        floor = self.params.antigen_in_tissue
+        return floor + (1.0 - floor) * (active / total if total else 0.0)
+
     def secrete(self) -> None:
         p, s = self.params, self.pop["state"]
         per_s = 60.0
-        self.export("IFNG", per_s * (s == 0) * p.ifng_th1_molecules_per_s)
-        self.export("IL17A", per_s * (s == 1) * p.il17a_th17_molecules_per_s)
-        self.export("GMCSF", per_s * (s == 1) * p.gmcsf_th17_molecules_per_s)
+        gc = receptor_gate("IL2RG", self.model.inhibition, self.n, self.xp)  # γc JAK1/JAK3 -> STAT5 (Ghoreschi 2011)
+        gc = gc * self.restimulation()
+        self.export("IFNG", per_s * gc * (s == 0) * p.ifng_th1_molecules_per_s)
+        self.export("IL17A", per_s * gc * (s == 1) * p.il17a_th17_molecules_per_s)
+        self.export("GMCSF", per_s * gc * (s == 1) * p.gmcsf_th17_molecules_per_s)
         self.export("IL10", per_s * (s == 2) * p.il10_treg_molecules_per_s)
         self.export("elastase", per_s * (s != 2) * p.elastase_molecules_per_s)
 

@@ -49,7 +49,7 @@ def grid_mean_spinal(model) -> dict[str, float]:
     axons = getattr(model, "axons", None)
     env = axons.spinal.env if axons is not None and axons.spinal is not None else model.env
     out = {}
-    for m in SPINAL_MEDIATORS:  # four reductions
+    for m in SPINAL_MEDIATORS:  # five reductions
         if m in env.names:
             free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
             out[m] = free * float(model.backend.to_host(env.fields[env.index(m)].mean()))

@@ -26,8 +26,11 @@ explicit input, so that a dorsal-horn compartment can replace the grid mean):
   injury). It follows BDNF within an hour but recovers only as KCC2 is made
   again, over days (``tau_kcc2_off_min``): the first memory of the circuit.
 * **fast disinhibition** ``F``: IL-1β and IL-6 lower GABA/glycine currents
-  (Kawasaki 2008), following the cytokines within hours.
-* disinhibition ``d = 1 − (1 − a_B K)(1 − F)``, ``F* = 1 − (1 − a_1 θ_IL1)(1 − a_6 θ_IL6)``,
+  (Kawasaki 2008), and so does IFN-γ from T cells that reach the dorsal horn
+  (Vikman 2007 Pain 133:18; its receptor is JAK1/JAK2-coupled, so JAK
+  inhibitors in the CSF reach it), following the cytokines within hours.
+  Unlike BDNF this route does not pass through microglia: minocycline leaves it.
+* disinhibition ``d = 1 − (1 − a_B K)(1 − F)``, ``F* = 1 − (1 − a_1 θ_IL1)(1 − a_6 θ_IL6)(1 − a_γ θ_IFNγ)``,
   ``K* = max(θ_BDNF, a_AK A)``: reactive astrocytes keep KCC2 down without
   BDNF (activity-dependent KCC2 cleavage by calpain, Zhou 2012 J Biol Chem
   287:33853). Both routes act on one pool of transporter, so the stronger sets
@@ -88,7 +91,7 @@ KERNELS = ("auto", "numba", "reference")
 """Circuit kernels: ``"reference"`` (NumPy), ``"numba"`` (compiled; an error if it cannot run) and ``"auto"`` (numba
 when numba imports and the inputs are host arrays, else the reference)."""
 
-SPINAL_MEDIATORS = ("BDNF", "TNF", "IL1B", "IL6")
+SPINAL_MEDIATORS = ("BDNF", "TNF", "IL1B", "IL6", "IFNG")
 """Mediators the dorsal horn reads from ``spinal_nM``."""
 
 CircuitState = dict
@@ -166,20 +169,25 @@ class DorsalHorn:
         self.fast_disinhibition = 0.0
         self.astrocytes = 0.0
         self.nmda_gain = 1.0
-        il6 = RECEPTORS["IL6R"]
+        il6, ifng = RECEPTORS["IL6R"], RECEPTORS["IFNGR"]
         self._il6 = SignalingNetwork(
             (Receptor("IL6R", "IL6", params.il6_kd_nM, params.hill, il6.kinases, ("STAT3",), "pain.params"),)
+        )
+        self._ifng = SignalingNetwork(
+            (Receptor("IFNGR", "IFNG", params.ifng_kd_nM, params.hill, ifng.kinases, ("STAT1",), "pain.params"),)
         )
 
     # --- slow state ----------------------------------------------------------------------------
     def _occupancies(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float]) -> dict[str, float]:
         p = self.params
         il6_c = np.array([max(float(spinal_nM.get("IL6", 0.0)), 0.0)])
+        ifng_c = np.array([max(float(spinal_nM.get("IFNG", 0.0)), 0.0)])
         return {
             "BDNF": _occ(spinal_nM.get("BDNF", 0.0), p.bdnf_ec50_nM, p.hill),
             "TNF": _occ(spinal_nM.get("TNF", 0.0), p.tnf_r1_kd_nM, p.hill),
             "IL1B": _occ(spinal_nM.get("IL1B", 0.0), p.il1b_kd_nM, p.hill),
             "IL6": float(self._il6.target_activity({"IL6": il6_c}, 1, inhibition)["STAT3"][0]),  # JAK1-gated
+            "IFNG": float(self._ifng.target_activity({"IFNG": ifng_c}, 1, inhibition)["STAT1"][0]),  # JAK1+JAK2
         }
 
     def targets(self, spinal_nM: Mapping[str, float], inhibition: Mapping[str, float],
@@ -192,9 +200,15 @@ class DorsalHorn:
         occ = self._occupancies(spinal_nM, inhibition)
         a = self.astrocytes if astrocytes is None else astrocytes
         kcc2 = max(occ["BDNF"], p.astro_kcc2_loss * a)
-        keep = ((1.0 - p.bdnf_disinhibition * kcc2) * (1.0 - p.il1b_disinhibition * occ["IL1B"])
-                * (1.0 - p.il6_disinhibition * occ["IL6"]))  # fmt: skip
+        keep = (1.0 - p.bdnf_disinhibition * kcc2) * (1.0 - self._fast_target(occ))
         return 1.0 - keep, self._gain_target(occ, a)
+
+    def _fast_target(self, occ: Mapping[str, float]) -> float:
+        """Steady fast (cytokine) disinhibition ``F*`` for receptor occupancies ``occ``."""
+        p = self.params
+        keep = ((1.0 - p.il1b_disinhibition * occ["IL1B"]) * (1.0 - p.il6_disinhibition * occ["IL6"])
+                * (1.0 - p.ifng_disinhibition * occ["IFNG"]))  # fmt: skip
+        return 1.0 - keep
 
     def _gain_target(self, occ: Mapping[str, float], astrocytes: float) -> float:
         """Steady NMDA gain ``G*`` for receptor occupancies ``occ`` and reactive astrocytes ``astrocytes``."""
@@ -208,7 +222,7 @@ class DorsalHorn:
         Parameters
         ----------
         spinal_nM : Mapping[str, float]
-            BDNF, TNF, IL1B, IL6 in the dorsal horn, nM (held over the step).
+            BDNF, TNF, IL1B, IL6, IFNG in the dorsal horn, nM (held over the step).
         inhibition : Mapping[str, float]
             Fractional inhibition of kinases and receptors in the dorsal horn.
         dt_min : float
@@ -221,7 +235,7 @@ class DorsalHorn:
         k_star = max(occ["BDNF"], p.astro_kcc2_loss * self.astrocytes)
         tau_k = p.tau_disinhibition_on_min if k_star > self.kcc2_loss else p.tau_kcc2_off_min
         self.kcc2_loss = k_star + (self.kcc2_loss - k_star) * math.exp(-dt_min / tau_k)
-        f_star = 1.0 - (1.0 - p.il1b_disinhibition * occ["IL1B"]) * (1.0 - p.il6_disinhibition * occ["IL6"])
+        f_star = self._fast_target(occ)
         tau_f = p.tau_disinhibition_on_min if f_star > self.fast_disinhibition else p.tau_disinhibition_off_min
         self.fast_disinhibition = f_star + (self.fast_disinhibition - f_star) * math.exp(-dt_min / tau_f)
         self.disinhibition = 1.0 - (1.0 - p.bdnf_disinhibition * self.kcc2_loss) * (1.0 - self.fast_disinhibition)

@@ -165,6 +165,12 @@ class PainParams:
                                                 "E_anion depolarized, GABA currents can invert)", high=1.0)  # fmt: skip
     il1b_disinhibition: float = param(0.2, "1", f"IL-1b lowers GABA/glycine currents, {_KAWASAKI}", high=1.0)
     il6_disinhibition: float = param(0.2, "1", f"IL-6 lowers GABA/glycine currents, {_KAWASAKI}", high=1.0)
+    ifng_disinhibition: float = param(
+        0.5, "1", "IFN-γ applied to the dorsal horn disrupts GABAergic inhibition of dorsal-horn neurons in vivo "
+        "(Vikman, Duggan & Siddall 2007 Pain 133:18, V for direction; IFN-γ receptors sit at synapses of the "
+        "superficial dorsal horn, Vikman 2003, U); size calibrated: T cells' IFN-γ holds pain when microglia are "
+        "inhibited late (Raghavendra 2003) and removing T cells lowers it (Costigan 2009)", high=1.0)
+    ifng_kd_nM: float = param(0.1, "nM", "assumption (as IFNGR in cells/signaling.py)", low=1e-6)
     tnf_nmda_gain: float = param(0.5, "1", f"TNF raises NMDA currents, {_KAWASAKI}")
     il1b_nmda_gain: float = param(0.5, "1", f"IL-1b raises NMDA currents, {_KAWASAKI}")
     tau_disinhibition_on_min: float = param(60.0, "min", "assumption", low=1e-3)
@@ -199,9 +205,12 @@ class PainParams:
         "on, the circuit is at its allodynia threshold and any potentiation pins every nerve-injury arm at the "
         "lowest filament (a 0.1 took SNI and the miR-21 knockout both to 0.02 g)", high=5.0)
     astro_kcc2_loss: float = param(
-        1.0, "1", "assumption: fully reactive astrocytes keep KCC2 down as far as saturating BDNF does, without it: "
-        "sustained NMDA activity cleaves KCC2 through calpain (Zhou 2012 J Biol Chem 287:33853, V for direction), "
-        "and astrocytes raise that activity (Gao 2009)", high=1.0)
+        0.9, "1", "calibrated: fully reactive astrocytes keep KCC2 down without BDNF, to 90 % of what saturating "
+        "BDNF does: sustained NMDA activity cleaves KCC2 through calpain (Zhou 2012 J Biol Chem 287:33853, V for "
+        "direction), and astrocytes raise that activity (Gao 2009). At 1.0 the astrocytes alone pinned every "
+        "nerve-injury arm at the lowest filament, so nothing upstream (T cells: Costigan 2009) could matter in the "
+        "maintenance phase; much below 0.9 late minocycline reverses pain (Raghavendra 2003 says it does not)",
+        high=1.0)
     astro_nmda_gain: float = param(0.5, "1", "assumption: astrocytic CCL2/CXCL1 raise NMDA currents (Gao 2009; "
                                               "Zhang 2013 J Neurosci 33:1345, V for direction)")  # fmt: skip
     astro_substep_min: float = param(60.0, "min", "numerical: largest sub-step of the astrocyte equation",

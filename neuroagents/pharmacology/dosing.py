@@ -33,7 +33,8 @@ import numpy as np
 from neuroagents.errors import ConfigError
 from neuroagents.pharmacology.drugs import get_drug
 from neuroagents.pharmacology.local import extra_routes
-from neuroagents.pharmacology.pk import Dose
+from neuroagents.pharmacology.pk import SPECIES, Dose
+from neuroagents.pharmacology.schema import SYSTEMIC_ROUTES
 
 __all__ = ["MAX_DOSES", "ROUTES", "DosingSchedule"]
 
@@ -158,11 +159,55 @@ class DosingSchedule:
         step = 0.0 if self.interval_h is None else self.interval_h * 60.0
         return self.start_min + step * np.arange(self._count(), dtype=float)
 
+    def unusual(self, species: str) -> str | None:
+        """A warning when one dose lies outside the drug's usual range for ``species``, else ``None``.
+
+        The range (``Drug.usual_dose_mg_per_kg``, :mod:`~neuroagents.pharmacology.usual_doses`) is for one systemic
+        dose; intrathecal and local doses are checked against its upper end only (they are usually much smaller).
+        A ``dose_mg`` is converted with the species' body weight.
+
+        Examples
+        --------
+        >>> s = DosingSchedule("celecoxib", "oral", dose_mg_per_kg=3000, where="drugs[0]")
+        >>> s.unusual("rat").split(" (source")[0]
+        'drugs[0] (celecoxib): dose_mg_per_kg = 3000 is outside the usual 1-50 mg/kg of one systemic dose in the rat'
+        >>> DosingSchedule("celecoxib", "oral", dose_mg_per_kg=30).unusual("rat") is None
+        True
+        """
+        rng = get_drug(self.drug).usual_dose_mg_per_kg.get(species)
+        if rng is None:
+            return None
+        weight = SPECIES[species].body_weight_kg
+        per_kg = self.amount_mg(weight) / weight
+        low = rng[0] if self.route in SYSTEMIC_ROUTES else 0.0
+        if low <= per_kg <= rng[1]:
+            return None
+        given = (f"dose_mg = {self.dose_mg:g} ({per_kg:.3g} mg/kg for a {weight * 1e3:g} g {species})"
+                 if self.dose_mg is not None else f"dose_mg_per_kg = {self.dose_mg_per_kg:g}")  # fmt: skip
+        what = "one systemic dose" if self.route in SYSTEMIC_ROUTES else f"one dose (at most; {self.route})"
+        return (f"{self.where} ({self.drug}): {given} is outside the usual {rng[0]:g}-{rng[1]:g} mg/kg of {what} in "
+                f"the {species} (source: {get_drug(self.drug).sources[f'usual_dose_mg_per_kg.{species}']}); "
+                "check the unit")  # fmt: skip
+
     def amount_mg(self, body_weight_kg: float) -> float:
         """Amount per dose, mg, for an animal of ``body_weight_kg``."""
         return float(self.dose_mg) if self.dose_mg is not None else float(self.dose_mg_per_kg) * body_weight_kg
 
     def doses(self, body_weight_kg: float) -> list[Dose]:
-        """The schedule as :class:`~neuroagents.pharmacology.pk.Dose` records."""
+        """The schedule as :class:`~neuroagents.pharmacology.pk.Dose` records.
+
+        A dose that weighs more than the animal (above 10⁶ mg/kg) is physically absurd: a
+        :class:`~neuroagents.errors.ConfigError`.
+        """
         amount = self.amount_mg(body_weight_kg)
+        if amount > body_weight_kg * 1e6:  # mg in the animal's own mass
+            key = "dose_mg" if self.dose_mg is not None else "dose_mg_per_kg"
+            raise ConfigError(f"{self.where}.{key}", getattr(self, key), f"a dose lighter than the animal itself "
+                              f"({body_weight_kg * 1e3:g} g, i.e. at most 1e+06 mg/kg); the usual dose of "
+                              f"{self.drug} is {_usual_text(self.drug)}")  # fmt: skip
         return [Dose(float(t), self.route, amount, float(self.infusion_min)) for t in self.dose_times_min()]
+
+
+def _usual_text(drug: str) -> str:
+    ranges = get_drug(drug).usual_dose_mg_per_kg
+    return ", ".join(f"{lo:g}-{hi:g} mg/kg ({sp})" for sp, (lo, hi) in ranges.items()) or "not catalogued"

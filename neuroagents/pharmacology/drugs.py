@@ -42,12 +42,13 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from types import MappingProxyType
 
-from neuroagents.cells.signaling import KINASES
 from neuroagents.errors import ConfigError
 from neuroagents.pharmacology.schema import ASSAYS, NUMERIC_FIELDS, TARGET_KINDS, Drug, Target
+from neuroagents.pharmacology.usual_doses import USUAL_DOSES
+from neuroagents.registry import DRUG_TARGETS
 
 __all__ = ["ASSAYS", "DRUGS", "TARGET_KINDS", "Drug", "Target", "describe", "get_drug", "target_kinds"]
 
@@ -61,7 +62,7 @@ def _t(name, kind, potency_nM, source, *, assay="enzyme", hill=1.0, emax=1.0) ->
 
 
 def _jak(values: tuple[float, float, float, float], sources: tuple[str, str, str, str]) -> tuple[Target, ...]:
-    return tuple(_t(k, "kinase", v, s) for k, v, s in zip(KINASES, values, sources, strict=True))
+    return tuple(_t(k, "kinase", v, s) for k, v, s in zip(DRUG_TARGETS["kinase"], values, sources, strict=True))
 
 
 _LN2 = math.log(2.0)
@@ -381,7 +382,16 @@ _SMALL = [
 ]
 # fmt: on
 
-DRUGS: dict[str, Drug] = {d.name: d for d in _JAK_DRUGS + _BIOLOGICS + _SMALL}
+
+def _with_usual_doses(d: Drug) -> Drug:
+    """``d`` carrying its usual dose ranges from :data:`~neuroagents.pharmacology.usual_doses.USUAL_DOSES`."""
+    table = USUAL_DOSES.get(d.name, {})
+    sources = {f"usual_dose_mg_per_kg.{sp}": src for sp, (*_, src) in table.items()}
+    ranges = {sp: (lo, hi) for sp, (lo, hi, _) in table.items()}
+    return replace(d, usual_dose_mg_per_kg=ranges, sources=_src(**d.sources, **sources))
+
+
+DRUGS: dict[str, Drug] = {d.name: _with_usual_doses(d) for d in _JAK_DRUGS + _BIOLOGICS + _SMALL}
 """The catalogue, by name."""
 
 

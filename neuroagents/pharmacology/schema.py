@@ -13,18 +13,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
 from neuroagents.errors import ConfigError
+from neuroagents.registry import DRUG_TARGETS
 
-__all__ = ["ASSAYS", "NUMERIC_FIELDS", "SPECIES_NAMES", "SPECIES_PK_FIELDS", "TARGET_KINDS", "Drug", "Target"]
+__all__ = ["ASSAYS", "NUMERIC_FIELDS", "SPECIES_NAMES", "SPECIES_PK_FIELDS", "SYSTEMIC_ROUTES", "TARGET_KINDS", "Drug",
+           "Target"]  # fmt: skip
 
 TARGET_KINDS = ("kinase", "pathway", "receptor", "mediator", "enzyme", "mirna")
 """Kinds of molecular target (see the module docstring for their meaning)."""
 ASSAYS = ("enzyme", "cellular", "binding", "whole_blood", "ex_vivo_total", "assumption")
 """Where a potency was measured; ``whole_blood`` and ``ex_vivo_total`` are on total drug."""
 _TOTAL_BASIS = ("whole_blood", "ex_vivo_total")
-_ENZYMES = ("COX2",)
-_MIRNAS = ("miR21",)
 
 
 def _finite(v) -> bool:
@@ -65,8 +64,7 @@ class Target:
         where = f"target {self.name!r}"
         if self.kind not in TARGET_KINDS:
             raise ConfigError("kind", self.kind, f"one of {list(TARGET_KINDS)}", where)
-        allowed = {"kinase": KINASES, "pathway": PATHWAYS, "receptor": tuple(RECEPTORS),
-                   "enzyme": _ENZYMES, "mirna": _MIRNAS}.get(self.kind)  # fmt: skip
+        allowed = DRUG_TARGETS.get(self.kind)  # a mediator target: any mediator (checked where the grid is known)
         if allowed is not None and self.name not in allowed:
             raise ConfigError("name", self.name, f"a {self.kind} among {list(allowed)}", where)
         if not (_finite(self.potency_nM) and self.potency_nM > 0):
@@ -99,6 +97,8 @@ SPECIES_NAMES = ("mouse", "rat", "human")
 SPECIES_PK_FIELDS = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "f_oral", "ka_oral_per_h", "f_sc", "ka_sc_per_h",
                      "fraction_unbound", "csf_kp_uu", "tissue_partition", "ke0_per_h")  # fmt: skip
 """Fields a measured species value may replace (after allometric scaling)."""
+SYSTEMIC_ROUTES = ("oral", "sc", "iv", "ip")
+"""Routes the usual dose ranges (``Drug.usual_dose_mg_per_kg``) are for; intrathecal and local doses are smaller."""
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,12 @@ class Drug:
         Reported time of peak after the first listed extravascular route, h.
     species_pk : Mapping[str, Mapping[str, float]]
         Measured values that replace the allometrically scaled ones, per species.
+    usual_dose_mg_per_kg : Mapping[str, tuple of float]
+        The usual range ``(low, high)`` of one systemic dose (:data:`SYSTEMIC_ROUTES`), mg/kg, per species: what
+        studies and labels give, for warning about doses outside it (a mix-up of units, a typo).
     sources : Mapping[str, str]
-        For every number above (and every ``species_pk`` entry as ``"species.field"``), a source.
+        For every number above (every ``species_pk`` entry as ``"species.field"``, every usual dose range as
+        ``"usual_dose_mg_per_kg.species"``), a source.
     notes : str
     """
 
@@ -160,6 +164,7 @@ class Drug:
     cl_exponent: float = 0.75
     tmax_h: float | None = None
     species_pk: Mapping[str, Mapping[str, float]] = field(default_factory=dict, hash=False, compare=False)
+    usual_dose_mg_per_kg: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     notes: str = ""
 
@@ -198,6 +203,15 @@ class Drug:
                     raise ConfigError(f"species_pk.{sp}.{k}", v, "a finite number > 0", where)
                 if not self.sources.get(f"{sp}.{k}"):
                     raise ConfigError(f"sources.{sp}.{k}", None, "a source for every species override", where)
+        for sp, rng in self.usual_dose_mg_per_kg.items():
+            key = f"usual_dose_mg_per_kg.{sp}"
+            if sp not in SPECIES_NAMES:
+                raise ConfigError("usual_dose_mg_per_kg", sp, f"keys among {list(SPECIES_NAMES)}", where)
+            if not (isinstance(rng, tuple) and len(rng) == 2 and all(_finite(v) and v > 0 for v in rng)
+                    and rng[0] < rng[1]):  # fmt: skip
+                raise ConfigError(key, rng, "a pair (low, high) of doses with 0 < low < high (mg/kg)", where)
+            if not self.sources.get(key):
+                raise ConfigError(f"sources.{key}", None, "a source for every usual dose range", where)
 
     @property
     def protein_binding(self) -> float:

@@ -1,4 +1,4 @@
-"""Checks of a scenario before it runs: a name that is safe as a file name, doses that are plausible."""
+"""Checks of a scenario before it runs: a name that is safe as a file name, doses in their usual range."""
 
 from __future__ import annotations
 
@@ -6,32 +6,34 @@ import re
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["LIMIT_DOSE_MG_PER_KG", "check_name", "implausible_doses"]
-
-LIMIT_DOSE_MG_PER_KG = 2000.0
-"""Above this a dose is implausible: the limit dose of acute oral toxicity testing (OECD Test Guideline 423 and
-425, 2000 mg/kg; V). The drug catalogue has no per-drug usual range yet."""
+__all__ = ["check_name", "implausible_doses"]
 
 
 def implausible_doses(scenario) -> list[str]:
-    """Warnings for doses above :data:`LIMIT_DOSE_MG_PER_KG` (the run goes on: the PK is linear, but the result
-    is unlikely to mean what was intended, e.g. ``dose_mg_per_kg = 1e12``).
+    """Warnings for doses outside their drug's usual range in the scenario's species (the run goes on).
+
+    The ranges are the catalogue's (``Drug.usual_dose_mg_per_kg``, :mod:`neuroagents.pharmacology.usual_doses`);
+    each warning names the drug, the dose and the range, e.g. for ``dose_mg_per_kg = 500`` where 15 was meant.
+    A dose heavier than the animal is refused earlier, when the scenario is checked
+    (:meth:`~neuroagents.pharmacology.dosing.DosingSchedule.doses`).
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> w = implausible_doses(SimpleNamespace(drugs=[{"drug": "celecoxib", "dose_mg_per_kg": 30.0},
-    ...                                              {"drug": "tofacitinib", "dose_mg_per_kg": 1e12}]))
-    >>> len(w), w[0][:60]
-    (1, 'drugs[1] (tofacitinib): dose_mg_per_kg = 1e+12 is above 2000')
+    >>> w = implausible_doses(SimpleNamespace(scenario=SimpleNamespace(species="mouse"),
+    ...                                       drugs=[{"drug": "celecoxib", "route": "oral", "dose_mg_per_kg": 30.0},
+    ...                                              {"drug": "tofacitinib", "route": "oral", "dose_mg_per_kg": 500}]))
+    >>> len(w), w[0].split(" of one")[0]
+    (1, 'drugs[1] (tofacitinib): dose_mg_per_kg = 500 is outside the usual 0.3-50 mg/kg')
     """
+    from neuroagents.pharmacology.dosing import DosingSchedule
+
+    species = scenario.scenario.species
     out = []
     for i, d in enumerate(getattr(scenario, "drugs", None) or []):  # over dosing schedules
-        dose = d.get("dose_mg_per_kg") if isinstance(d, dict) else None
-        if isinstance(dose, (int, float)) and dose > LIMIT_DOSE_MG_PER_KG:
-            out.append(f"drugs[{i}] ({d.get('drug')}): dose_mg_per_kg = {dose:g} is above {LIMIT_DOSE_MG_PER_KG:g} "
-                       "mg/kg, the limit dose of acute toxicity testing (OECD TG 423/425); the usual doses in the "
-                       "scenarios are 0.1-100 mg/kg; check the unit")  # fmt: skip
+        warning = DosingSchedule.from_mapping(d, where=f"drugs[{i}]").unusual(species)
+        if warning:
+            out.append(warning)
     return out
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from neuroagents.errors import ConfigError
 from neuroagents.scenario.schema import Scenario, did_you_mean
 
-__all__ = ["MISSING", "SET", "format_path", "parse_key", "short", "to_config_error"]
+__all__ = ["MISSING", "SET", "Invalid", "format_path", "parse_key", "short", "to_config_error"]
 
 SET = "--set"
 """Where overrides come from, as messages name it."""
@@ -50,6 +50,31 @@ class _Shown:
 
     def __repr__(self) -> str:
         return self.text
+
+
+_INPUT = object()  # Invalid's default value: the input pydantic validated
+
+
+class Invalid(ValueError):
+    """Raised by a validator: the value where pydantic found the problem (or at ``key`` below it) is not allowed.
+
+    Unlike a :class:`ConfigError` it names no whole key of its own, so a table that sits at several places
+    (``parameters[0]``, ``parameters[1]``) is reported at the right one.
+
+    Parameters
+    ----------
+    allowed : str
+        What is allowed, as ``must be <allowed>`` reads.
+    key : tuple, optional
+        Path below the validator's location, e.g. ``("max",)`` from a table's validator, ``(1, "key")`` from a
+        list's.
+    value : object, optional
+        The value shown (default: the input pydantic validated there).
+    """
+
+    def __init__(self, allowed: str, key: tuple = (), value=_INPUT):
+        super().__init__(allowed)
+        self.allowed, self.key, self.value = allowed, tuple(key), value
 
 
 def short(value):
@@ -96,9 +121,9 @@ def _unwrap(ann):
     return ann
 
 
-def _lookup(loc: tuple):
-    """The model holding the last key of ``loc`` and that key's FieldInfo (or None)."""
-    ann, parent, info = Scenario, None, None
+def _lookup(loc: tuple, root: type[BaseModel] = Scenario):
+    """The model holding the last key of ``loc`` (from ``root``) and that key's FieldInfo (or None)."""
+    ann, parent, info = root, None, None
     for part in loc:  # over the error's location
         ann = _unwrap(ann)
         origin = typing.get_origin(ann)
@@ -127,13 +152,16 @@ _GENERIC = {
 }  # fmt: skip
 
 
-def _from_pydantic(err: dict) -> tuple[tuple, object, str]:
+def _from_pydantic(err: dict, root: type[BaseModel] = Scenario) -> tuple[tuple, object, str]:
     loc = tuple(err["loc"])
-    parent, info = _lookup(loc)
+    parent, info = _lookup(loc, root)
     kind = err["type"]
     if kind == "missing":
         return loc, MISSING, f"given: {_allowed_of(info) or 'a value'}"
     if kind == "extra_forbidden":
+        hook = getattr(parent, "unknown_key_allowed", None)  # a schema's own phrase (the sweep file's)
+        if hook is not None:
+            return loc, short(err["input"]), hook(loc[-1])
         known = list(parent.model_fields) if parent is not None else []
         table = f"[{format_path(loc[:-1])}]" if len(loc) > 1 else "the top level"
         allowed = f"a known key{did_you_mean(loc[-1], known)}; known in {table}: {', '.join(known)}"
@@ -156,7 +184,7 @@ def _where(prov: Mapping, path: tuple, top: str, missing: bool) -> str:
     return top
 
 
-def to_config_error(exc: ValidationError, prov: Mapping, top: str) -> ConfigError:
+def to_config_error(exc: ValidationError, prov: Mapping, top: str, root: type[BaseModel] = Scenario) -> ConfigError:
     """The first problem of ``exc`` as one :class:`ConfigError`.
 
     Parameters
@@ -167,6 +195,8 @@ def to_config_error(exc: ValidationError, prov: Mapping, top: str) -> ConfigErro
         Which file (or ``"--set"``) set each key path.
     top : str
         The file that was loaded, as shown to people.
+    root : type of pydantic.BaseModel
+        The model that was validated (its fields give each key's allowed values).
 
     Returns
     -------
@@ -177,13 +207,18 @@ def to_config_error(exc: ValidationError, prov: Mapping, top: str) -> ConfigErro
     # an unknown key before a missing one: a typo of a table's name reads "did you mean", not "missing"
     err = next((e for e in errors if e["type"] != "missing"), errors[0])
     inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, Invalid):
+        path = (*err["loc"], *inner.key)
+        value = err["input"] if inner.value is _INPUT else inner.value
+        where = _where(prov, path, top, missing=value is MISSING)
+        return ConfigError(format_path(path), short(value), _one_line(inner.allowed), where)
     if isinstance(inner, ConfigError):
         path = parse_key(inner.key) if _is_key(inner.key) else tuple(err["loc"])
         where = _where(prov, path, top, missing=False)
         if inner.where:
             where = f"{where}: {inner.where}"
         return ConfigError(_one_line(inner.key), short(inner.value), _one_line(inner.allowed), where)
-    path, value, allowed = _from_pydantic(err)
+    path, value, allowed = _from_pydantic(err, root)
     return ConfigError(format_path(path), value, allowed, _where(prov, path, top, missing=value is MISSING))
 
 

@@ -14,14 +14,16 @@ import platform
 import time
 from pathlib import Path
 
-from neuroagents.checkpoint import CHECKPOINT_FILE
+from neuroagents.cell_snapshots import CELLS_FILE
+from neuroagents.checkpoint import CHECKPOINT_FILE, code_identity
+from neuroagents.citation import citation
 from neuroagents.outputs import describe_os_error
 from neuroagents.progress import format_minutes
 from neuroagents.recording import FIELDS_STORE, atomic_write, package_versions, write_json
 
 __all__ = ["OUTPUT_FILES", "kept", "write_outputs"]
 
-OUTPUT_FILES = ("timeseries.parquet", "manifest.json", "summary.png", FIELDS_STORE)
+OUTPUT_FILES = ("timeseries.parquet", CELLS_FILE, "manifest.json", "summary.png", FIELDS_STORE)
 """What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
 
 
@@ -70,6 +72,14 @@ def write_outputs(run, model, status, error, seg, wall_s, *, draw: bool, final: 
             spare = _spare(run, "timeseries.parquet")
             write_table(spare)
             run.write_error["timeseries_at"] = str(spare)
+    cells = getattr(run, "cells", None)
+    if cells is not None and cells.frames:
+
+        def write_cells():
+            with atomic_write(path / CELLS_FILE) as tmp:
+                cells.table().to_parquet(tmp, index=False)
+
+        attempt(CELLS_FILE, write_cells)
     if run.snapshots is not None and run.snapshots.schedule.count:
         files.append(path / FIELDS_STORE)
     notes = list(run.notes)
@@ -100,6 +110,7 @@ def write_outputs(run, model, status, error, seg, wall_s, *, draw: bool, final: 
     if not attempt("manifest.json", lambda: write_json(path / "manifest.json", manifest)) and final:
         with contextlib.suppress(OSError):
             spare = _spare(run, "manifest.json")
+            manifest["outputs"] = [p for p in manifest["outputs"] if p != "manifest.json"]  # it is not there
             write_json(spare, manifest)
             run.write_error["manifest_at"] = str(spare)
     if run.last_checkpoint:
@@ -139,12 +150,15 @@ def _manifest(run, model, status, error, segments, notes) -> dict:
         "step_wall_s": round(sum(s.get("step_wall_s", 0.0) for s in segments), 3),
         "segments": segments,
         "fields": None if snaps is None else snaps.manifest_entry(),
-        "checkpoint": {"file": CHECKPOINT_FILE, "every_min": run.checkpoint_every_min, "last": run.last_checkpoint},
+        "checkpoint": {"file": CHECKPOINT_FILE if run.last_checkpoint else None, "every_min": run.checkpoint_every_min,
+                       "last": run.last_checkpoint},
         "notes": notes,
         "scenario": scenario.resolved(),
         "model_kwargs": run.model_kwargs,
-        "outputs": [p for p in (*OUTPUT_FILES, CHECKPOINT_FILE) if (run.path / p).exists()],
+        "outputs": [p for p in (*OUTPUT_FILES, CHECKPOINT_FILE) if p == "manifest.json" or (run.path / p).exists()],
         "versions": package_versions(gpu=model.backend.is_gpu),
+        "code": code_identity(),  # the commit and source that ran (versions.neuroagents is the one installed)
+        "citation": citation(),
         "platform": platform.platform(),
     }
 

@@ -7,6 +7,9 @@ directory (every file through a temporary name and a rename, so none is ever hal
 ``timeseries.parquet``
     :meth:`NeuroImmuneModel.timeseries`: one row per recorded time (``time_min``, pain readouts, cells per type
     and state, mean mediators per compartment).
+``cells.parquet``
+    Per-cell snapshots (:mod:`~neuroagents.cell_snapshots`: time, compartment, type, id, position, state,
+    pathway activities) on the snapshot schedule: at t = 0, every ``snapshot_every_min`` and at the end.
 ``fields.zarr``
     Field snapshots (:class:`~neuroagents.recording.FieldSnapshots`): at t = 0, every ``snapshot_every_min``
     and at the end; read with ``xarray.open_zarr(path, group="tissue")``.
@@ -41,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, save_checkpoint, scenario_sha256
+from neuroagents.cell_snapshots import CellSnapshots
+from neuroagents.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, scenario_sha256
 from neuroagents.errors import ConfigError, NeuroagentsError
 from neuroagents.outputs import (
     OutputError,
@@ -57,11 +61,11 @@ from neuroagents.recording import (
     FIELDS_STORE,
     FieldSnapshots,
     SnapshotSchedule,
-    check_fields,
     fields_available,
     jsonable,
 )
 from neuroagents.scenario.checks import check_name, implausible_doses
+from neuroagents.scenario.observers import Checkpoints, FieldsObserver, FinalRecord, ProgressObserver, step_through
 from neuroagents.scenario.run_files import OUTPUT_FILES, kept, write_outputs
 from neuroagents.scenario.schema import Scenario
 
@@ -153,6 +157,8 @@ class _Run:
     model_kwargs: dict = field(default_factory=dict)
     estimate: str = ""
     write_error: dict | None = None
+    cells: CellSnapshots | None = None
+    error_step: int | None = None  # the step an exception belongs to (not kept in checkpoints)
 
     def state(self) -> dict:
         s = self.scenario
@@ -162,16 +168,18 @@ class _Run:
                 "snapshots": self.snapshots.state() if self.snapshots else None,
                 "checkpoint_every_min": self.checkpoint_every_min, "next_checkpoint_min": self.next_checkpoint_min,
                 "segments": list(self.segments), "notes": list(self.notes),
-                "model_kwargs": self.model_kwargs}  # fmt: skip
+                "model_kwargs": self.model_kwargs,
+                "cells": self.cells.state() if self.cells else None}  # fmt: skip
 
     @classmethod
     def from_state(cls, path: Path, st: dict) -> _Run:
         scenario = Scenario.model_validate(st["scenario"])
         scenario._files, scenario._overrides = tuple(st["files"]), tuple(st["overrides"])
         snaps = FieldSnapshots.from_state(path / FIELDS_STORE, st["snapshots"]) if st["snapshots"] else None
+        cells = CellSnapshots.from_state(st["cells"]) if st.get("cells") else None
         return cls(scenario, path, st["backend"], st["dtype"], st["n_planned"], snaps, st["checkpoint_every_min"],
                    st["next_checkpoint_min"], st["done"], None, list(st["segments"]), list(st["notes"]),
-                   st["model_kwargs"])  # fmt: skip
+                   st["model_kwargs"], cells=cells)  # fmt: skip
 
 
 class _StopOnSignal:
@@ -275,15 +283,16 @@ def run_scenario(
     path = Path(out_dir)
     check_name(scenario.scenario.name)
     check_directory_path(path)
-    notes = ["scenario.sex is recorded here; the model has no sex parameter yet"]
+    notes = []
     checkpoint_every_min = _positive_or_none("--checkpoint-every", checkpoint_every_min)
     if snapshot_every_min == "default":
         ok, why = fields_available()
+        cells_every_min = DEFAULT_SNAPSHOT_EVERY_MIN  # per-cell snapshots need no xarray/zarr
         snapshot_every_min = DEFAULT_SNAPSHOT_EVERY_MIN if ok else None
         if not ok:
             notes.append(f"no field snapshots: {why}")
     else:
-        snapshot_every_min = _positive_or_none("--snapshot-every", snapshot_every_min)
+        snapshot_every_min = cells_every_min = _positive_or_none("--snapshot-every", snapshot_every_min)
         ok, why = fields_available()
         if snapshot_every_min is not None and not ok:
             raise ConfigError("--snapshot-every", snapshot_every_min, f"left out: {why}")
@@ -323,7 +332,8 @@ def run_scenario(
             (path / CHECKPOINT_FILE).unlink(missing_ok=True)
         run = _Run(scenario, path, backend, dtype, planned_steps(scenario.duration_min, model.cell_dt_min), snaps,
                    checkpoint_every_min, checkpoint_every_min or math.inf, notes=notes,
-                   model_kwargs=jsonable(kwargs), estimate=estimate.describe())  # fmt: skip
+                   model_kwargs=jsonable(kwargs), estimate=estimate.describe(),
+                   cells=CellSnapshots(SnapshotSchedule(cells_every_min)) if cells_every_min else None)  # fmt: skip
         started = True
         return _drive(run, model, t0, command, progress, handle_signals)
     finally:
@@ -422,17 +432,6 @@ def _reopen_snapshots(run: _Run, model) -> None:
 
 
 # --- the loop ---------------------------------------------------------------------------------------
-def _checkpoint(run: _Run, model, seg: dict, t0: float) -> None:
-    """Save the model and the run; the segment so far goes with it, so a resumed run's manifest lists it."""
-    state = run.state()
-    done = {**seg, "to_step": run.done, "to_min": model.time_min, "wall_s": round(time.perf_counter() - t0, 3),
-            "status": "checkpointed"}  # fmt: skip
-    state["segments"] = [*run.segments, done]
-    save_checkpoint(run.path / CHECKPOINT_FILE, model, state)
-    run.last_checkpoint = {"time_min": model.time_min, "steps": run.done,
-                           "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
-
-
 def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resumed_from=None) -> RunResult:
     """Step ``model`` from ``run.done`` to ``run.n_planned``, checkpointing and snapshotting; write the outputs."""
     stream = sys.stderr if progress is True else (progress or None)
@@ -442,39 +441,25 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     seg = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
            "host": platform.node(), "from_step": run.done, "from_min": model.time_min,
            "resumed_from_checkpoint": resumed_from}  # fmt: skip
-    status, caught, error_step = "completed", None, None
+    status, caught = "completed", None
+    run.error_step = None
     path = run.path
     path.mkdir(parents=True, exist_ok=True)
+    checkpoints = Checkpoints(run, seg, t0)
+    observers = [FinalRecord(), *([FieldsObserver(run)] if run.snapshots is not None else []),
+                 *([run.cells] if run.cells is not None else []), checkpoints, ProgressObserver(bar)]  # fmt: skip
     t1 = time.perf_counter()
     with _StopOnSignal(handle_signals, stream) as stop:
         try:
-            if run.snapshots is not None:
-                _snapshot(run, model)
-            while run.done < run.n_planned:  # over cell steps
-                error_step = run.done + 1
-                model.step()
-                run.done += 1
-                error_step = run.done  # a bad field or a failed write belongs to the step just done
-                check_fields(model)
-                if run.snapshots is not None:
-                    _snapshot(run, model)
-                if model.time_min + 1e-9 >= run.next_checkpoint_min and run.done < run.n_planned:
-                    while run.next_checkpoint_min <= model.time_min + 1e-9:
-                        run.next_checkpoint_min += run.checkpoint_every_min
-                    _checkpoint(run, model, seg, t0)
-                    write_outputs(run, model, "running", None, seg, time.perf_counter() - t0, draw=False)
-                    if run.write_error is not None:  # a full or read-only disk: stop while the checkpoint is whole
-                        raise OutputError(f"cannot write {run.write_error['file']}: {run.write_error['cause']}")
-                bar.update(model.time_min)
-                if stop.requested and run.done < run.n_planned:
-                    status = "interrupted"
-                    _checkpoint(run, model, seg, t0)
-                    break
+            status = step_through(model, run, observers, stop)
+            if status == "interrupted":
+                checkpoints.checkpoint(model)
         except KeyboardInterrupt as exc:
             status, caught = "interrupted", exc
         except Exception as exc:  # any failure: record it, write what was computed, then report it
             status, caught = "failed", exc
         stop.finishing = True  # a further Ctrl-C waits for the outputs below
+        error_step = run.error_step
         error = None
         if caught is not None:
             message = "interrupted" if isinstance(caught, KeyboardInterrupt) else str(caught)
@@ -482,18 +467,16 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
                      "time_min": model.time_min}  # fmt: skip
             if isinstance(caught, OSError) and getattr(caught, "filename", None):
                 error["file"] = str(caught.filename)
-        bar.close(model.time_min)
         seg["step_wall_s"] = round(time.perf_counter() - t1, 3)
-        if status != "failed" and caught is None:
-            model.record()  # the final state, whatever the recording schedule (not a half-done step's)
-            if (status == "completed" and run.snapshots is not None
-                    and run.snapshots.schedule.last_min != model.time_min):  # fmt: skip
-                try:
-                    _snapshot(run, model, force=True)
-                except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
-                    status, caught = "failed", exc
-                    error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
-                             "time_min": model.time_min, "file": str(run.snapshots.path)}  # fmt: skip
+        outcome = status if caught is None else "failed"
+        for o in observers:  # over observers: the last record, the last snapshots, the progress line
+            try:
+                o.finish(model, outcome)
+            except Exception as exc:  # a full disk at the last snapshot: the time series still goes first
+                status, caught, outcome = "failed", exc, "failed"
+                error = {"type": type(exc).__name__, "message": str(exc), "step": run.done,
+                         "time_min": model.time_min,
+                         "file": str(getattr(exc, "filename", None) or getattr(o, "path", None) or path)}  # fmt: skip
         files = write_outputs(run, model, status, error, seg, time.perf_counter() - t0, draw=True, final=True)
     ckpt = path / CHECKPOINT_FILE if run.last_checkpoint else None
     if isinstance(caught, KeyboardInterrupt):
@@ -525,15 +508,3 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     return RunResult(path, tuple(files), model.backend.name, model.backend.device, run.done, model.time_min,
                      time.perf_counter() - t0, model.timeseries(), status, ckpt, run.scenario)  # fmt: skip
 
-
-def _snapshot(run: _Run, model, *, force: bool = False) -> None:
-    """Take a due (or, with ``force``, an unscheduled) snapshot; a failed write names the store."""
-    try:
-        if force:
-            run.snapshots.write(model)
-        else:
-            run.snapshots.maybe_write(model)
-    except OSError as exc:
-        if not getattr(exc, "filename", None):  # zarr's errors name no file
-            exc.filename = str(run.snapshots.path)
-        raise

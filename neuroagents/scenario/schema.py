@@ -30,9 +30,10 @@ import difflib
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 
 from neuroagents.errors import ConfigError
+from neuroagents.registry import CELL_TYPES, DRUG_TARGETS, MEDIATORS
 
 __all__ = [
     "EXAMPLE",
@@ -140,24 +141,26 @@ class Tissue(_Table):
         return self
 
 
-def _count(kind: str) -> Any:
-    return _f(f"an integer in [0, {MAX_CELLS_PER_TYPE:,}] ({kind} cells at t = 0)", ge=0, le=MAX_CELLS_PER_TYPE)
+# The cell-type keys of [cells.initial], [cells.<type>] and [compartments.<name>.cells] are generated from the
+# registry (neuroagents.registry.CELL_TYPES) when this module is imported: a registered type is a key everywhere.
+def _count(kind: str, default: Any = ...) -> tuple[type, Any]:
+    allowed = f"an integer in [0, {MAX_CELLS_PER_TYPE:,}] ({kind} cells at t = 0)"
+    return int, _f(allowed, default, ge=0, le=MAX_CELLS_PER_TYPE)
 
 
-class InitialCounts(_Table):
-    """``[cells.initial]``: cells of each type at t = 0."""
+InitialCounts = create_model(
+    "InitialCounts", __base__=_Table, __doc__="``[cells.initial]``: cells of each type at t = 0.",
+    **{kind: _count(kind) for kind in CELL_TYPES},
+)  # fmt: skip
 
-    mast_cell: int = _count("mast")
-    macrophage: int = _count("macrophage")
-    t_cell: int = _count("T")
-    microglia: int = _count("microglia")
-    neuron: int = _count("neuron")
-
+N_KWARGS = {"mast_cell": "n_mast_cells", "macrophage": "n_macrophages", "t_cell": "n_t_cells",
+            "microglia": "n_microglia", "neuron": "n_neurons"}  # fmt: skip
+"""The model's keyword for the initial count of each built-in type (others go in ``cell_counts``)."""
 
 _PARAMS_TABLE = "a table of parameter overrides (see the cell type's Params in neuroagents/cells/)"
 
 
-class Cells(_Table):
+class _CellsBase(_Table):
     """``[cells]``: initial counts in ``[cells.initial]``; parameter overrides in ``[cells.<type>]``.
 
     (TOML cannot give ``cells.macrophage`` both a count and a table of
@@ -166,38 +169,30 @@ class Cells(_Table):
 
     initial: InitialCounts | None = _f("a table [cells.initial] of counts per cell type (one tissue patch; "
                                        "with [compartments], counts go in [compartments.<name>.cells])", None)
-    mast_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
-    macrophage: dict[str, Any] = _table(_PARAMS_TABLE, dict)
-    t_cell: dict[str, Any] = _table(_PARAMS_TABLE, dict)
-    microglia: dict[str, Any] = _table(_PARAMS_TABLE, dict)
-    neuron: dict[str, Any] = _table(_PARAMS_TABLE, dict)
-
-    @field_validator("mast_cell", "macrophage", "t_cell", "microglia", "neuron")
-    @classmethod
-    def _params(cls, v: dict, info) -> dict:
-        from neuroagents.model import CELL_TYPES
-        from neuroagents.params import build_params
-
-        build_params(CELL_TYPES[info.field_name].Params, v, f"cells.{info.field_name}")
-        return v
 
     def overrides(self) -> dict[str, dict]:
         """Non-empty parameter overrides per cell type, as the model's ``cell_params``."""
         return {k: dict(getattr(self, k)) for k in InitialCounts.model_fields if getattr(self, k)}
 
 
-def _zero_count(kind: str) -> Any:
-    return _f(f"an integer in [0, {MAX_CELLS_PER_TYPE:,}] ({kind} cells at t = 0)", 0, ge=0, le=MAX_CELLS_PER_TYPE)
+def _check_cell_params(cls, v: dict, info) -> dict:
+    from neuroagents.params import build_params
+
+    build_params(CELL_TYPES[info.field_name].Params, v, f"cells.{info.field_name}")
+    return v
 
 
-class CompartmentCells(_Table):
-    """``[compartments.<name>.cells]``: cells of each type at t = 0 in one compartment (0 when left out)."""
+Cells = create_model(
+    "Cells", __base__=_CellsBase, __doc__=_CellsBase.__doc__,
+    __validators__={"_params": field_validator(*CELL_TYPES)(_check_cell_params)},
+    **{kind: (dict[str, Any], _table(_PARAMS_TABLE, dict)) for kind in CELL_TYPES},
+)  # fmt: skip
 
-    mast_cell: int = _zero_count("mast")
-    macrophage: int = _zero_count("macrophage")
-    t_cell: int = _zero_count("T")
-    microglia: int = _zero_count("microglia")
-    neuron: int = _zero_count("neuron")
+CompartmentCells = create_model(
+    "CompartmentCells", __base__=_Table,
+    __doc__="``[compartments.<name>.cells]``: cells of each type at t = 0 in one compartment (0 when left out).",
+    **{kind: _count(kind, 0) for kind in CELL_TYPES},
+)  # fmt: skip
 
 
 class CompartmentSpec(_Table):
@@ -218,7 +213,6 @@ class CompartmentSpec(_Table):
     @field_validator("cell_params")
     @classmethod
     def _params(cls, v: dict) -> dict:
-        from neuroagents.model import CELL_TYPES
         from neuroagents.params import build_params
 
         for kind, table in v.items():
@@ -359,12 +353,10 @@ class Scenario(_Table):
     @field_validator("mediators", mode="before")
     @classmethod
     def _mediator_names(cls, v):
-        from neuroagents.model import DEFAULT_MEDIATORS
-
         if isinstance(v, dict):
             for name, table in v.items():
-                if name not in (*DEFAULT_MEDIATORS, "PAMP"):
-                    known = (*DEFAULT_MEDIATORS, "PAMP")
+                if name not in (*MEDIATORS, "PAMP"):
+                    known = (*MEDIATORS, "PAMP")
                     allowed = f"a mediator on the grid{did_you_mean(name, known)}: one of "
                     raise ConfigError(f"mediators.{name}", table, allowed + ", ".join(known))
         return v
@@ -372,9 +364,7 @@ class Scenario(_Table):
     @field_validator("inhibition")
     @classmethod
     def _inhibition(cls, v: dict) -> dict:
-        from neuroagents.cells.signaling import KINASES, PATHWAYS, RECEPTORS
-
-        known = [*KINASES, *PATHWAYS, *sorted(RECEPTORS)]
+        known = [*DRUG_TARGETS["kinase"], *DRUG_TARGETS["pathway"], *sorted(DRUG_TARGETS["receptor"])]
         for key, x in v.items():
             if key not in known:
                 allowed = f"a kinase, pathway or receptor{did_you_mean(key, known)}: one of {', '.join(known)}"
@@ -407,18 +397,16 @@ class Scenario(_Table):
 
     @model_validator(mode="after")
     def _interventions(self):
-        from neuroagents.cells.signaling import RECEPTORS
         from neuroagents.injections import parse_injections
         from neuroagents.interventions import parse_interventions
-        from neuroagents.model import CELL_TYPES, DEFAULT_MEDIATORS
 
         names = sorted(self.compartments) or ["tissue"]
         parse_interventions(
             self.interventions, cell_types={k: c.states for k, c in CELL_TYPES.items()},
-            mediators=DEFAULT_MEDIATORS, receptors=sorted(RECEPTORS), compartments=names,
+            mediators=MEDIATORS, receptors=sorted(DRUG_TARGETS["receptor"]), compartments=names,
         )  # fmt: skip
         masses = {k: o.molecular_mass_kda for k, o in self.mediators.items()}  # overrides (None: not overridden)
-        parse_injections(self.injections, dict.fromkeys(names), [*DEFAULT_MEDIATORS, "PAMP"], _masses(masses))
+        parse_injections(self.injections, dict.fromkeys(names), [*MEDIATORS, "PAMP"], _masses(masses))
         return self
 
     # --- what the model takes ------------------------------------------------------------------
@@ -434,10 +422,9 @@ class Scenario(_Table):
         if not self.mediators:
             return None
         from neuroagents.mediators import CATALOGUE
-        from neuroagents.model import DEFAULT_MEDIATORS
 
         out = []
-        names = (*DEFAULT_MEDIATORS, "PAMP") if "PAMP" in self.mediators or self.injections else DEFAULT_MEDIATORS
+        names = (*MEDIATORS, "PAMP") if "PAMP" in self.mediators or self.injections else MEDIATORS
         for name in names:  # over the grid's mediators
             o = self.mediators.get(name)
             out.append(CATALOGUE[name].with_overrides(**o.changes()) if o is not None and o.changes() else name)
@@ -446,7 +433,8 @@ class Scenario(_Table):
     def model_kwargs(self, *, backend: str = "numpy", dtype: str = "float64", seed: int | None = None) -> dict:
         """Keyword arguments of :class:`~neuroagents.model.NeuroImmuneModel` for this scenario."""
         t, c = self.tissue, self.cells
-        n = c.initial or InitialCounts(mast_cell=0, macrophage=0, t_cell=0, microglia=0, neuron=0)
+        n = c.initial or InitialCounts(**dict.fromkeys(CELL_TYPES, 0))
+        extra = {kind: getattr(n, kind) for kind in CELL_TYPES if kind not in N_KWARGS and getattr(n, kind)}
         compartments = None
         if self.compartments:
             compartments = []
@@ -464,11 +452,7 @@ class Scenario(_Table):
             "voxel_um": t.voxel_um,
             "vessel_spacing_um": t.vessel_spacing_um,
             "crowding_limit": t.crowding_limit,
-            "n_mast_cells": n.mast_cell,
-            "n_macrophages": n.macrophage,
-            "n_t_cells": n.t_cell,
-            "n_microglia": n.microglia,
-            "n_neurons": n.neuron,
+            **{N_KWARGS[kind]: getattr(n, kind) for kind in N_KWARGS},
             "injured_fraction": self.injury.injured_fraction,
             "injury_time_min": self.injury.time_min,
             "mediators": self.mediator_list(),
@@ -490,13 +474,14 @@ class Scenario(_Table):
             "axons": self.axons.model_dump() if self.axons is not None else None,
             "injections": [dict(d) for d in self.injections],
             "seed": self.scenario.seed if seed is None else seed,
+            **({"cell_counts": extra} if extra else {}),
         }
 
     def build_model(self, **kwargs):
         """A :class:`~neuroagents.model.NeuroImmuneModel` for this scenario (``kwargs`` as :meth:`model_kwargs`)."""
         from neuroagents.model import NeuroImmuneModel
 
-        return NeuroImmuneModel(**self.model_kwargs(**kwargs))
+        return NeuroImmuneModel.from_scenario(self, **kwargs)
 
 
 def _masses(overridden: dict) -> dict[str, float]:

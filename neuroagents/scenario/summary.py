@@ -37,7 +37,7 @@ def count_columns(columns) -> dict[str, list[str]]:
     ...                "mean_TNF_nM_drg", "n_neuron_intact"])
     {'macrophage': ['n_macrophage_M1'], 'neuron': ['n_neuron_intact']}
     """
-    from neuroagents.model import CELL_TYPES
+    from neuroagents.registry import CELL_TYPES
 
     kinds = sorted(CELL_TYPES, key=len, reverse=True)
     names = {str(c) for c in columns}

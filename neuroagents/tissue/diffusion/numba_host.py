@@ -1,8 +1,10 @@
 """Host side of the numba kernels: cast coefficients, vessel indices, task sizes and threads.
 
 The plan's float64 coefficients are cast once per plan and dtype and kept in a
-small bounded cache (keyed by the plan's ``id``, holding the plan so the
-``id`` stays unique); so are the vessel indices sorted into a per-row index.
+small bounded cache keyed by the plan's ``id``; an entry leaves the cache when
+its plan is freed (so the ``id`` stays unique, and a finished model's casts go
+with it instead of waiting to be pushed out), or when the cache is full. So do
+the vessel indices sorted into a per-row index.
 The rest sizes the work of the sweeps (column blocks that fit L2, plane
 ranges per thread) and runs small fields on one thread.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 
 import numba
 import numpy as np
@@ -20,20 +23,21 @@ from neuroagents.tissue.diffusion.plans import ExplicitPlan, LODPlan, Vessels
 _L2_BYTES = 512 * 1024  # working set of one column block of a mid-axis sweep (half of L2)
 _CACHE_SIZE = 32  # plans (x dtypes) whose cast coefficients are kept
 
-_coeff_cache: dict[tuple, tuple] = {}
+_coeff_cache: dict[tuple, tuple] = {}  # key -> cast arrays
 
 
 def _remember(key, keep, value):
-    """Store ``value`` under ``key`` (keeping ``keep`` alive so its id stays unique); bounded."""
+    """Store ``value`` under ``key`` until ``keep`` (whose id is in the key) is freed; bounded."""
     if len(_coeff_cache) >= _CACHE_SIZE:
-        _coeff_cache.pop(next(iter(_coeff_cache)))
-    _coeff_cache[key] = (keep, value)
+        _coeff_cache.pop(next(iter(_coeff_cache)), None)
+    if keep is not None:
+        weakref.finalize(keep, _coeff_cache.pop, key, None).atexit = False
+    _coeff_cache[key] = value
     return value
 
 
 def _cached(key):
-    hit = _coeff_cache.get(key)
-    return None if hit is None else hit[1]
+    return _coeff_cache.get(key)
 
 
 def _axis_arrays(ax, dtype):
