@@ -35,6 +35,7 @@ import numpy as np
 
 from neuroagents.errors import ConfigError
 from neuroagents.tissue import Grid, Microenvironment
+from neuroagents.tissue.vessels import tissue_clearance_per_min
 
 __all__ = ["KINDS", "REGIONS", "Compartment", "check_layout"]
 
@@ -113,7 +114,10 @@ class Compartment:
         xp = model.xp
         self.vessel_voxels = xp.asarray(np.flatnonzero(labels.reshape(-1) == 1))
         self.allowed = xp.asarray(labels == 0)
-        self.env.set_vessels(labels == 1, 0.0)  # blood clears the mediators (assumption: plasma ~ 0)
+        # blood clears the mediators through the vessel wall, by size (tissue/vessels.py; plasma ~ 0, assumption)
+        concentrate = labels.size / max(1, int((labels == 1).sum()))  # the tissue's clearance, in its vessel voxels
+        rates = [tissue_clearance_per_min(m.molecular_mass_kda) * concentrate for m in self.env.mediators]
+        self.env.set_vessel_exchange(labels == 1, rates)
         self.cell_types: dict = {}
         self._occupancy: dict = {}
 

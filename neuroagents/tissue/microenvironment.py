@@ -114,6 +114,7 @@ class Microenvironment:
         self._plans: dict[tuple[str, float], object] = {}
         self._vessels = Vessels.none()
         self._vessels_dev = self._vessels
+        self._base = None  # (q, k) of the vessels' exchange, restored by clear_sources; None without it
         self.time_min = 0.0
         self.steps = 0
 
@@ -177,6 +178,42 @@ class Microenvironment:
         self._vessels_dev = Vessels(xp.asarray(self._vessels.flat_index), xp.asarray(values, dtype=self.dtype))
         self.fields.reshape(-1)[self._vessels_dev.flat_index] = self._vessels_dev.values
 
+    def set_vessel_exchange(self, mask, rate_per_min, plasma_nM=None) -> None:
+        """Exchange with blood in the voxels of ``mask``: ``dc/dt = −k (c − c_plasma)``, replacing earlier exchange.
+
+        Unlike :meth:`set_vessels` (held voxels), the vessel voxels stay free: what the wall lets through is a
+        first-order sink ``k`` (and a source ``k c_plasma``), kept in the source terms under what the cells add
+        each step (:meth:`clear_sources` restores it). ``neuroagents/tissue/vessels.py`` gives ``k`` by size.
+
+        Parameters
+        ----------
+        mask : ndarray of bool, shape ``grid.shape``
+        rate_per_min : sequence of float, shape ``(M,)``
+            ``k`` per mediator in the vessel voxels, 1/min, finite and >= 0.
+        plasma_nM : sequence of float, shape ``(M,)``, optional
+            Plasma concentration per mediator, nM (default 0).
+        """
+        mask = np.asarray(mask)
+        if mask.shape != self.grid.shape or mask.dtype != bool:
+            raise ConfigError(
+                "vessels.mask", f"array {mask.dtype} {mask.shape}", f"a bool array of shape {self.grid.shape}"
+            )
+        n = len(self.names)
+        k = np.asarray(rate_per_min, dtype=np.float64)
+        c = np.zeros(n) if plasma_nM is None else np.asarray(plasma_nM, dtype=np.float64)
+        for label, arr in (("vessels.rate_per_min", k), ("vessels.plasma_nM", c)):
+            if arr.shape != (n,) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise ConfigError(label, arr.tolist(), f"{n} finite values >= 0, one per mediator {list(self.names)}")
+        k4 = k[:, None] * mask.reshape(1, -1).astype(np.float64)
+        xp = self.xp
+        base_k = xp.asarray(k4.reshape(self._consumption.shape), dtype=self.dtype)
+        base_q = xp.asarray((c[:, None] * k4).reshape(self._production.shape), dtype=self.dtype)
+        self._base = (base_q, base_k) if np.any(k4 > 0) else None
+        self._production[...] = base_q
+        self._consumption[...] = base_k
+        self._touched[:] = False
+        self._sources_known = True
+
     @property
     def production_nM_per_min(self):
         """Zero-order source term ``q`` (nM/min), shape ``(M, *grid.shape)``.
@@ -200,19 +237,24 @@ class Microenvironment:
         return self._production[mediator_index], self._consumption[mediator_index]
 
     def clear_sources(self) -> None:
-        """Zero the production and consumption terms (cells refill them each step).
+        """Zero the production and consumption terms (cells refill them each step), or reset them to the vessels'
+        exchange (:meth:`set_vessel_exchange`) where there is one.
 
         Only the rows the exchange functions wrote since the last clear are
-        zeroed, unless something may have written directly into the arrays.
+        reset, unless something may have written directly into the arrays.
         """
+        base = self._base
         if self._sources_known:
             rows = np.flatnonzero(self._touched)
             if rows.size:
-                self._production[rows] = 0
-                self._consumption[rows] = 0
-        else:
+                self._production[rows] = 0 if base is None else base[0][rows]
+                self._consumption[rows] = 0 if base is None else base[1][rows]
+        elif base is None:
             self._production.fill(0)
             self._consumption.fill(0)
+        else:
+            self._production[...] = base[0]
+            self._consumption[...] = base[1]
         self._touched[:] = False
         self._sources_known = True
 
@@ -261,6 +303,8 @@ class Microenvironment:
             self.check_fields()
 
     def _any_sources(self) -> bool:
+        if self._base is not None:  # the vessels' exchange is always there
+            return True
         if self._sources_known:  # every write since the last clear went through the exchange
             return bool(self._touched.any())
         # direct writes into the arrays: scan them (one reduction each)
