@@ -12,6 +12,7 @@ Checked against what the equation ``dc/dt = D ∇²c − λ c − k (c − c_p) 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -104,7 +105,7 @@ def test_rate_falls_with_size_between_small_solutes_and_proteins():
     masses = [0.1, 0.35, 1.0, 3.0, 8.0, 17.3, 20.0, 150.0]
     rates = [tissue_clearance_per_min(m) for m in masses]
     assert rates[0] == rates[2] == SMALL_PER_MIN and rates[-1] == rates[-2] == LARGE_PER_MIN
-    assert all(a > b for a, b in zip(rates[2:6], rates[3:7], strict=True))
+    assert all(a > b for a, b in itertools.pairwise(rates[2:7]))
 
 
 @pytest.mark.parametrize(
