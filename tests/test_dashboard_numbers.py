@@ -78,6 +78,10 @@ def test_settings_the_doc_names():
     _in_doc("an index into a 256-colour table")
     minutes = int(CULL_AFTER.removesuffix("m"))
     _in_doc(f"the server forgets a session whose browser has been gone for {minutes} minutes")
+    _in_doc(f"keeps its model until the {minutes}-minute cull")
+    from viz.memory import ARENAS
+
+    _in_doc(f"the server's threads share {ARENAS} malloc arenas instead of glibc's 8 per core")
     _in_doc(f"a dose above {DOSE.high:g} mg/kg, an interval above {INTERVAL.high:g} h, more than {DOSES.high:g} doses")
     with pytest.raises(Exception) as err:
         DOSE.parse("nan")
