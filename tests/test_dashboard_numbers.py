@@ -154,6 +154,35 @@ def test_a_figure_the_data_file_does_not_hold_is_caught():
     assert any("is not one of the measured figures" in p for p in mf.doc_problems(invented, data))
     dropped = "\n".join(line for line in DOC.splitlines() if not line.startswith(f"| {first.label} |"))
     assert any("does not quote" in p for p in mf.doc_problems(dropped, data))
+    slow = mf.check(first.key, 0.1)  # a frame rate far below the floor: the message names the doc's line
+    assert slow is not None and f"docs/dashboard.md:{mf.doc_line(first.key)} quotes" in slow and first.label in slow
+    assert DOC.splitlines()[mf.doc_line(first.key) - 1].startswith(f"| {first.label} |")
+
+
+def test_update_takes_one_whole_run_at_one_clean_commit(tmp_path, monkeypatch):
+    """``python -m viz.measured_figures --update`` writes the data file only from a record of every figure, all at
+    one commit with nothing uncommitted; what it writes renders the doc's table again."""
+    from neuroagents.errors import ConfigError
+    from viz import measured_figures as mf
+
+    timing, out = tmp_path / "timing.json", tmp_path / "measured.json"
+    monkeypatch.setattr(mf, "commit", lambda: "abc123")
+    for f in mf.FIGURES[:-1]:
+        mf.record(f.key, 1.0, path=timing)
+    with pytest.raises(ConfigError, match="memory after 50"):
+        mf.update_data(timing, out)
+    monkeypatch.setattr(mf, "commit", lambda: "abc123+changes")
+    mf.record(mf.FIGURES[-1].key, 2.0, path=timing)
+    with pytest.raises(ConfigError, match="one commit with no uncommitted changes"):
+        mf.update_data(timing, out)
+    monkeypatch.setattr(mf, "commit", lambda: "abc123")
+    mf.record(mf.FIGURES[-1].key, 2.04, path=timing)
+    mf.record_browser("Chromium 1.2.3", path=timing)
+    data = mf.update_data(timing, out)
+    assert mf.load_data(out) == data and data["measured_on"]["commit"] == "abc123"
+    assert data["figures"][mf.FIGURES[-1].key]["value"] == 2.0  # as the doc quotes it: 1 decimal
+    block = mf.render_block(data)
+    assert "**2.0 MB**" in block and "Chromium 1.2.3" in block and mf.doc_problems(block, data) == []
 
 
 def test_server_side_cost_of_a_nerve_injury_frame(monkeypatch):
