@@ -94,8 +94,11 @@ class Microenvironment:
         self.boundaries = make_boundaries(grid.ndim, boundaries)
         self.backend = resolve_backend(backend)
         self.solver = solver
-        self.kernel = default_kernel(self.backend.name) if kernel == "auto" else kernel
-        self._kernels = load_kernels(self.kernel, self.backend.name)
+        host_name = "numpy" if self.backend.name == "strict" else self.backend.name  # strict: NumPy's kernels
+        self.kernel = default_kernel(host_name) if kernel == "auto" else kernel
+        self._kernels = load_kernels(self.kernel, host_name)
+        if self.backend.name == "strict":  # ... run as device kernels (neuroagents.strict_xp)
+            self._kernels = self.backend.xp.device_kernels(self._kernels)
         self.explicit_cfl = explicit_cfl
         self.dtype = np.dtype(dtype)
         self.check_every = check_every
