@@ -29,7 +29,7 @@ import numpy as np
 
 from neuroagents.errors import BackendUnavailableError, ConfigError
 
-__all__ = ["BACKEND_CHOICES", "Backend", "gpu_status", "resolve_backend", "strict_backend"]
+__all__ = ["BACKEND_CHOICES", "Backend", "fixed_bincount", "gpu_status", "resolve_backend", "strict_backend"]
 
 BACKEND_CHOICES = ("auto", "numpy", "cupy")
 
@@ -84,6 +84,38 @@ class Backend:
             self.xp.cuda.Device().synchronize()
         elif self.name == "strict":
             self.xp.sync("synchronize")
+
+
+def fixed_bincount(xp, x, length: int, weights=None):
+    """``bincount(x, weights, minlength=length)`` for ``x`` known to lie in ``[0, length)``, without a host sync.
+
+    CuPy's ``bincount`` sizes its output from ``int(x.max())`` and checks ``(x < 0).any()``: two copies to the
+    host. Off NumPy this is a scatter-add into ``length`` zeros instead; on NumPy it is NumPy's ``bincount``
+    (the same numbers as always).
+
+    Parameters
+    ----------
+    xp : module
+    x : ndarray of shape (n,), int
+        Values in ``[0, length)``.
+    length : int
+    weights : ndarray of shape (n,), optional
+
+    Returns
+    -------
+    ndarray of shape (length,)
+        int64 counts, or float64 sums of ``weights``.
+
+    Examples
+    --------
+    >>> fixed_bincount(np, np.array([0, 2, 2]), 4).tolist()
+    [1, 0, 2, 0]
+    """
+    if xp is np:
+        return np.bincount(x, weights=weights, minlength=length)
+    out = xp.zeros(length, dtype=xp.int64 if weights is None else xp.float64)
+    xp.add.at(out, x, 1 if weights is None else weights)
+    return out
 
 
 def gpu_status() -> tuple[bool, str]:

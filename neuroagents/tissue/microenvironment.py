@@ -24,6 +24,7 @@ from neuroagents.errors import ConfigError, NumericalError
 from neuroagents.mediators import Mediator, resolve_mediators
 from neuroagents.tissue.diffusion.plans import ExplicitPlan, FieldSpec, LODPlan, Vessels, _check_dt
 from neuroagents.tissue.diffusion.registry import SOLVERS, default_kernel, load_kernels
+from neuroagents.tissue.exchange import PendingChecks
 from neuroagents.tissue.grid import Grid, make_boundaries
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
@@ -117,6 +118,7 @@ class Microenvironment:
         self._plans: dict[tuple[str, float], object] = {}
         self._vessels = Vessels.none()
         self._vessels_dev = self._vessels
+        self.pending_checks = PendingChecks(xp)  # the exchange's input checks, on a device (see check_pending)
         self.time_min = 0.0
         self.steps = 0
 
@@ -268,6 +270,13 @@ class Microenvironment:
             return bool(self._touched.any())
         # direct writes into the arrays: scan them (one reduction each)
         return bool(self._production.any()) or bool(self._consumption.any())
+
+    def check_pending(self) -> None:
+        """Raise the exchange's input errors held on the device since the last call (one copy to the host).
+
+        On NumPy they were raised at once and this does nothing; on a device the model calls it when it records.
+        """
+        self.pending_checks.raise_any(self.backend.to_host)
 
     def check_fields(self) -> None:
         """Raise :class:`NumericalError` if any field is NaN, infinite or negative."""
