@@ -156,8 +156,7 @@ def test_an_allowed_caller_in_the_package_may_sync():
     pop = Population("macrophage", ndim=2, xp=be.xp)
     pop.add(3, position_um=be.xp.zeros((3, 2)))
     assert pop.remove(be.xp.asarray(np.array([True, False, True]))) == 2
-    assert be.xp.syncs and all(s.allowed == "neuroagents/cells/population.py:Population.remove"
-                               for s in be.xp.syncs)
+    assert be.xp.syncs and all(s.allowed == "neuroagents/cells/population.py:Population.remove" for s in be.xp.syncs)
     be.xp.syncs.clear()
     with pytest.raises(HostSyncError, match=r"population\.py:\d+ \(Population\.row_of\)"):
         pop.row_of(1)

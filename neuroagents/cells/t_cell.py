@@ -173,6 +173,10 @@ class TCell(CellType):
 
     def move(self, dt_min: float) -> None:
         super().move(dt_min)
+        self.infiltrate(dt_min)
+
+    def infiltrate(self, dt_min: float) -> None:
+        """Primed T cells leave vessel voxels in proportion to the CCL2 beside them (births: a host sync)."""
         m = self.model
         if self.priming <= 0 or "CCL2" not in m.env.names or m.vessel_voxels.size == 0:
             return
