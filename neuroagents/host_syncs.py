@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-__all__ = ["DECLARED", "KNOWN", "inventory", "run_phases", "scenario_inventory"]
+__all__ = ["DECLARED", "KNOWN", "inventory", "run_events", "run_phases", "scenario_inventory"]
 
 DECLARED = {
     "neuroagents/model_readouts.py:ModelReadouts._record": (
@@ -74,8 +74,19 @@ def run_phases(model, steps: int, *, record_last: bool = True) -> None:
                 getattr(model, f"_phase_{phase}")(model.cell_dt_min)
 
 
-def scenario_inventory(name: str, steps: int = 3, *, allow=(), seed: int | None = None):
-    """Build built-in scenario ``name`` on a recording strict backend and run ``steps`` steps.
+def run_events(model) -> int:
+    """Jump the clock to each time something is scheduled (injury, depletion, knockout, transfer, injection) and
+    run one step there, so that every kind of event a scenario holds is seen; returns how many times."""
+    times = sorted({e.time_min for e in model.schedule.pending if e.time_min > model.time_min})
+    for t in times:  # over scheduled times (a handful)
+        model.time_min = t
+        run_phases(model, 1, record_last=False)
+    return len(times)
+
+
+def scenario_inventory(name: str, steps: int = 3, *, allow=(), seed: int | None = None, events: bool = True):
+    """Build built-in scenario ``name`` on a recording strict backend, run ``steps`` steps, then (``events``) one
+    step at each later scheduled time (:func:`run_events`).
 
     Returns
     -------
@@ -90,6 +101,8 @@ def scenario_inventory(name: str, steps: int = 3, *, allow=(), seed: int | None 
     model = NeuroImmuneModel.from_scenario(load_scenario(name), backend=backend, seed=seed)
     backend.xp.syncs.clear()
     run_phases(model, steps)
+    if events:
+        run_events(model)
     return model
 
 
@@ -97,7 +110,7 @@ def inventory(names, steps: int = 3) -> Counter:
     """Syncs per ``(phase, where, op, allowed-by)`` summed over scenarios ``names``, each run ``steps`` steps."""
     total: Counter = Counter()
     for name in names:  # over scenarios
-        syncs = scenario_inventory(name, steps, allow={**DECLARED, **KNOWN}).backend.xp.syncs
+        syncs = scenario_inventory(name, steps, allow={**DECLARED, **KNOWN}, events=False).backend.xp.syncs
         total.update((s.label, s.where, s.op, s.allowed or "-") for s in syncs)
     return total
 
