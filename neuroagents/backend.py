@@ -6,6 +6,10 @@ device and runs a tiny allocation — and otherwise NumPy. It says which one
 was chosen, once, through the ``neuroagents`` logger. Nothing here imports
 CuPy at module level.
 
+A third backend, ``"strict"`` (:func:`strict_backend`), is for tests only: NumPy wrapped so that every host
+synchronization a GPU step would make raises or is recorded (:mod:`neuroagents.strict_xp`). It is not among
+:data:`BACKEND_CHOICES`, so no scenario or command line offers it.
+
 Examples
 --------
 >>> be = resolve_backend("numpy")
@@ -25,7 +29,7 @@ import numpy as np
 
 from neuroagents.errors import BackendUnavailableError, ConfigError
 
-__all__ = ["BACKEND_CHOICES", "Backend", "gpu_status", "resolve_backend"]
+__all__ = ["BACKEND_CHOICES", "Backend", "fixed_bincount", "gpu_status", "resolve_backend", "strict_backend"]
 
 BACKEND_CHOICES = ("auto", "numpy", "cupy")
 
@@ -38,10 +42,10 @@ class Backend:
 
     Attributes
     ----------
-    name : {"numpy", "cupy"}
+    name : {"numpy", "cupy", "strict"}
         The backend that actually runs.
     xp : module
-        ``numpy`` or ``cupy``.
+        ``numpy`` or ``cupy`` (or a :class:`~neuroagents.strict_xp.StrictXP`).
     device : str
         A human-readable description (CPU, or the GPU's name).
     """
@@ -56,7 +60,7 @@ class Backend:
 
     def to_host(self, array) -> np.ndarray:
         """Return ``array`` as a NumPy array (a copy when it lives on a GPU)."""
-        if self.name == "cupy":
+        if self.name in ("cupy", "strict"):
             return self.xp.asnumpy(array)
         return np.asarray(array)
 
@@ -70,7 +74,7 @@ class Backend:
         NumPy's PCG64 on the CPU; CuPy's default generator on the GPU.
         Results agree between backends only in distribution, not bit for bit.
         """
-        if self.name == "cupy":
+        if self.name in ("cupy", "strict"):
             return self.xp.random.default_rng(seed)
         return np.random.default_rng(seed)
 
@@ -78,6 +82,40 @@ class Backend:
         """Wait for queued device work (a no-op on NumPy); used for timing."""
         if self.name == "cupy":
             self.xp.cuda.Device().synchronize()
+        elif self.name == "strict":
+            self.xp.sync("synchronize")
+
+
+def fixed_bincount(xp, x, length: int, weights=None):
+    """``bincount(x, weights, minlength=length)`` for ``x`` known to lie in ``[0, length)``, without a host sync.
+
+    CuPy's ``bincount`` sizes its output from ``int(x.max())`` and checks ``(x < 0).any()``: two copies to the
+    host. Off NumPy this is a scatter-add into ``length`` zeros instead; on NumPy it is NumPy's ``bincount``
+    (the same numbers as always).
+
+    Parameters
+    ----------
+    xp : module
+    x : ndarray of shape (n,), int
+        Values in ``[0, length)``.
+    length : int
+    weights : ndarray of shape (n,), optional
+
+    Returns
+    -------
+    ndarray of shape (length,)
+        int64 counts, or float64 sums of ``weights``.
+
+    Examples
+    --------
+    >>> fixed_bincount(np, np.array([0, 2, 2]), 4).tolist()
+    [1, 0, 2, 0]
+    """
+    if xp is np:
+        return np.bincount(x, weights=weights, minlength=length)
+    out = xp.zeros(length, dtype=xp.int64 if weights is None else xp.float64)
+    xp.add.at(out, x, 1 if weights is None else weights)
+    return out
 
 
 def gpu_status() -> tuple[bool, str]:
@@ -123,6 +161,8 @@ def resolve_backend(choice: str | Backend = "auto") -> Backend:
     """
     if isinstance(choice, Backend):
         return choice
+    if choice == "strict":
+        return strict_backend()
     if choice not in BACKEND_CHOICES:
         raise ConfigError("backend", choice, "one of " + ", ".join(map(repr, BACKEND_CHOICES)))
     if choice == "numpy":
@@ -145,3 +185,24 @@ def resolve_backend(choice: str | Backend = "auto") -> Backend:
         return Backend("cupy", cupy, info)
     log.info("backend auto: using numpy (no GPU: %s)", info)
     return Backend("numpy", np, "CPU")
+
+
+def strict_backend(*, mode: str = "raise", allow=()) -> Backend:
+    """The ``"strict"`` backend, for tests: NumPy's results, every host synchronization reported.
+
+    Parameters
+    ----------
+    mode : {"raise", "record"}
+    allow : iterable of str
+        Functions allowed to synchronize (``"neuroagents/model.py:NeuroImmuneModel._record"``); see
+        :class:`~neuroagents.strict_xp.StrictXP`.
+
+    Returns
+    -------
+    Backend
+        Pass it as ``backend=`` to a model: every part of the model then reports to the same
+        :class:`~neuroagents.strict_xp.StrictXP` (its ``syncs``).
+    """
+    from neuroagents.strict_xp import StrictXP
+
+    return Backend("strict", StrictXP(mode=mode, allow=allow), "CPU (strict: host synchronizations reported)")

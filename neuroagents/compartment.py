@@ -33,6 +33,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from neuroagents.backend import fixed_bincount
 from neuroagents.errors import ConfigError
 from neuroagents.tissue import Grid, Microenvironment
 from neuroagents.tissue.vessels import tissue_clearance_per_min
@@ -270,7 +271,7 @@ class Compartment:
     def count_occupancy(self) -> None:
         """Cells of each type in each voxel, before the moves."""
         xp, n_vox = self.model.xp, self.grid.n_voxels
-        self._occupancy = {k: xp.bincount(ct.pop["voxel"], minlength=n_vox) for k, ct in self.cell_types.items()
+        self._occupancy = {k: fixed_bincount(xp, ct.pop["voxel"], n_vox) for k, ct in self.cell_types.items()
                            if ct.n}  # fmt: skip
 
     def move_cells(self, dt: float) -> None:
@@ -280,7 +281,7 @@ class Compartment:
         for ct in self.cell_types.values():  # over cell types
             ct.move(dt)
             if ct.n:
-                self._occupancy[ct.kind] = xp.bincount(ct.pop["voxel"], minlength=n_vox)
+                self._occupancy[ct.kind] = fixed_bincount(xp, ct.pop["voxel"], n_vox)
             else:
                 self._occupancy.pop(ct.kind, None)
 

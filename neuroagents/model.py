@@ -176,6 +176,9 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         self.xp = self.backend.xp
         if self.backend.is_gpu:  # a device generator seeded from the model's own
             self.rng = self.backend.rng(int(self.rng.integers(2**63)))
+        elif self.backend.name == "strict":  # tests: NumPy's draws, as device arrays (neuroagents.strict_xp)
+            self._rng_host = self.rng
+            self.rng = self.xp.random.wrap(self.rng)
         self.cell_dt_min = float(cell_dt_min)
         self.diffusion_dt_min = float(diffusion_dt_min)
         self.record_every_min = float(record_every_min)
@@ -314,7 +317,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     @property
     def rng_host(self) -> np.random.Generator:
         """A NumPy generator for layout choices (the model's own on the CPU)."""
-        if not self.backend.is_gpu:
+        if self.backend.name == "numpy":
             return self.rng
         if not hasattr(self, "_rng_host"):
             self._rng_host = np.random.default_rng(int(self.rng.integers(2**63).get()))

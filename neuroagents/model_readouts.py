@@ -27,6 +27,8 @@ class ModelReadouts:
     """Recording and readouts of a :class:`~neuroagents.model.NeuroImmuneModel` (see module)."""
 
     def _record(self):
+        for comp in self.compartments.values():  # over compartments: errors a device step could not raise
+            comp.env.check_pending()
         self._snapshot = self.snapshot()
         self.datacollector.collect(self)
         self._last_record_min = self.time_min

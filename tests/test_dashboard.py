@@ -26,7 +26,7 @@ SKIN = ("tissue.width_um=600", "tissue.height_um=600", "cells.initial.mast_cell=
 
 
 @pytest.mark.parametrize("name", ["actions", "assets", "charts", "controls", "drawing", "frames", "inputs", "lessons",
-                                  "live", "player", "plots", "server", "trace"])
+                                  "live", "measured_figures", "player", "plots", "server", "trace"])
 def test_viz_doctests(name):
     mod = importlib.import_module(f"viz.{name}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from viz.measured_figures import check, record, record_browser
+
 pytest.importorskip("solara", reason="the dashboard extra is not installed (pip install 'neuroagents[dashboard]')")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (it comes with .[dev])")
 
@@ -113,6 +115,7 @@ def default_server():
 def chromium():
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        record_browser(f"Chromium {b.version}")
         yield b
         b.close()
 
@@ -240,6 +243,10 @@ def test_load_step_play_pause_offline(server, chromium):
     assert s.page.evaluate("document.querySelector('canvas.na-map').naTag") == "first"  # redrawn, not replaced
     s.play()
     s.page.wait_for_function("Number(document.querySelector('.na-header').dataset.timeMin) >= 40", timeout=30_000)
+    n0, t0 = s.frames_drawn(), time.monotonic()
+    s.page.wait_for_timeout(3000)
+    fps = (s.frames_drawn() - n0) / (time.monotonic() - t0)
+    _hold("inflamed_skin frames/s (browser)", fps)
     s.pause()
     stopped = s.time_min()
     s.page.wait_for_timeout(800)
@@ -380,25 +387,25 @@ def test_closing_the_tab_stops_the_play_loop(server, chromium):
     waited = time.monotonic() - t0
     assert stops() == before + 1, srv_log.read_text()[-1000:]
     assert waited < 10, f"the play loop stopped {waited:.1f} s after the tab closed"
-    _record("tab closed -> play loop stopped (s)", waited)
+    _hold("tab closed -> play loop stopped (s)", waited)
 
 
-def _record(key: str, value: float):
-    """Keep a measured figure in test-artifacts/dashboard-timing.json (docs/dashboard.md quotes them)."""
-    import json
-
-    path = ARTIFACTS / "dashboard-timing.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[key] = round(value, 3)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True))
-    print(f"{key}: {value:.3f}")
+def _hold(key: str, value: float, *, recorded: bool = False):
+    """Record a measured figure (test-artifacts/dashboard-timing.json, with the load average and the commit), unless
+    ``recorded`` already, and hold it to generous bounds around the figure docs/dashboard.md quotes
+    (viz/measured_figures.py)."""
+    if not recorded:
+        record(key, value)
+    problem = check(key, value)
+    assert problem is None, problem
 
 
 def test_default_scenario_keeps_up_and_answers_quickly(default_server, chromium):
     """nerve_injury at full size: frames per second in the browser, pause and mediator-switch latencies.
 
     Targets on the 2-core machine: >= 10 frames/s, answers in <= 0.3 s (<= 1 s at the sliders' maxima). The
-    assertions leave room for a CI machine shared with other jobs; the figures are kept (``_record``).
+    assertions leave room for a CI machine shared with other jobs; the figures are recorded and held to generous
+    bounds around those docs/dashboard.md quotes (``_hold``).
     """
     s = Session(chromium, default_server.url, viewport=(1280, 720))
     s.play()
@@ -406,10 +413,11 @@ def test_default_scenario_keeps_up_and_answers_quickly(default_server, chromium)
     n0, t0 = s.frames_drawn(), time.monotonic()
     s.page.wait_for_timeout(5000)
     fps = (s.frames_drawn() - n0) / (time.monotonic() - t0)
-    _record("nerve_injury frames/s (browser)", fps)
+    record("nerve_injury frames/s (browser)", fps)
     header_fps = float(s.page.locator(".na-header").get_attribute("data-fps"))
     assert header_fps == pytest.approx(fps, rel=0.6)  # the header shows what the browser achieves
     assert fps >= 5.0, f"{fps:.1f} frames/s (target 10)"
+    _hold("nerve_injury frames/s (browser)", fps, recorded=True)
     s.page.get_by_label("Mediator on the map", exact=True).click(force=True)
     option = s.page.get_by_role("option", name="TNF", exact=True)
     option.wait_for()
@@ -417,10 +425,12 @@ def test_default_scenario_keeps_up_and_answers_quickly(default_server, chromium)
     option.click()
     s.page.wait_for_selector('canvas.na-map[data-mediator="TNF"]', timeout=10_000)
     switch = time.monotonic() - t0
-    _record("nerve_injury mediator switch while playing (s)", switch)
+    record("nerve_injury mediator switch while playing (s)", switch)
     pause = s.pause()
-    _record("nerve_injury pause (s)", pause)
+    record("nerve_injury pause (s)", pause)
     assert switch < 1.5 and pause < 1.5, (switch, pause)
+    _hold("nerve_injury mediator switch while playing (s)", switch, recorded=True)
+    _hold("nerve_injury pause (s)", pause, recorded=True)
     s.page.wait_for_timeout(300)
     t = s.time_min()
     s.page.wait_for_timeout(1000)
@@ -438,8 +448,9 @@ def test_default_scenario_keeps_up_and_answers_quickly(default_server, chromium)
     s.play()
     s.page.wait_for_function("Number(document.querySelector('.na-header').dataset.timeMin) >= 10", timeout=60_000)
     big_pause = s.pause()
-    _record("sliders' maxima pause (s)", big_pause)
+    record("sliders' maxima pause (s)", big_pause)
     assert big_pause < 4.0, big_pause
+    _hold("sliders' maxima pause (s)", big_pause, recorded=True)
     s.check_clean("default-1280x720")
     s.close()
 
@@ -530,7 +541,8 @@ def test_memory_stays_flat_over_50_open_close_cycles(server, chromium):
         if cycle in (5, 25, 50):
             time.sleep(4.0)  # the closed session's memory is given back two seconds after it closes
             rss[cycle] = _rss_mb(pid)
-    _record("server memory after 5 open/close cycles (MB)", rss[5])
-    _record("server memory after 25 open/close cycles (MB)", rss[25])
-    _record("server memory after 50 open/close cycles (MB)", rss[50])
+    for cycle in (5, 25, 50):
+        record(f"server memory after {cycle} open/close cycles (MB)", rss[cycle])
     assert rss[50] - rss[5] < MEMORY_GROWTH_MB, rss
+    for cycle in (5, 25, 50):  # the server's footprint itself: within twice the figure quoted
+        _hold(f"server memory after {cycle} open/close cycles (MB)", rss[cycle], recorded=True)

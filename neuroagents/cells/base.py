@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from neuroagents.backend import fixed_bincount
 from neuroagents.cells import motility
 from neuroagents.cells.population import Population
 from neuroagents.cells.signaling import PATHWAYS, SignalingNetwork
@@ -94,8 +95,8 @@ class CellType:
         k = int(mask.sum())
         if k == 0:
             return
-        self.pop["last_event"][mask] = self.events.index(event)
-        self.pop["last_event_min"][mask] = self.model.time_min
+        self.pop["last_event"] = self.xp.where(mask, self.events.index(event), self.pop["last_event"])
+        self.pop["last_event_min"] = self.xp.where(mask, self.model.time_min, self.pop["last_event_min"])
         self.event_counts[event] += k
         self.model.events.add(self.model.time_min, self.kind, event, self.pop.ids[mask])
 
@@ -224,8 +225,7 @@ class CellType:
             self.walk(dt_min, p.speed_um_per_min)
         if self.n and getattr(p, "death_per_min", 0.0) > 0:
             gone = motility.event_mask(self.model.rng, self.n, p.death_per_min, dt_min, self.xp)
-            self.event_counts["died"] = self.event_counts.get("died", 0) + int(gone.sum())
-            self.pop.remove(gone)
+            self.event_counts["died"] = self.event_counts.get("died", 0) + self.pop.remove(gone)  # counted there
 
     def walk(self, dt_min: float, speed) -> None:
         """Turn, step, and refuse moves off the grid, out of compartment, or into a full voxel."""
@@ -259,7 +259,7 @@ class CellType:
     # --- readouts ---------------------------------------------------------------------------
     def census(self) -> dict[str, int]:
         """Number of cells in each state."""
-        counts = self.xp.bincount(self.pop["state"].astype(self.xp.int64), minlength=len(self.states))
+        counts = fixed_bincount(self.xp, self.pop["state"].astype(self.xp.int64), len(self.states))
         counts = counts.get() if hasattr(counts, "get") else counts
         return {s: int(counts[i]) for i, s in enumerate(self.states)}
 

@@ -196,9 +196,7 @@ class Macrophage(CellType):
         to_m1 = happens & (v < rate_to_m1)
         to_m2 = happens & ~to_m1 & (v < rate_to_m1 + rate_to_m2)
         to_m0 = happens & ~to_m1 & ~to_m2
-        state[to_m1] = 1
-        state[to_m2] = 2
-        state[to_m0] = 0
+        state[...] = xp.where(to_m1, 1, xp.where(to_m2, 2, xp.where(to_m0, 0, state)))  # no mask: no host sync
         self.mark(to_m1, "to_M1")
         self.mark(to_m2, "to_M2")
         self.mark(to_m0, "to_M0")
@@ -224,8 +222,7 @@ class Macrophage(CellType):
             self.walk(dt_min, speed)
             rate = self.xp.where(self.pop["recruited"] == 1, p.death_per_min, p.resident_death_per_min)
             gone = motility.event_mask(self.model.rng, self.n, rate, dt_min, self.xp)
-            self.event_counts["died"] += int(gone.sum())
-            self.pop.remove(gone)
+            self.event_counts["died"] += self.pop.remove(gone)  # remove counts them (the deaths' one sync)
         self.recruit(dt_min)
 
     def recruit(self, dt_min: float) -> None:

@@ -78,13 +78,13 @@ class MastCell(CellType):
             return
         pop, p, now = self.pop, self.params, self.model.time_min
         recovered = (pop["state"] == 1) & (pop["refractory_until_min"] <= now)
-        pop["state"][recovered] = 0
+        pop["state"] = self.xp.where(recovered, 0, pop["state"])
         self.mark(recovered, "recovered")
         pop["granules"] = self.xp.minimum(pop["granules"] + dt_min / p.refill_min, 1.0)
         fire = (pop["state"] == 0) & (self.trigger() >= p.trigger_threshold) & (pop["granules"] > 0)
         pop["released"] = self.xp.where(fire, p.quantum_fraction * pop["granules"], 0.0)
         pop["granules"] = pop["granules"] - pop["released"]
-        pop["state"][fire] = 1
+        pop["state"] = self.xp.where(fire, 1, pop["state"])
         pop["refractory_until_min"] = self.xp.where(fire, now + p.refractory_min, pop["refractory_until_min"])
         self.mark(fire, "degranulated")
 

@@ -84,8 +84,7 @@ class Microglia(CellType):
         surv, reac = pop["state"] == 0, pop["state"] == 1
         on = surv & (p38 >= p.p38_on) & motility.event_mask(rng, self.n, p.activation_per_min, dt_min, xp)
         off = reac & (p38 < p.p38_off) & motility.event_mask(rng, self.n, p.deactivation_per_min, dt_min, xp)
-        pop["state"][on] = 1
-        pop["state"][off] = 0
+        pop["state"] = xp.where(on, 1, xp.where(off, 0, pop["state"]))
         self.mark(on, "activated")
         self.mark(off, "deactivated")
 
@@ -117,5 +116,4 @@ class Microglia(CellType):
             if child.shape[0]:
                 self.add_cells(child, "reactive", P38=self.pop["P38"][divides][ok])
                 dies = xp.concatenate([dies, xp.zeros(child.shape[0], dtype=bool)])
-        self.event_counts["died"] += int(dies.sum())
-        self.pop.remove(dies)
+        self.event_counts["died"] += self.pop.remove(dies)  # remove counts them (the deaths' one sync)

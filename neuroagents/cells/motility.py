@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from neuroagents.backend import fixed_bincount
 from neuroagents.errors import ConfigError
 
 __all__ = [
@@ -166,7 +167,7 @@ def enforce_crowding(
     moved = moved.copy()
     for _ in range(max_rounds):  # a few vectorized rounds, not a loop over cells
         voxel = xp.where(moved, new_voxel, old_voxel)
-        counts = xp.bincount(voxel, minlength=n_voxels)
+        counts = fixed_bincount(xp, voxel, n_voxels)
         if background is not None:
             counts = counts + background
         cand = xp.flatnonzero(moved & (counts > capacity)[voxel])

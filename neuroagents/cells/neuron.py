@@ -104,8 +104,8 @@ class Neuron(CellType):
         if self.n == 0:
             return
         hit = (self.model.rng.random(self.n) < fraction) & (self.pop["state"] == 0)
-        self.pop["state"][hit] = 1
-        self.pop["injured_min"][hit] = self.model.time_min
+        self.pop["state"] = self.xp.where(hit, 1, self.pop["state"])
+        self.pop["injured_min"] = self.xp.where(hit, self.model.time_min, self.pop["injured_min"])
         self.mark(hit, "injured")
 
     def injury_program(self):
@@ -126,7 +126,7 @@ class Neuron(CellType):
         pop = self.pop
         ready = (pop["state"] == 1) & (self.model.time_min - pop["injured_min"] >= p.regeneration_delay_min)
         heal = ready & motility.event_mask(self.model.rng, self.n, p.regeneration_per_min, dt_min, self.xp)
-        pop["state"][heal] = 0
+        pop["state"] = self.xp.where(heal, 0, pop["state"])
         self.mark(heal, "regenerated")
 
     def move(self, dt_min: float) -> None:

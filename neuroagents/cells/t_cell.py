@@ -129,7 +129,7 @@ class TCell(CellType):
 
     def decide(self, dt_min: float) -> None:
         super().decide(dt_min)
-        drive = max(self.antigen_presentation(), self.params.systemic_priming)
+        drive = self.xp.maximum(self.antigen_presentation(), self.params.systemic_priming)
         stage = 1.0 - math.exp(-2.0 * dt_min / self.params.priming_min)  # two stages of priming_min / 2 each
         self.priming += (self.activation - self.priming) * stage
         self.activation += (drive - self.activation) * stage
@@ -143,7 +143,7 @@ class TCell(CellType):
         pops = [c.cell_types.get("macrophage") for c in self.model.compartments.values()]
         pops = [m for m in pops if m is not None and m.n]
         n = sum(m.n for m in pops)
-        return sum(float(m.pop["NFKB"].sum()) for m in pops) / n if n else 0.0
+        return sum(m.pop["NFKB"].sum() for m in pops) / n if n else 0.0  # an array on a device: no host sync
 
     def restimulation(self) -> float:
         """How much effector T cells here meet their antigen (0..1): ``a₀ + (1 − a₀) f``.
@@ -155,7 +155,7 @@ class TCell(CellType):
         for kind, state in (("macrophage", 1), ("microglia", 1)):  # over two cell types
             apc = self.model.cell_types.get(kind)
             if apc is not None and apc.n:
-                active += int((apc.pop["state"] == state).sum())
+                active += (apc.pop["state"] == state).sum()  # an array on a device: no host sync
                 total += apc.n
         floor = self.params.antigen_in_tissue
         return floor + (1.0 - floor) * (active / total if total else 0.0)
@@ -173,6 +173,10 @@ class TCell(CellType):
 
     def move(self, dt_min: float) -> None:
         super().move(dt_min)
+        self.infiltrate(dt_min)
+
+    def infiltrate(self, dt_min: float) -> None:
+        """Primed T cells leave vessel voxels in proportion to the CCL2 beside them (births: a host sync)."""
         m = self.model
         if self.priming <= 0 or "CCL2" not in m.env.names or m.vessel_voxels.size == 0:
             return

@@ -48,11 +48,14 @@ def grid_mean_spinal(model) -> dict[str, float]:
     """
     axons = getattr(model, "axons", None)
     env = axons.spinal.env if axons is not None and axons.spinal is not None else model.env
+    present = [m for m in SPINAL_MEDIATORS if m in env.names]
+    if not present:
+        return {}
+    means = model.backend.to_host(env.xp.stack([env.fields[env.index(m)].mean() for m in present]))  # one copy
     out = {}
-    for m in SPINAL_MEDIATORS:  # five reductions
-        if m in env.names:
-            free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
-            out[m] = free * float(model.backend.to_host(env.fields[env.index(m)].mean()))
+    for m, mean in zip(present, means, strict=True):  # five mediators
+        free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
+        out[m] = free * float(mean)
     return out
 
 

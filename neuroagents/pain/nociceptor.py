@@ -172,8 +172,8 @@ class Nociceptors:
     def align(self, ids) -> None:
         """Match rows to ``ids`` (ascending): keep known neurons' state, start new ones at rest."""
         xp = self.xp
-        if ids.shape == self.ids.shape and bool(xp.all(ids == self.ids)):
-            return
+        if ids.shape == self.ids.shape and xp is np and np.array_equal(ids, self.ids):
+            return  # unchanged (on a device the carry below costs less than asking, and gives the same)
         m = self.ids.shape[0]
         if m:
             pos = xp.clip(xp.searchsorted(self.ids, ids), 0, m - 1)

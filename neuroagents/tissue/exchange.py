@@ -2,8 +2,13 @@
 
 Cells are arrays (one entry per cell), never objects. Each cell knows the flat
 index of its voxel (:meth:`~neuroagents.tissue.grid.Grid.voxel_of`). Per
-mediator and step there is one gather and one scatter-add (``bincount``,
+mediator and step there is one gather and one scatter-add (``add.at``,
 which NumPy and CuPy both provide), never a Python loop over cells.
+
+The inputs are checked (finite, >= 0). On NumPy a bad value raises at once; on a
+device, asking would copy to the host and wait, so the check stays on the device
+(:class:`PendingChecks`) and raises at the next record
+(:meth:`~neuroagents.tissue.Microenvironment.check_pending`), naming the same key.
 
 Secretion and uptake follow BioFVM (Ghaffarizadeh et al. 2016,
 Bioinformatics 32:1256), per cell of volume ``V_c`` in a voxel of volume
@@ -27,7 +32,7 @@ import numpy as np
 from neuroagents.errors import ConfigError
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
-__all__ = ["add_export", "add_saturating_secretion", "add_uptake", "gather", "scatter_add"]
+__all__ = ["PendingChecks", "add_export", "add_saturating_secretion", "add_uptake", "gather", "scatter_add"]
 
 
 def gather(fields, voxel_index):
@@ -49,7 +54,51 @@ def gather(fields, voxel_index):
     return fields.reshape(fields.shape[0], -1)[:, voxel_index]
 
 
-def scatter_add(xp, target_flat, voxel_index, values, *, name="values"):
+class PendingChecks:
+    """Checks of the exchange's inputs kept on the device until someone asks (no host sync in the step).
+
+    Parameters
+    ----------
+    xp : module
+        The device's array module.
+
+    Examples
+    --------
+    >>> checks = PendingChecks(np)
+    >>> v = np.array([1.0, -2.0, np.nan])
+    >>> checks.note("secretion.TNF", v, v >= 0)
+    >>> checks.raise_any(np.asarray)
+    Traceback (most recent call last):
+    ...
+    neuroagents.errors.ConfigError: secretion.TNF = -2.0: must be finite and >= 0 for every cell
+    """
+
+    def __init__(self, xp):
+        self.xp = xp
+        self._bad: dict[str, tuple] = {}  # key -> (0-d bool: any bad value so far, 0-d: the first bad value)
+
+    def note(self, name: str, values, ok) -> None:
+        """Remember, on the device, whether ``values`` (shape (n,)) broke the check ``ok`` (bool, (n,))."""
+        if ok.size == 0:
+            return
+        xp = self.xp
+        bad, first = ~ok.all(), values[xp.argmin(ok)]  # argmin of bool: the first False
+        prev = self._bad.get(name)
+        self._bad[name] = (bad, first) if prev is None else (prev[0] | bad, xp.where(prev[0], prev[1], first))
+
+    def raise_any(self, to_host) -> None:
+        """Raise :class:`ConfigError` for the first key with a bad value (one copy to the host), then forget."""
+        if not self._bad:
+            return
+        names, pairs = list(self._bad), list(self._bad.values())
+        self._bad.clear()
+        flags = to_host(self.xp.stack([bad for bad, _ in pairs]))
+        for name, flag, (_, first) in zip(names, flags, pairs, strict=True):  # over keys (a few dozen)
+            if flag:
+                raise ConfigError(name, float(to_host(first)), "finite and >= 0 for every cell")
+
+
+def scatter_add(xp, target_flat, voxel_index, values, *, name="values", pending: PendingChecks | None = None):
     """``target_flat[voxel_index[i]] += values[i]`` for all i, duplicates summed.
 
     Parameters
@@ -62,15 +111,17 @@ def scatter_add(xp, target_flat, voxel_index, values, *, name="values"):
     values : ndarray of shape (n,) or float
     name : str
         Used in the error message when ``values`` holds NaN, inf or a negative.
+    pending : PendingChecks, optional
+        Off NumPy, where that error waits (without it, off NumPy, nothing is checked).
     """
     values = xp.broadcast_to(xp.asarray(values, dtype=xp.float64), voxel_index.shape)
     ok = (values >= 0) & (values < xp.inf)  # False for NaN, inf and negatives
-    if values.size and not bool(ok.all()):
-        raise ConfigError(name, float(values[~ok][0]), "finite and >= 0 for every cell")
     if xp is np:
-        np.add.at(target_flat, voxel_index, values)  # O(cells), unlike a bincount over the whole grid
-    else:
-        target_flat += xp.bincount(voxel_index, weights=values, minlength=target_flat.size).astype(target_flat.dtype)
+        if values.size and not bool(ok.all()):
+            raise ConfigError(name, float(values[~ok][0]), "finite and >= 0 for every cell")
+    elif pending is not None:  # asking the device would copy to the host and wait: the check waits instead
+        pending.note(name, values, ok)
+    xp.add.at(target_flat, voxel_index, values)  # O(cells), unlike a bincount over the whole grid
 
 
 def add_export(env, mediator: str, voxel_index, molecules_per_min):
@@ -92,6 +143,7 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
         voxel_index,
         env.xp.asarray(molecules_per_min, dtype=env.xp.float64) * per_molecule_nM,
         name=f"secretion.{mediator}.molecules_per_min",
+        pending=env.pending_checks,
     )
 
 
@@ -115,9 +167,9 @@ def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, satu
     frac = xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     s = xp.asarray(rate_per_min, dtype=xp.float64) * frac
     where = f"secretion.{mediator}"
-    scatter_add(xp, k_row.reshape(-1), voxel_index, s, name=f"{where}.rate_per_min")
+    scatter_add(xp, k_row.reshape(-1), voxel_index, s, name=f"{where}.rate_per_min", pending=env.pending_checks)
     q = s * xp.asarray(saturation_nM, dtype=xp.float64)
-    scatter_add(xp, q_row.reshape(-1), voxel_index, q, name=f"{where}.saturation_nM")
+    scatter_add(xp, q_row.reshape(-1), voxel_index, q, name=f"{where}.saturation_nM", pending=env.pending_checks)
 
 
 def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
@@ -138,4 +190,6 @@ def add_uptake(env, mediator: str, voxel_index, rate_per_min, cell_volume_um3):
     k = xp.asarray(rate_per_min, dtype=xp.float64) * (
         xp.asarray(cell_volume_um3, dtype=xp.float64) / env.grid.voxel_volume_um3
     )
-    scatter_add(xp, k_row.reshape(-1), voxel_index, k, name=f"uptake.{mediator}.rate_per_min")
+    scatter_add(
+        xp, k_row.reshape(-1), voxel_index, k, name=f"uptake.{mediator}.rate_per_min", pending=env.pending_checks
+    )

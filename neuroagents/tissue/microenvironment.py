@@ -24,6 +24,7 @@ from neuroagents.errors import ConfigError, NumericalError
 from neuroagents.mediators import Mediator, resolve_mediators
 from neuroagents.tissue.diffusion.plans import ExplicitPlan, FieldSpec, LODPlan, Vessels, _check_dt
 from neuroagents.tissue.diffusion.registry import SOLVERS, default_kernel, load_kernels
+from neuroagents.tissue.exchange import PendingChecks
 from neuroagents.tissue.grid import Grid, make_boundaries
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
@@ -94,8 +95,11 @@ class Microenvironment:
         self.boundaries = make_boundaries(grid.ndim, boundaries)
         self.backend = resolve_backend(backend)
         self.solver = solver
-        self.kernel = default_kernel(self.backend.name) if kernel == "auto" else kernel
-        self._kernels = load_kernels(self.kernel, self.backend.name)
+        host_name = "numpy" if self.backend.name == "strict" else self.backend.name  # strict: NumPy's kernels
+        self.kernel = default_kernel(host_name) if kernel == "auto" else kernel
+        self._kernels = load_kernels(self.kernel, host_name)
+        if self.backend.name == "strict":  # ... run as device kernels (neuroagents.strict_xp)
+            self._kernels = self.backend.xp.device_kernels(self._kernels)
         self.explicit_cfl = explicit_cfl
         self.dtype = np.dtype(dtype)
         self.check_every = check_every
@@ -115,6 +119,7 @@ class Microenvironment:
         self._vessels = Vessels.none()
         self._vessels_dev = self._vessels
         self._base = None  # (q, k) of the vessels' exchange, restored by clear_sources; None without it
+        self.pending_checks = PendingChecks(xp)  # the exchange's input checks, on a device (see check_pending)
         self.time_min = 0.0
         self.steps = 0
 
@@ -309,6 +314,13 @@ class Microenvironment:
             return bool(self._touched.any())
         # direct writes into the arrays: scan them (one reduction each)
         return bool(self._production.any()) or bool(self._consumption.any())
+
+    def check_pending(self) -> None:
+        """Raise the exchange's input errors held on the device since the last call (one copy to the host).
+
+        On NumPy they were raised at once and this does nothing; on a device the model calls it when it records.
+        """
+        self.pending_checks.raise_any(self.backend.to_host)
 
     def check_fields(self) -> None:
         """Raise :class:`NumericalError` if any field is NaN, infinite or negative."""
