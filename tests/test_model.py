@@ -232,6 +232,10 @@ def test_a_3d_model_steps_and_recruits_beside_its_vessels():
     json.dumps(m.inspect("macrophage", int(m.cell_types["macrophage"].pop.ids[-1])))
 
 
+# Sessile neurons, all injured at t = 0, and no monocyte recruitment: after the layout, no random draw can change
+# the run. Recruitment is a Poisson draw at the vessels, driven by the injured neurons' CCL2: in 30 steps it brings a
+# monocyte in (and with it TNF) on about one stream in four (expected 0.29 entries), so a run drawing other random
+# numbers (CuPy's) differed from NumPy's (issue 14, item 4).
 NEURONS_ONLY = {
     "width_um": 300.0,
     "height_um": 300.0,
@@ -239,7 +243,25 @@ NEURONS_ONLY = {
     "n_macrophages": 0,
     "n_neurons": 20,
     "injured_fraction": 1.0,
+    "cell_params": {"macrophage": {"recruitment_per_min": 0.0}},
 }
+
+
+def test_the_deterministic_setup_draws_nothing_that_matters():
+    """What the CuPy parity test below relies on, checked on NumPy: the same layout stepped with other random
+    streams (as a GPU draws other numbers) gives the same fields bit for bit and the same counts. With monocyte
+    recruitment on, streams 2, 3 and 5 of these bring a macrophage in and TNF appears."""
+    ref = run(NeuroImmuneModel(seed=9, **NEURONS_ONLY), 30)
+    f_ref = ref.env.to_host()
+    assert float(f_ref[ref.env.index("CCL2")].max()) > 0  # the recruiting chemokine is there
+    for stream in range(1, 9):  # over random streams
+        m = NeuroImmuneModel(seed=9, **NEURONS_ONLY)
+        m.rng = np.random.default_rng(stream)  # the layout is seed 9's; the steps draw another stream
+        run(m, 30)
+        f = m.env.to_host()
+        for i, name in enumerate(ref.env.names):
+            np.testing.assert_array_equal(f[i], f_ref[i], err_msg=f"stream {stream}: {name}")
+        assert m.counts() == ref.counts(), stream
 
 
 def test_float32_fields_follow_float64_for_a_deterministic_setup():
@@ -313,7 +335,8 @@ def test_a_source_written_into_the_environment_between_steps_is_not_lost():
 @pytest.mark.gpu
 def test_cupy_matches_numpy_for_a_deterministic_setup():
     """Same sessile neurons (layout copied across, since the backends draw different random numbers), all
-    injured at t = 0: the fields after 30 steps agree to float64 round-off and the counts are equal."""
+    injured at t = 0, no recruitment (see NEURONS_ONLY): the fields after 30 steps agree to float64 round-off and
+    the counts are equal."""
     host = NeuroImmuneModel(seed=9, backend="numpy", **NEURONS_ONLY)
     dev = NeuroImmuneModel(seed=9, backend="cupy", **NEURONS_ONLY)
     xp = dev.xp

@@ -201,11 +201,21 @@ def recruit_at(weights, rng, rate_per_min: float, dt_min: float, xp=np):
     ndarray of shape (k,), int
         Positions (into ``weights``) of the voxels where a cell enters; a
         voxel may appear more than once.
+
+    Notes
+    -----
+    ``k`` sizes the population, so it crosses to the host (one sync, a declared one). Off NumPy the positions are
+    found by ``searchsorted`` over the cumulative counts rather than by ``repeat``: CuPy before 14.1 refuses an array
+    of repeat counts (``ValueError``), and ``pyproject.toml`` admits CuPy 13. The two give the same positions.
     """
     if not (isinstance(rate_per_min, (int, float)) and math.isfinite(rate_per_min) and rate_per_min >= 0):
         raise ConfigError("recruitment.rate_per_min", rate_per_min, "a finite number >= 0")
     counts = rng.poisson(xp.asarray(weights, dtype=xp.float64) * rate_per_min * dt_min)
-    return xp.repeat(xp.arange(counts.shape[0]), counts)
+    if xp is np:
+        return np.repeat(np.arange(counts.shape[0]), counts)
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if counts.shape[0] else 0  # the one sync: how many enter
+    return xp.searchsorted(ends, xp.arange(total), side="right")
 
 
 def event_mask(rng, n: int, rate_per_min, dt_min: float, xp=np):
