@@ -362,8 +362,10 @@ _SMALL = [
     ),
     Drug(
         "antagomir-21", "cholesterol-conjugated 2'-O-Me antisense oligonucleotide against miR-21-5p", 8000.0,
-        (_t("miR21", "mirna", 10.0, "assumption: effect-site IC50; Emax 0.9 assumption", assay="assumption",
-            emax=0.9),),
+        (_t("miR21", "mirna", 10.0, "assumption: effect-site IC50; Emax 0.98: antagomirs silence their miRNA "
+            "near completely (miR-122 undetectable in liver, Krützfeldt 2005 Nature 438:685, U; 0.9 left 10 % of "
+            "the exosomal miR-21 to tip IFN-γ-primed DRG macrophages M1 once T cells came, issue 19)",
+            assay="assumption", emax=0.98),),
         cl_l_per_h=_LN2 * 7.0 / 2.0, v1_l=7.0, half_life_h=2.0, f_sc=0.8, ka_sc_per_h=0.5,
         fraction_unbound=0.05, csf_kp_uu=0.001, ke0_per_h=_LN2 / 72.0,
         species_pk={"mouse": {"ke0_per_h": _LN2 / 72.0}, "rat": {"ke0_per_h": _LN2 / 72.0}},
