@@ -19,10 +19,7 @@ decision after the layout.)
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -98,16 +95,7 @@ class EmulatedCudaKernels:
 @pytest.fixture(scope="module")
 def cuda_emulator(tmp_path_factory):
     """The CUDA source compiled as host C++ behind the launch-model shim of ``tests/test_kernels_cupy.py``."""
-    cxx = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
-    if cxx is None:
-        pytest.skip("no host C++ compiler (g++, c++ or clang++) to emulate the CUDA kernels on the CPU")
-    d = tmp_path_factory.mktemp("cuda_model_emulator")
-    src, lib = d / "emulator.cpp", d / "emulator.so"
-    src.write_text(KT.emulator_source())
-    cmd = [cxx, "-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", str(src), "-o", str(lib)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return ctypes.CDLL(str(lib))
+    return KT.compile_emulator(tmp_path_factory, "cuda_model_emulator")
 
 
 def emulated_device_model(lib, **kwargs):

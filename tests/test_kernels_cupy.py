@@ -356,12 +356,12 @@ def emulator_source() -> str:
     return "\n".join([SHIM, ck.cuda_source(), LAUNCHER, *exports])
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
+def compile_emulator(tmp_path_factory, name: str = "cuda_emulator"):
+    """The CUDA source compiled as host C++ behind the launch-model shim (a ``ctypes`` library); skips without C++."""
     cxx = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
     if cxx is None:
         pytest.skip("no host C++ compiler (g++, c++ or clang++) to emulate the CUDA kernels on the CPU")
-    d = tmp_path_factory.mktemp("cuda_emulator")
+    d = tmp_path_factory.mktemp(name)
     src, lib = d / "emulator.cpp", d / "emulator.so"
     src.write_text(emulator_source())
     flags = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-pthread"]
@@ -371,6 +371,11 @@ def emulator(tmp_path_factory):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"the CUDA source does not compile as emulated C++:\n{proc.stderr}"
     return ctypes.CDLL(str(lib))
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    return compile_emulator(tmp_path_factory)
 
 
 _CTYPES = {
