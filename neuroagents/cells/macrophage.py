@@ -82,7 +82,9 @@ class MacrophageParams:
     mir21_half_effect_vesicles: float = param(200.0, "vesicles/cell", "assumption", low=1e-9)
     mir21_loss_per_min: float = param(1 / 1440, "1/min", "assumption: miR-21 load fades over ~a day")
     tnf_m1_molecules_per_s: float = param(1.0, "molecules/cell/s", f"between nlisim 5.4 and GranSim 0.21 {_CAL}")
-    tnf_m0_molecules_per_s: float = param(0.05, "molecules/cell/s", "assumption: resting macrophages release little")
+    tnf_m0_molecules_per_s: float = param(
+        0.025, "molecules/cell/s", "assumption: resting macrophages release little (40x below M1); 0.05 let "
+        "crowded resting cells beside injured neurons tip themselves into M1 through their own TNF (issue 19)")
     il1b_m1_molecules_per_s: float = param(1.0, "molecules/cell/s", f"assumption: TNF-like {_CAL}")
     il6_m1_molecules_per_s: float = param(2.4, "molecules/cell/s", f"nlisim (M) {_CAL}")
     ccl2_m1_molecules_per_s: float = param(2.9, "molecules/cell/s", f"nlisim (M) {_CAL}")
