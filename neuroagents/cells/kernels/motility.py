@@ -3,12 +3,12 @@
 One kernel does the chemoattractant's gradient at the cell (:func:`~neuroagents.cells.motility.gradient_at`), the
 turn (:func:`~neuroagents.cells.motility.turn`, with the reference's draws passed in), the proposed step
 (:func:`~neuroagents.cells.motility.step_positions`) and the new voxel (:meth:`Grid.voxel_of
-<neuroagents.tissue.grid.Grid.voxel_of>`); crowding stays the reference's
-(:func:`~neuroagents.cells.motility.enforce_crowding`: it ranks the movers into overfull voxels with a sort and
-draws as many numbers as there are such movers); a last kernel applies the moves that stand.
+<neuroagents.tissue.grid.Grid.voxel_of>`). Crowding (:func:`enforce_crowding`) runs the reference's rounds with
+their passes over the cells compiled; it keeps NumPy's ``argsort`` of the movers into overfull voxels and draws, as
+the reference does, one number per such mover. A last kernel applies the moves that stand.
 
-Sums over the axes are taken in NumPy's order for a reduction along the last axis: ``a0 + a1`` in 2D and
-``a0 + (a1 + a2)`` in 3D (the first element, then the pairwise sum of the rest).
+Sums over the axes are taken in NumPy's order for its reduction of an ``(n, ndim)`` array along the last axis,
+``(a0 + a1) + a2`` (checked in 3D by ``tests/test_cell_kernels.py``).
 """
 
 from __future__ import annotations
@@ -18,22 +18,18 @@ import math
 import numpy as np
 from numba import njit
 
-from neuroagents.cells import motility as reference
 from neuroagents.cells.kernels.signaling import JIT
 
-__all__ = ["apply_kernel", "propose_kernel", "walk"]
+__all__ = ["apply_kernel", "enforce_crowding", "propose_kernel", "walk"]
 
 
 @njit(inline="always", **JIT)
 def _sum_sq(a, i):
     """``(a[i] ** 2).sum()`` over the last axis of ``a`` (n, ndim), in NumPy's order."""
-    nd = a.shape[1]
-    if nd == 1:
-        return a[i, 0] * a[i, 0]
-    rest = a[i, 1] * a[i, 1]
-    for d in range(2, nd):
-        rest = rest + a[i, d] * a[i, d]
-    return a[i, 0] * a[i, 0] + rest
+    total = a[i, 0] * a[i, 0]
+    for d in range(1, a.shape[1]):
+        total = total + a[i, d] * a[i, d]
+    return total
 
 
 @njit(**JIT)
@@ -110,6 +106,79 @@ def apply_kernel(stand, moved, changes, new_pos, new_vox, position, voxel):
             voxel[i] = new_vox[i]
 
 
+@njit(**JIT)
+def _candidates(old_voxel, new_voxel, moved, background, capacity, counts, voxel):
+    """One round's movers into overfull voxels (rows, increasing), and ``voxel`` = where each cell would be.
+
+    ``counts`` (n_voxels,) is zero on entry and on return (only the voxels of cells are touched).
+    """
+    n = old_voxel.shape[0]
+    for i in range(n):
+        voxel[i] = new_voxel[i] if moved[i] else old_voxel[i]
+        counts[voxel[i]] += 1
+    k = 0
+    for i in range(n):
+        v = voxel[i]
+        if moved[i] and counts[v] + background[v] > capacity:
+            k += 1
+    cand = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        v = voxel[i]
+        if moved[i] and counts[v] + background[v] > capacity:
+            cand[k] = i
+            k += 1
+    for i in range(n):
+        counts[voxel[i]] = 0
+    return cand
+
+
+@njit(**JIT)
+def _send_back(cand, order, voxel, moved, background, capacity, counts):
+    """Keep, in each overfull voxel, the first ``room`` movers of ``order``; send the others back.
+
+    ``room`` = capacity − cells that stay there (non-movers and ``background``), at least 0; ``counts`` as above.
+    """
+    n = voxel.shape[0]
+    for i in range(n):
+        if not moved[i]:
+            counts[voxel[i]] += 1
+    rank, prev = 0, -1
+    back = np.zeros(cand.shape[0], dtype=np.bool_)
+    for j in range(order.shape[0]):
+        v = voxel[cand[order[j]]]
+        rank = rank + 1 if v == prev else 0
+        prev = v
+        back[j] = rank >= max(capacity - (counts[v] + background[v]), 0)
+    for j in range(order.shape[0]):
+        if back[j]:
+            moved[cand[order[j]]] = False
+    for i in range(n):
+        counts[voxel[i]] = 0
+
+
+def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, background=None,
+                     max_rounds: int = 8):  # fmt: skip
+    """:func:`neuroagents.cells.motility.enforce_crowding` with its passes over the cells compiled: the same rounds,
+    the same draws (one per candidate mover per round), the same sort (NumPy's ``argsort``), the same moves."""
+    from neuroagents.errors import ConfigError
+
+    if capacity < 1:
+        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
+    moved = moved.copy()
+    background = np.zeros(n_voxels, dtype=np.int64) if background is None else background
+    counts = np.zeros(n_voxels, dtype=np.int64)
+    voxel = np.empty(old_voxel.shape[0], dtype=np.int64)
+    for _ in range(max_rounds):  # a few compiled rounds
+        cand = _candidates(old_voxel, new_voxel, moved, background, capacity, counts, voxel)
+        if cand.size == 0:
+            return moved
+        target = voxel[cand]
+        order = np.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel: NumPy's sort
+        _send_back(cand, order, voxel, moved, background, capacity, counts)
+    return moved
+
+
 def walk(ct, dt_min: float, speed) -> bool:
     """Fused :meth:`CellType.walk <neuroagents.cells.base.CellType.walk>` (same draws, same moves)."""
     m, pop, p = ct.model, ct.pop, ct.params
@@ -135,7 +204,7 @@ def walk(ct, dt_min: float, speed) -> bool:
     propose_kernel(pop["direction"], pop.position_um, pop["voxel"], field, shape, strides, spacing, origin, extent,
                    allowed, p_turn, float(p.chemotaxis_bias), chemotaxis, u, normal, speed, dt_min, new_pos, new_vox,
                    moved, changes)  # fmt: skip
-    stand = reference.enforce_crowding(pop["voxel"], new_vox, changes, m.crowding_limit, grid.n_voxels, m.rng, np,
-                                       background=m.occupancy_except(ct))  # fmt: skip
+    stand = enforce_crowding(pop["voxel"], new_vox, changes, m.crowding_limit, grid.n_voxels, m.rng,
+                             m.occupancy_except(ct))  # fmt: skip
     apply_kernel(stand, moved, changes, new_pos, new_vox, pop.position_um, pop["voxel"])
     return True
