@@ -40,6 +40,7 @@ import numpy as np
 from neuroagents.axons import link_axons
 from neuroagents.backend import resolve_backend
 from neuroagents.cells.events import EventLog
+from neuroagents.cells.kernels import fused_for, resolve_cell_kernels
 from neuroagents.compartment import Compartment
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
@@ -98,6 +99,10 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     cell_dt_min, diffusion_dt_min, record_every_min : float
         Time steps of the cell phases, of diffusion (sub-steps), of recording.
     backend : {"auto", "numpy", "cupy"}
+    cell_kernels : {"auto", "numba", "reference"}
+        Which code runs the cell phases: fused numba kernels (:mod:`neuroagents.cells.kernels`; the same results,
+        bit for bit) or the vectorized NumPy rules they are checked against. ``"auto"``: numba on the NumPy
+        backend, the reference elsewhere.
     dtype : {"float64", "float32"}
         Precision of the mediator fields.
     mast_cell_stimulus : float
@@ -146,6 +151,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         diffusion_dt_min: float = 1.0,
         record_every_min: float = 10.0,
         backend: str = "numpy",
+        cell_kernels: str = "auto",
         dtype: str = "float64",
         mast_cell_stimulus: float = 0.0,
         drugs=(),
@@ -174,6 +180,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
 
         self.backend = resolve_backend(backend)
         self.xp = self.backend.xp
+        self.cell_kernels = resolve_cell_kernels(cell_kernels, self.backend.name)
         if self.backend.is_gpu:  # a device generator seeded from the model's own
             self.rng = self.backend.rng(int(self.rng.integers(2**63)))
         elif self.backend.name == "strict":  # tests: NumPy's draws, as device arrays (neuroagents.strict_xp)
@@ -267,6 +274,8 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
             check_cell_params(where, lay.get("cell_params"))
             local = {k: {**global_params.get(k, {}), **(lay.get("cell_params") or {}).get(k, {})} for k in CELL_TYPES}
             comp.cell_types = {kind: cls(comp, local.get(kind) or None) for kind, cls in CELL_TYPES.items()}
+            for ct in comp.cell_types.values():  # over cell types: fused kernels where one fits
+                ct.fused = fused_for(ct, self.cell_kernels)
             cells = lay.get("cells") or {}
             if not isinstance(cells, Mapping):
                 raise ConfigError(f"compartments.{comp.name}.cells", cells, "a table of cell counts by type")

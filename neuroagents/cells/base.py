@@ -81,6 +81,7 @@ class CellType:
         self.signaling = SignalingNetwork(self.receptors, xp=self.xp) if self.receptors else None
         self.event_counts = dict.fromkeys(self.events, 0)
         self.seeded = 0  # cells placed at the start (the model counts them; a reference for density limits)
+        self.fused = None  # fused kernels of some phases (neuroagents.cells.kernels), set by the model
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -199,10 +200,13 @@ class CellType:
         Returns
         -------
         dict or None
-            What :meth:`sensed` gave (for a subclass that reads it further); None without cells or receptors.
+            What :meth:`sensed` gave (for a subclass that reads it further); None without cells or receptors, or
+            where a fused kernel (:mod:`neuroagents.cells.kernels`) did the work.
         """
         if self.signaling is None or self.n == 0:
             return None
+        if self.fused is not None and self.fused.sense is not None and self.fused.sense(self, dt_min):
+            return None  # the fused kernel did it (neuroagents.cells.kernels)
         conc = self.sensed()
         target = self.signaling.target_activity(conc, self.n, self.receptor_inhibition())
         current = {p: self.pop[p] for p in PATHWAYS}
@@ -229,6 +233,8 @@ class CellType:
 
     def walk(self, dt_min: float, speed) -> None:
         """Turn, step, and refuse moves off the grid, out of compartment, or into a full voxel."""
+        if self.fused is not None and self.fused.walk is not None and self.fused.walk(self, dt_min, speed):
+            return  # the fused kernel did it (neuroagents.cells.kernels)
         m = self.model
         pop = self.pop
         gradient = None

@@ -131,6 +131,8 @@ class Macrophage(CellType):
 
     def sense(self, dt_min: float) -> dict | None:
         """Pathway activity (as every cell type, tolerance cutting three receptors); then tolerance evolves."""
+        if self.fused is not None and self.fused.sense is not None and self.fused.sense(self, dt_min):
+            return None  # the fused kernel did it (neuroagents.cells.kernels.macrophage)
         conc = super().sense(dt_min)
         if conc is None:
             return None
@@ -169,6 +171,8 @@ class Macrophage(CellType):
         return xp.clip((pro - theta) / (1.0 - theta), 0.0, 1.0), xp.clip((anti - theta) / (1.0 - theta), 0.0, 1.0)
 
     def decide(self, dt_min: float) -> None:
+        if self.fused is not None and self.fused.decide is not None and self.fused.decide(self, dt_min):
+            return  # the fused kernel did it (neuroagents.cells.kernels.macrophage)
         super().decide(dt_min)
         if self.n == 0:
             return
@@ -204,6 +208,8 @@ class Macrophage(CellType):
         self.mark(to_m0, "to_M0")
 
     def secrete(self) -> None:
+        if self.fused is not None and self.fused.secrete is not None and self.fused.secrete(self):
+            return  # the fused kernel did it (neuroagents.cells.kernels.macrophage)
         p, state = self.params, self.pop["state"]
         m1 = (state == 1).astype(np.float64)
         m1_tol = m1 * (1.0 - self.tolerant_program())  # tolerizable products (TNF, IL-1β, IL-6, CCL2, COX-2)
