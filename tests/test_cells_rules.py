@@ -235,7 +235,9 @@ def test_tolerant_macrophages_turn_m2_like_and_never_m1():
 def macrophages_in_states(states, seed=21):
     """A model whose macrophages have the given state codes (0 M0, 1 M1, 2 M2) and no vessel sink."""
     m = make(seed=seed, n_macrophages=len(states))
-    m.env.set_vessels(np.zeros(m.grid.shape, dtype=bool))  # closed no-flux box: nothing leaves but by decay
+    closed = np.zeros(m.grid.shape, dtype=bool)
+    m.env.set_vessels(closed)  # closed no-flux box: nothing leaves but by decay
+    m.env.set_vessel_exchange(closed, np.zeros(len(m.env.names)))  # ... nor through a vessel wall
     m.cell_types["macrophage"].pop["state"] = np.asarray(states, dtype=np.int8)
     return m
 
