@@ -52,6 +52,7 @@ from neuroagents.registry import CELL_TYPES, MEDIATORS
 from neuroagents.schedule import Event, Schedule
 from neuroagents.sex import sex_adjusted
 from neuroagents.stroma import build_stroma
+from neuroagents.swelling import build_swelling
 from neuroagents.timeline import (
     HeldDepletions,
     activate,
@@ -121,6 +122,9 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     stroma_params : Mapping, optional
         Overrides of :class:`~neuroagents.stroma.StromaParams` (stromal COX-2: PGE2 induced by IL-1β and TNF in
         every compartment's interstitium), e.g. ``{"pge2_max_nM_per_min": 0}`` to switch it off.
+    swelling_params : Mapping, optional
+        Overrides of :class:`~neuroagents.swelling.SwellingParams` (the swelling readout: leaked fluid and
+        infiltrating cells, per compartment).
     species : {"mouse", "rat"}
         Sets the scale of the behavioural readouts (von Frey grams).
     seed : int, optional
@@ -159,6 +163,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         injections=(),
         pain_params: Mapping | None = None,
         stroma_params: Mapping | None = None,
+        swelling_params: Mapping | None = None,
         species: str = "mouse",
         sex: str = "male",
         compartments=None,
@@ -207,7 +212,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         self._build_compartments(layouts, single, mediators, dtype, axons)
         self._build_schedule(interventions, injections)
         self._build_cells(layouts, cell_params, sex, per_compartment=compartments is not None)
-        self._build_readouts(stroma_params, pain_params, species)
+        self._build_readouts(stroma_params, pain_params, species, swelling_params)
 
     @classmethod
     def from_scenario(cls, scenario, *, backend: str = "numpy", dtype: str = "float64",
@@ -299,13 +304,17 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
 
-    def _build_readouts(self, stroma_params, pain_params, species: str) -> None:
-        """Stromal COX-2, the pain model, and the recorder with its first record (t = 0)."""
-        if stroma_params is not None and not isinstance(stroma_params, Mapping):
-            raise ConfigError("stroma_params", stroma_params, "a mapping of StromaParams names to values")
+    def _build_readouts(self, stroma_params, pain_params, species: str, swelling_params=None) -> None:
+        """Stromal COX-2, swelling, the pain model, and the recorder with its first record (t = 0)."""
+        for key, value, cls in (("stroma_params", stroma_params, "StromaParams"),
+                                ("swelling_params", swelling_params, "SwellingParams")):  # fmt: skip
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(key, value, f"a mapping of {cls} names to values")
         self.stroma_params = dict(stroma_params or {})
-        for comp in self.compartments.values():  # over compartments: stromal COX-2 of each interstitium
+        self.swelling_params = dict(swelling_params or {})
+        for comp in self.compartments.values():  # over compartments: stromal COX-2 and swelling of each interstitium
             comp.stroma = build_stroma(comp, self.stroma_params, "stroma_params")
+            comp.swelling = build_swelling(comp, self.swelling_params, "swelling_params")
         self.neurons = self.axons.soma.cell_types["neuron"]
         self.pain = PainModel(self, params=pain_params, species=species)
 
@@ -390,8 +399,9 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         for ct in self._cell_types():
             if ct.n:
                 ct.secrete()
-        for comp in self.compartments.values():  # over compartments: stromal PGE2 (vectorized over voxels)
+        for comp in self.compartments.values():  # over compartments: stromal PGE2, leak (vectorized over voxels)
             comp.stroma.secrete(dt)
+            comp.swelling.update(dt)
         for inj in self.given_injections:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 

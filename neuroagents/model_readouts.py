@@ -77,6 +77,8 @@ class ModelReadouts:
         for comp, values in means.items():
             for i, name in enumerate(self.env.names):
                 snap[f"mean_{name}_nM_{comp}"] = float(values[i])
+        for name, comp in self.compartments.items():  # over compartments: leaked fluid and infiltrate
+            snap[f"swelling_pct_{name}"] = comp.swelling.percent()
         snap.update(self.pain.readouts(self))
         return snap
 

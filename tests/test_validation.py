@@ -105,6 +105,19 @@ def test_carrageenan_hyperalgesia_resolves_within_48_h(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_carrageenan_paw_swells_within_hours_and_subsides_by_48_h(seed):
+    """Winter 1962 (Proc Soc Exp Biol Med 111:544): the carrageenan paw swells within hours and the oedema subsides
+    within a day or two. The swelling readout (neuroagents/swelling.py) is calibrated on the size only."""
+    t = _seeded("carrageenan", "carrageenan", seed)
+    sw, hours = t["swelling_pct_paw"].to_numpy(), t["time_min"].to_numpy() / 60.0
+    peak = sw.max()
+    assert 25.0 < peak < 100.0, peak  # about half the paw's volume, not a doubling
+    assert 2.0 <= hours[sw.argmax()] <= 12.0, hours[sw.argmax()]  # published 3-5 h; the model's mediators peak later
+    assert sw[hours <= 4.0].max() > 0.3 * peak  # well under way by 4 h
+    assert sw[-1] < 0.15 * peak, (sw[-1], peak)  # mostly gone at 48 h
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     """Celecoxib blocks the stromal COX-2 (neuroagents/stroma.py) and the M1 macrophages' PGE2: less paw PGE2 and a
     higher threshold in the prostaglandin phase (2-6 h), the direction NSAIDs show in the carrageenan paw."""
@@ -125,6 +138,18 @@ def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
              for label in CASES["arthritis_jak"].arms}  # fmt: skip
     untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
     assert untreated < low < high and high > 1.2 * untreated, after
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_jak_inhibitor_reduces_synovial_swelling(seed):
+    """Tofacitinib (CP-690,550) reduced paw swelling in rat adjuvant and mouse collagen arthritis (Milici 2008 Arthritis
+    Res Ther 10:R14): the swelling of the synovium from day 10 falls with the dose, and stays above a resting
+    joint's (the arthritis is damped, not cured)."""
+    after = {label: _seeded("arthritis_jak", label, seed).query("day >= 10")["swelling_pct_paw"].mean()
+             for label in CASES["arthritis_jak"].arms}  # fmt: skip
+    untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
+    assert untreated > low > high > 5.0, after
+    assert high < 0.75 * untreated, after
 
 
 @pytest.mark.parametrize("seed", SEEDS)

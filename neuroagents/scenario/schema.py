@@ -280,6 +280,8 @@ class Scenario(_Table):
     stimulus: Stimulus = _table("a table [stimulus] (mast_cell)", Stimulus)
     pain: dict[str, Any] = _table("a table [pain] of PainParams overrides (docs/pain.md)", dict)
     stroma: dict[str, Any] = _table("a table [stroma] of StromaParams overrides (neuroagents/stroma.py)", dict)
+    swelling: dict[str, Any] = _table("a table [swelling] of SwellingParams overrides (neuroagents/swelling.py)",
+                                      dict)  # fmt: skip
     mediators: dict[str, MediatorOverride] = _table("tables [mediators.<name>] of catalogue overrides", dict)
     drugs: list[dict[str, Any]] = _table("an array of tables [[drugs]] (dosing schedules, docs/drugs.md)", list)
     inhibition: dict[str, Any] = _table("a table [inhibition] of fractions per kinase, pathway or receptor", dict)
@@ -348,6 +350,15 @@ class Scenario(_Table):
         from neuroagents.stroma import StromaParams
 
         build_params(StromaParams, v, "stroma")
+        return v
+
+    @field_validator("swelling")
+    @classmethod
+    def _swelling(cls, v: dict) -> dict:
+        from neuroagents.params import build_params
+        from neuroagents.swelling import SwellingParams
+
+        build_params(SwellingParams, v, "swelling")
         return v
 
     @field_validator("mediators", mode="before")
@@ -468,6 +479,7 @@ class Scenario(_Table):
             "interventions": [dict(d) for d in self.interventions],
             "pain_params": dict(self.pain) or None,
             "stroma_params": dict(self.stroma) or None,
+            "swelling_params": dict(self.swelling) or None,
             "species": self.scenario.species,
             "sex": self.scenario.sex,
             "compartments": compartments,

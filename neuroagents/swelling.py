@@ -1,0 +1,180 @@
+"""Tissue swelling: fluid leaked from the venules plus the volume of the immune cells that came in.
+
+The swelling of an inflamed paw or joint (plethysmometer volume, caliper thickness, the swelling part of an
+arthritis score) is two things: plasma that leaks through gaps the mediators open between the endothelial cells of
+post-capillary venules, and the leukocytes that have entered the tissue. The first follows the mediators within
+hours; the second lasts as long as the infiltrate, which is why a CFA paw stays swollen for weeks (inflammation
+outlasting pain, ``docs/validation.md``). Both are readouts here: nothing in the model reads them back.
+
+Per compartment, from its interstitial voxels:
+
+* **permeability** ``P`` in [0, 1] per voxel, independent action of the mediators that open endothelial gaps::
+
+      P = 1 − Π_i (1 − e_i H_i),   H_i = f_i c_i / (f_i c_i + K_i) (1 − b_i)
+
+  histamine (H1) and serotonin (Majno & Palade 1961 J Biophys Biochem Cytol 11:571, V), substance P from the
+  nociceptors (NK1, neurogenic plasma extravasation: Lembeck & Holzer 1979 Naunyn Schmiedebergs Arch Pharmacol
+  310:175, V), TNF and IL-1β (endothelial activation over hours, U for size); ``f_i`` the free fraction
+  (neutralizing antibodies), ``b_i`` the receptor's blockade (TNFR1, IL1R1);
+* **flow** ``F = 1 + g_PGE2 H_PGE2 + g_CGRP H_CGRP``: vasodilators do not open gaps but potentiate the leak the
+  others cause (PGE2: Williams & Morley 1973 Nature 246:215, V; CGRP: Brain & Williams 1985 Br J Pharmacol
+  86:855, V);
+* **fluid** ``V`` (extravasated volume over the tissue volume): ``dV/dt = k ⟨P F⟩ − V / τ``, lymph draining it
+  with time constant ``τ``; ``⟨·⟩`` the mean over interstitial voxels, held over a step (exact update);
+* **cells**: the volume of the compartment's immune cells (macrophages, T cells, mast cells; each type's
+  ``cell_volume_um3``) above what it held when the model was built, over the tissue volume (interstitial voxels ×
+  voxel volume);
+* **swelling** = ``100 (V + cells)`` per cent of the tissue's volume.
+
+Examples
+--------
+>>> from neuroagents.model import NeuroImmuneModel
+>>> m = NeuroImmuneModel(seed=1, width_um=200, height_um=200, n_mast_cells=0, n_macrophages=0, n_neurons=0)
+>>> sw = m.compartments["tissue"].swelling
+>>> m.step(); round(sw.percent(), 6)                   # a resting tissue: no leak, no infiltrate
+0.0
+>>> m.env.field("histamine")[...] = 1000.0               # 1 µM histamine everywhere (K = 1 µM: P = 1/2)
+>>> for _ in range(12): m.step()
+>>> sw.percent() > 0
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from neuroagents.params import build_params, param
+
+__all__ = ["IMMUNE_CELL_TYPES", "Swelling", "SwellingParams", "build_swelling"]
+
+IMMUNE_CELL_TYPES = ("macrophage", "t_cell", "mast_cell")
+"""Cell types whose number in a compartment adds to its volume (neurons and microglia do not come and go)."""
+
+
+@dataclass(frozen=True)
+class SwellingParams:
+    """Numbers of the swelling readout (see the module docstring)."""
+
+    leak_per_min: float = param(
+        8.5e-3, "1/min", "calibrated: the carrageenan paw swells by about half its volume at 3-5 h (rat paw "
+        "volume, Winter 1962 Proc Soc Exp Biol Med 111:544, V for the time course, U for the size) - "
+        "fractional fluid volume per minute at full permeability and no vasodilator")  # fmt: skip
+    drainage_min: float = param(
+        120.0, "min", "assumption: lymph clears interstitial fluid over hours (carrageenan oedema falls within a "
+        "day of its peak, Winter 1962, U)", low=1e-3)  # fmt: skip
+    histamine_ec50_nM: float = param(1000.0, "nM", "assumption: H1 on venular endothelium, µM range (U)", low=1e-9)
+    histamine_efficacy: float = param(1.0, "1", "assumption: histamine opens venular gaps (Majno & Palade 1961, V)",
+                                      high=1.0)  # fmt: skip
+    serotonin_ec50_nM: float = param(100.0, "nM", "assumption: as the nociceptors' 5-HT receptors (U)", low=1e-9)
+    serotonin_efficacy: float = param(
+        1.0, "1", "assumption: in rodents 5-HT is a main permeability amine (Majno & Palade 1961, V)", high=1.0)
+    sp_ec50_nM: float = param(1.0, "nM", "assumption: NK1, nM range (U)", low=1e-9)
+    sp_efficacy: float = param(
+        1.0, "1", "assumption: neurogenic plasma extravasation through NK1 (Lembeck & Holzer 1979, V)", high=1.0)
+    tnf_half_nM: float = param(0.06, "nM", "assumption: as the stroma's TNF response (~1 ng/mL, U)", low=1e-9)
+    tnf_efficacy: float = param(0.5, "1", "assumption: TNF raises venular permeability more slowly and less than "
+                                          "the amines (U)", high=1.0)  # fmt: skip
+    il1b_half_nM: float = param(0.02, "nM", "assumption: as the stroma's IL-1β response (U)", low=1e-9)
+    il1b_efficacy: float = param(0.5, "1", "assumption: as TNF (U)", high=1.0)
+    pge2_ec50_nM: float = param(10.0, "nM", "assumption: EP2/EP4 on vascular smooth muscle, as on nociceptors (U)",
+                                low=1e-9)  # fmt: skip
+    pge2_potentiation: float = param(
+        2.0, "1", "assumption: PGE2 potentiates the oedema of histamine and bradykinin several-fold (Williams & "
+        "Morley 1973 Nature 246:215, V for direction)")  # fmt: skip
+    cgrp_ec50_nM: float = param(1.0, "nM", "assumption: CGRP receptors, nM range (U)", low=1e-9)
+    cgrp_potentiation: float = param(
+        1.0, "1", "assumption: CGRP potentiates oedema by vasodilation (Brain & Williams 1985 Br J Pharmacol 86:855, "
+        "V for direction)")  # fmt: skip
+
+
+_OPENERS = (  # mediator, receptor whose blockade counts, K attribute, efficacy attribute
+    ("histamine", "H1", "histamine_ec50_nM", "histamine_efficacy"),
+    ("serotonin", "5HT2A", "serotonin_ec50_nM", "serotonin_efficacy"),
+    ("SP", "NK1", "sp_ec50_nM", "sp_efficacy"),
+    ("TNF", "TNFR1", "tnf_half_nM", "tnf_efficacy"),
+    ("IL1B", "IL1R1", "il1b_half_nM", "il1b_efficacy"),
+)
+_DILATORS = (("PGE2", "pge2_ec50_nM", "pge2_potentiation"), ("CGRP", "cgrp_ec50_nM", "cgrp_potentiation"))
+
+
+class Swelling:
+    """The swelling of one compartment (fluid state and infiltrate; see the module docstring).
+
+    Parameters
+    ----------
+    comp : Compartment
+        Its fields, interstitium, cells, receptor blockade and neutralization.
+    params : SwellingParams
+
+    Attributes
+    ----------
+    fluid : 0-d array
+        ``V``, extravasated fluid over the tissue volume (on the backend: no host sync per step).
+    baseline_cell_um3 : float
+        Immune-cell volume when the readout was built, µm³.
+    """
+
+    def __init__(self, comp, params: SwellingParams):
+        self.comp = comp
+        self.params = params
+        self.voxels = comp.interstitial_voxels_within(None)
+        xp = comp.model.xp
+        self.fluid = xp.zeros((), dtype=xp.float64)
+        self.tissue_um3 = float(self.voxels.size) * float(comp.env.grid.voxel_volume_um3)
+        self.baseline_cell_um3 = self.cell_um3()
+
+    def _hill(self, name: str, k_nM: float):
+        comp = self.comp
+        env, xp = comp.env, comp.model.xp
+        c = xp.maximum(env.fields.reshape(len(env.names), -1)[env.index(name), self.voxels], 0.0)
+        c = c * comp.free_fraction(name)
+        return c / (c + k_nM)
+
+    def drive(self):
+        """``P F`` per interstitial voxel now, ``(V,)``: permeability times the vasodilators' potentiation."""
+        comp, p = self.comp, self.params
+        xp, names = comp.model.xp, comp.env.names
+        closed = xp.ones(int(self.voxels.size), dtype=xp.float64)  # 1 − P, built up per mediator
+        for name, receptor, k_attr, e_attr in _OPENERS:  # over five mediators
+            if name in names:
+                h = self._hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
+                closed = closed * (1.0 - getattr(p, e_attr) * h)
+        flow = 1.0
+        for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
+            if name in names:
+                flow = flow + getattr(p, g_attr) * self._hill(name, getattr(p, k_attr))
+        return (1.0 - closed) * flow
+
+    def update(self, dt_min: float) -> None:
+        """Advance the fluid over ``dt_min`` with the drive held at its value now (exact for a constant drive)."""
+        import math
+
+        p, xp = self.params, self.comp.model.xp
+        if self.voxels.size == 0:
+            return
+        target = p.leak_per_min * p.drainage_min * xp.mean(self.drive())
+        self.fluid = target + (self.fluid - target) * math.exp(-dt_min / p.drainage_min)
+
+    def cell_um3(self) -> float:
+        """Volume of the compartment's immune cells now, µm³ (cell counts are host integers: no sync)."""
+        total = 0.0
+        for kind in IMMUNE_CELL_TYPES:  # over three cell types
+            ct = self.comp.cell_types.get(kind)
+            if ct is not None:
+                total += ct.n * float(ct.params.cell_volume_um3)
+        return total
+
+    def percent(self) -> float:
+        """Swelling now, per cent of the tissue's volume (a host number: for recording)."""
+        if self.tissue_um3 <= 0:
+            return 0.0
+        cells = (self.cell_um3() - self.baseline_cell_um3) / self.tissue_um3
+        fluid = float(self.comp.model.backend.to_host(self.fluid))
+        return 100.0 * (fluid + max(cells, 0.0))
+
+
+def build_swelling(comp, overrides: Mapping | None, where: str = "swelling") -> Swelling:
+    """A :class:`Swelling` for ``comp`` with :class:`SwellingParams` ``overrides`` (validated; errors name
+    ``where``)."""
+    return Swelling(comp, build_params(SwellingParams, overrides, where))

@@ -1,0 +1,123 @@
+"""The swelling readout (neuroagents/swelling.py): its rules, its exact update, its inputs and its errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from neuroagents.errors import ConfigError
+from neuroagents.model import NeuroImmuneModel
+from neuroagents.swelling import SwellingParams, build_swelling
+
+
+def tissue(**kw):
+    """A small resting tissue without cells that come and go."""
+    return NeuroImmuneModel(seed=3, width_um=200, height_um=200, n_mast_cells=0, n_macrophages=0, n_neurons=0, **kw)
+
+
+def swelling_of(m):
+    return m.compartments["tissue"].swelling
+
+
+def test_a_resting_tissue_does_not_swell():
+    m = tissue()
+    for _ in range(20):  # over steps
+        m.step()
+    assert swelling_of(m).percent() == 0.0
+    assert m.timeseries()["swelling_pct_tissue"].abs().max() == 0.0
+
+
+def test_the_fluid_follows_its_equation_exactly_for_a_held_drive():
+    """``V(t) = V∞ (1 − e^{−t/τ})`` with ``V∞ = k τ ⟨P F⟩``: stepping in 1 or 7 pieces gives the same V."""
+    m = tissue()
+    m.env.field("histamine")[...] = 1000.0  # P = 1/2 everywhere (K = 1 µM)
+    sw = swelling_of(m)
+    p = sw.params
+    v_inf = p.leak_per_min * p.drainage_min * 0.5
+    assert float(sw.drive().mean()) == pytest.approx(0.5, rel=1e-12)
+    sw.update(70.0)
+    expect = v_inf * -math.expm1(-70.0 / p.drainage_min)
+    assert float(sw.fluid) == pytest.approx(expect, rel=1e-12)
+    other = build_swelling(m.compartments["tissue"], {})
+    for _ in range(7):  # over sub-steps
+        other.update(10.0)
+    assert float(other.fluid) == pytest.approx(expect, rel=1e-12)
+    assert sw.percent() == pytest.approx(100.0 * expect, rel=1e-12)
+
+
+def test_it_drains_when_the_mediators_are_gone():
+    m = tissue()
+    sw = swelling_of(m)
+    sw.fluid = sw.fluid + 0.4
+    sw.update(sw.params.drainage_min)  # no mediator: V falls by e
+    assert float(sw.fluid) == pytest.approx(0.4 / math.e, rel=1e-12)
+
+
+@pytest.mark.parametrize("mediator", ["histamine", "serotonin", "SP", "TNF", "IL1B"])
+def test_each_gap_opener_leaks_and_more_of_it_leaks_more(mediator):
+    m = tissue()
+    sw = swelling_of(m)
+    drives = []
+    for c in (0.0, 0.01, 1.0, 100.0):  # nM
+        m.env.fields[...] = 0.0
+        m.env.field(mediator)[...] = c
+        drives.append(float(sw.drive().mean()))
+    assert drives[0] == 0.0
+    assert np.all(np.diff(drives) > 0), drives
+
+
+def test_vasodilators_potentiate_the_leak_but_do_not_open_gaps():
+    """Williams & Morley 1973: PGE2 alone gives little oedema; with a permeability mediator it multiplies it."""
+    m = tissue()
+    sw = swelling_of(m)
+    m.env.field("PGE2")[...] = 100.0
+    m.env.field("CGRP")[...] = 10.0
+    assert float(sw.drive().max()) == 0.0
+    m.env.field("histamine")[...] = 1000.0
+    p = sw.params
+    potentiation = 1.0 + p.pge2_potentiation * 100 / 110 + p.cgrp_potentiation * 10 / 11
+    assert float(sw.drive().mean()) == pytest.approx(0.5 * potentiation, rel=1e-12)
+
+
+def test_receptor_blockade_and_neutralization_take_a_mediator_out():
+    m = tissue(inhibition={"TNFR1": 1.0})
+    m.env.field("TNF")[...] = 1.0
+    assert float(swelling_of(m).drive().max()) == 0.0
+    m.env.field("IL1B")[...] = 1.0
+    assert float(swelling_of(m).drive().max()) > 0.0
+
+
+def test_immune_cells_that_come_in_add_their_volume():
+    m = tissue()
+    sw = swelling_of(m)
+    mac = m.cell_types["macrophage"]
+    mac.add_cells(m.voxel_centres(np.arange(10)), "M0")
+    expect = 100.0 * 10 * mac.params.cell_volume_um3 / sw.tissue_um3
+    assert sw.percent() == pytest.approx(expect, rel=1e-12)
+
+
+def test_scenario_tables_set_it_and_bad_values_are_named():
+    m = tissue(swelling_params={"drainage_min": 60.0})
+    assert swelling_of(m).params.drainage_min == 60.0
+    with pytest.raises(ConfigError, match="drainage_min"):
+        tissue(swelling_params={"drainage_min": -1.0})
+    with pytest.raises(ConfigError, match="leak_per_minute"):
+        tissue(swelling_params={"leak_per_minute": 1.0})
+    with pytest.raises(ConfigError, match="swelling_params"):
+        tissue(swelling_params=3)
+    assert SwellingParams().leak_per_min > 0
+
+
+def test_a_scenario_file_table_reaches_the_model(tmp_path):
+    from neuroagents.scenario.loader import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text('base = "healthy"\n[swelling]\ndrainage_min = 30.0\n')
+    s = load_scenario(str(path), [])
+    m = s.build_model()
+    assert all(c.swelling.params.drainage_min == 30.0 for c in m.compartments.values())
+    path.write_text('base = "healthy"\n[swelling]\ndrainage = 30.0\n')
+    with pytest.raises(ConfigError, match="drainage"):
+        load_scenario(str(path), [])
