@@ -21,8 +21,9 @@ A run of replicates writes into its directory:
     The replicates' mean over time (:func:`~neuroagents.scenario.summary.plot_summary`).
 
 Replicates record time series only: no field or cell snapshots, no checkpoints (the options asking for them
-are refused). A run of replicates stopped part-way (Ctrl-C, SIGTERM, a failed replicate) writes the replicates
-that finished, with the status saying so; it is not resumed: run it again with ``--force``.
+are refused). A run of replicates stopped part-way (Ctrl-C, SIGTERM) or with a failed replicate writes the
+replicates that completed, with the status saying so (``interrupted``, ``failed``) and each replicate's status
+in the manifest; it is not resumed: run it again with ``--force``.
 
 Examples
 --------
@@ -193,7 +194,8 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
     """Run ``n`` replicates of ``scenario`` and write :data:`REPLICATE_FILES` into ``out_dir``.
 
     Stopped part-way (KeyboardInterrupt, a failed replicate), it writes the replicates finished so far and a
-    manifest saying ``interrupted`` or ``failed``, then raises.
+    manifest saying ``interrupted`` or ``failed`` (and each replicate's status), then raises. A failed replicate
+does not stop the others.
 
     Raises
     ------
@@ -249,11 +251,12 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
             status, error = "failed", {**bad[0].error, "message": _failure(tasks, bad[0])}
         good = [o for o in outcomes if o.ok]
         table = replicate_table(good)
-        files = _write(path, scenario, tasks, good, table, status, error, command, dtype, time.perf_counter() - t0)
+        files = _write(path, scenario, tasks, outcomes, table, status, error, command, dtype, time.perf_counter() - t0)
         if status == "interrupted":
             raise KeyboardInterrupt
         if error is not None:
-            raise ReplicateRunError(f"{error['message']}; the {len(good)} replicates before it are in {path}")
+            raise ReplicateRunError(f"{error['message']}; the {len(good)} replicates that completed are in {path} "
+                                    "(manifest.json: each replicate's status)")  # fmt: skip
         info = good[0].info
         return ReplicatesResult(path, tuple(files), table, [t.seed for t in tasks], info.get("backend") or "",
                                 info.get("device") or "", time.perf_counter() - t0)  # fmt: skip
@@ -261,13 +264,14 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
         lock.release()
 
 
-def _write(path: Path, scenario, tasks, good, table, status, error, command, dtype, wall_s) -> list[Path]:
+def _write(path: Path, scenario, tasks, outcomes, table, status, error, command, dtype, wall_s) -> list[Path]:
     """The time series, the figure of the mean (when there is a replicate) and the manifest, each atomically."""
     from neuroagents.checkpoint import code_identity
     from neuroagents.citation import citation
     from neuroagents.recording import atomic_write, package_versions, write_json
     from neuroagents.scenario.summary import plot_summary
 
+    good = [o for o in outcomes if o.ok]
     files = []
     with atomic_write(path / "timeseries.parquet") as tmp:
         table.to_parquet(tmp, index=False)
@@ -282,9 +286,11 @@ def _write(path: Path, scenario, tasks, good, table, status, error, command, dty
         files.append(path / "summary.png")
     info = good[0].info if good else {}
     runs = [{"replicate": t.replicate, "seed": t.seed, "status": "pending"} for t in tasks]
-    for o in good:  # over finished replicates
+    for o in outcomes:  # over replicates run
         k = next(t.replicate for t in tasks if t.run_id == o.run_id)
-        runs[k].update(status="completed", wall_s=o.info.get("wall_s"), host=o.info.get("host"))
+        runs[k].update(status="completed" if o.ok else "failed", wall_s=o.info.get("wall_s"), host=o.info.get("host"))
+        if not o.ok:
+            runs[k]["error"] = {key: o.error.get(key) for key in ("type", "message", "traceback")}
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest = {
         "job": f"neuroagents scenario {scenario.scenario.name!r}, {len(tasks)} replicates",
