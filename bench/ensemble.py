@@ -68,7 +68,7 @@ def measure(name: str, duration_min: float, size: int, backend: str) -> dict:
 
 
 def _span(minutes: float) -> str:
-    return f"{minutes / 1440:g} d" if minutes >= 2880 else f"{minutes / 60:g} h"
+    return f"{minutes / 1440:g} d" if minutes > 2880 else f"{minutes / 60:g} h"
 
 
 def main(argv=None) -> int:
@@ -102,7 +102,13 @@ def main(argv=None) -> int:
     print("note: the model has no run axis yet, so a batch's runs go one after another inside run_batch and the "
           "ratio is about 1x by construction")  # fmt: skip
     executors.run_batch(tasks_of("sni", 10.0, 1, backend.name) + tasks_of("carrageenan", 10.0, 1, backend.name))
-    rows = [measure(name, minutes, size, backend.name) for name, minutes in runs for size in sizes]
+    rows = []
+    for name, minutes in runs:  # over scenarios
+        for size in sizes:  # over batch sizes
+            rows.append(measure(name, minutes, size, backend.name))
+            r = rows[-1]
+            print(f"  {name} {r['simulated']} batch {size}: {r['batch_s']:.1f} s batched, {r['one_by_one_s']:.1f} s "
+                  "one by one", flush=True)  # fmt: skip
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
