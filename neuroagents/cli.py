@@ -222,11 +222,13 @@ def _check_replicate_options(args: argparse.Namespace) -> None:
 
 def _run_replicates(args: argparse.Namespace, scenario, out: str | None) -> int:
     """``neuroagents run SCENARIO --replicates N``: N seeds, one table (:mod:`neuroagents.batch.replicates`)."""
+    from neuroagents.batch.commands import _sigterm_as_interrupt
     from neuroagents.batch.replicates import write_replicates
 
-    result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
-                              backend=args.backend, dtype=args.dtype, force=args.force,
-                              command=["neuroagents", *args.argv])  # fmt: skip
+    with _sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
+        result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
+                                  backend=args.backend, dtype=args.dtype, force=args.force,
+                                  command=["neuroagents", *args.argv])  # fmt: skip
     t, name = result.table, scenario.scenario.name
     print(f"neuroagents run {name}: {args.replicates} replicates, seeds {result.seeds[0]} to {result.seeds[-1]} "
           f"(replicate k: seed {result.seeds[0]} + k)")  # fmt: skip

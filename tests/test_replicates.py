@@ -7,6 +7,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -117,13 +120,16 @@ def test_a_word_for_replicates_is_a_usage_error(tmp_path, capsys):
     assert "argument --replicates: invalid int value: 'many'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("stop", [MemoryError, KeyboardInterrupt])
+@pytest.mark.parametrize("stop", [MemoryError, KeyboardInterrupt, "SIGTERM"])
 def test_a_stopped_run_of_replicates_keeps_those_that_finished(tmp_path, monkeypatch, stop):
     real, calls = executors.run_task, []
 
     def second_fails(task):
         calls.append(task.replicate)
         if task.replicate == 1:
+            if stop == "SIGTERM":  # what a batch scheduler sends before it kills a job
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
             if stop is KeyboardInterrupt:
                 raise KeyboardInterrupt
             return executors.RunOutcome(task.run_id, None, {"type": "MemoryError", "message": "no memory",
@@ -137,7 +143,7 @@ def test_a_stopped_run_of_replicates_keeps_those_that_finished(tmp_path, monkeyp
     table = pd.read_parquet(out / "timeseries.parquet")
     solo = run_replicates("nerve_injury", 1, seed=1, overrides=OVERRIDES, backend="numpy")  # calls: one more
     pd.testing.assert_frame_equal(table[table["replicate"] == 0], solo, check_exact=True)
-    if stop is KeyboardInterrupt:  # Ctrl-C stops the run; what completed is written
+    if stop is not MemoryError:  # Ctrl-C or SIGTERM stops the run; what completed is written
         assert rc == 130 and manifest["status"] == "interrupted" and calls[:2] == [0, 1]
         assert table["replicate"].unique().tolist() == [0]
         assert [r["status"] for r in manifest["runs"]] == ["completed", "pending", "pending"]
@@ -244,6 +250,23 @@ def test_a_failed_run_of_a_batch_is_retried_alone(sweep_file, tmp_path, monkeypa
     assert seen[:5] == ["p0000-r00", "p0000-r01", "p0002-r00", "p0002-r01", "p0000-r01"]
     rec = SweepStore(tmp_path / "o").attempts("p0000-r01")
     assert rec["attempts"] == 2 and rec["batch_size"] == 1
+
+
+def test_a_dry_run_counts_structures_and_batches(sweep_file):
+    rc, stdout, err = run_cli(["sweep", str(sweep_file), "--dry-run", "--batch", "3"])
+    assert rc == 0, err
+    assert "2 structures, 4 batches of up to 3 runs" in stdout
+
+
+def test_a_refused_run_of_replicates_leaves_no_directory(tmp_path, monkeypatch):
+    from neuroagents import outputs
+
+    def no_disk(estimate, out_dir, *, gpu=False):
+        raise outputs.OutputError(f"{out_dir}: the run needs up to 1 TB on disk")
+
+    monkeypatch.setattr(outputs, "check_resources", no_disk)
+    rc, _, err = run_cli(["run", *TINY, "--replicates", "2", "--out", str(tmp_path / "o")])
+    assert rc == 2 and "the run needs up to 1 TB on disk" in err and not (tmp_path / "o").exists()
 
 
 def test_bad_batch_sizes_are_one_line(sweep_file, tmp_path):

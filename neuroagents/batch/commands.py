@@ -54,7 +54,7 @@ def _sigterm_as_interrupt():
 
 
 def sweep(args: argparse.Namespace) -> int:
-    from neuroagents.batch.batches import check_batch_size
+    from neuroagents.batch.batches import check_batch_size, default_batch_size, group_batches, structure_key
     from neuroagents.batch.executors import make_executor
     from neuroagents.batch.spec import load_sweep
     from neuroagents.batch.sweep import plan_sweep, run_sweep
@@ -69,8 +69,12 @@ def sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         design, tasks, _ = plan_sweep(spec)
         print(design.table().to_string(index=False, max_rows=40))
+        batch = default_batch_size(spec.backend) if args.batch is None else args.batch
+        structures = len({structure_key(t.scenario, t.backend, t.dtype) for t in tasks})
         print(f"\nsweep {spec.name}: {len(design.points)} points x {spec.replicates} replicates = {len(tasks)} runs "
-              f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated")  # fmt: skip
+              f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated; "
+              f"{structures} structure{'s' if structures > 1 else ''}, {len(group_batches(tasks, batch))} batches of "
+              f"up to {batch} runs")  # fmt: skip
         return 0
     executor = make_executor(args.workers, args.scheduler)
     with _sigterm_as_interrupt():  # a batch scheduler's SIGTERM stops the sweep as Ctrl-C does: cleanly, resumable

@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import sys
@@ -219,10 +220,13 @@ does not stop the others.
     tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
     estimate = estimate_run(scenario.model_kwargs(backend=backend, dtype=dtype), duration_min=scenario.duration_min,
                             snapshot_every_min=None, snapshot_mediators=None)  # fmt: skip
+    created = not path.exists()
     lock = prepare_out_dir(path, command=command)
+    started = False
     try:
         check_out_dir(path, force=force)
         check_resources(estimate, path, gpu=backend == "cupy")
+        started = True
         for name in (*OUTPUT_FILES, CHECKPOINT_FILE):  # over an earlier run's outputs (--force): none may mix in
             p = path / name
             if p.is_dir():
@@ -262,6 +266,9 @@ does not stop the others.
                                 info.get("device") or "", time.perf_counter() - t0)  # fmt: skip
     finally:
         lock.release()
+        if created and not started:  # refused before the first run: leave no directory behind
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def _write(path: Path, scenario, tasks, outcomes, table, status, error, command, dtype, wall_s) -> list[Path]:
