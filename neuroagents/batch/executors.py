@@ -123,7 +123,7 @@ def run_task(task: RunTask) -> RunOutcome:
         return RunOutcome(task.run_id, None, error, {**info, "wall_s": round(time.perf_counter() - t0, 3)})
 
 
-def run_batch(tasks: Sequence[RunTask], on_result: Callable[[RunOutcome], None] | None = None) -> list[RunOutcome]:
+def run_batch(tasks: Sequence[RunTask], *, on_result: Callable[[RunOutcome], None] | None = None) -> list[RunOutcome]:
     """Run a batch: runs of one structure (:func:`~neuroagents.batch.batches.structure_key`) in one task.
 
     This is the one place a batched engine plugs in. Today the model has no run axis, so the runs go one after
@@ -183,7 +183,7 @@ class InProcessExecutor:
                 if not final:
                     failed.append(outcome.run_id)
 
-            run_batch(group, first)
+            run_batch(group, on_result=first)
             for task in (t for t in group if t.run_id in failed):  # over the batch's failed runs: alone
                 attempt = 2
                 while True:

@@ -158,7 +158,7 @@ def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), b
 
     scenario = _scenario(scenario, overrides)
     tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
-    outcomes = executors.run_batch(tasks, on_result)
+    outcomes = executors.run_batch(tasks, on_result=on_result)
     bad = [o for o in outcomes if not o.ok]
     if bad:
         raise ReplicateRunError(_failure(tasks, bad[0]))
@@ -246,7 +246,7 @@ does not stop the others.
 
         status, error = "completed", None
         try:
-            executors.run_batch(tasks, finished)
+            executors.run_batch(tasks, on_result=finished)
         except KeyboardInterrupt:
             status, error = "interrupted", {"type": "KeyboardInterrupt", "message": "interrupted"}
         bar.close()
