@@ -59,6 +59,7 @@ def test_a_mediator_depot_releases_the_whole_dose_over_time():
                          cell_dt_min=1.0)  # fmt: skip
     env, comp = m.env, m.compartments["tissue"]
     comp.env.set_vessels(comp.regions == 1, {n: 0.0 for n in env.names if n != "TNF"})
+    comp.env.set_vessel_exchange(comp.regions == 1, np.zeros(len(env.names)))  # nor through the vessel wall
     n_int = int((comp.regions == 0).sum())
     dose_molecules = 1.0 * MOLECULES_PER_NM_UM3 * m.grid.voxel_volume_um3 * n_int
     t_half = 0.01 * 1440.0

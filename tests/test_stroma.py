@@ -82,6 +82,7 @@ def test_pge2_added_equals_the_integrated_source():
     p = StromaParams()
     m, comp = _model(p.il1b_half_nM, pge2_decay=0.0)
     comp.env.set_vessels(np.zeros(comp.grid.shape, dtype=bool))
+    comp.env.set_vessel_exchange(np.zeros(comp.grid.shape, dtype=bool), np.zeros(len(comp.env.names)))  # closed
     comp.env.field("IL1B")[...] = p.il1b_half_nM
     n_steps = 40
     _run(m, n_steps)

@@ -11,6 +11,9 @@
   atomically, read back as one table; a rerun skips finished runs;
 * :mod:`~neuroagents.batch.executors` — one run as a plain function of plain data (:func:`run_task`), run
   in this process or on Dask (a local cluster or a scheduler address), failed runs retried once;
+* :mod:`~neuroagents.batch.batches` — runs of one structure grouped into batches that one worker task runs
+  (``--batch N``);
+* :mod:`~neuroagents.batch.replicates` — ``neuroagents run SCENARIO --replicates N``: seeds seed + k, one table;
 * :mod:`~neuroagents.batch.sweep` — :func:`~neuroagents.batch.sweep.run_sweep`, the whole thing;
 * :mod:`~neuroagents.batch.analyze` — Sobol or Morris sensitivity indices of chosen readouts, and a plot.
 

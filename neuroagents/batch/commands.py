@@ -28,6 +28,9 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
                        "file (.json)")  # fmt: skip
     p.add_argument("--retries", type=int, default=1, metavar="K", help="further attempts of a failed run "
                    "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="runs of one structure (same grids, mediators, steps) per worker task (default: chosen from "
+                   "the backend; 1 on every backend until the model advances several runs in lockstep)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="discard a different sweep already in --out")
     p.add_argument("--dry-run", action="store_true", help="validate the file and print the runs; run nothing")
 
@@ -51,6 +54,7 @@ def _sigterm_as_interrupt():
 
 
 def sweep(args: argparse.Namespace) -> int:
+    from neuroagents.batch.batches import check_batch_size, default_batch_size, group_batches, structure_key
     from neuroagents.batch.executors import make_executor
     from neuroagents.batch.spec import load_sweep
     from neuroagents.batch.sweep import plan_sweep, run_sweep
@@ -59,18 +63,25 @@ def sweep(args: argparse.Namespace) -> int:
 
     if args.retries < 0:
         raise ConfigError("--retries", args.retries, "an integer >= 0")
+    if args.batch is not None:
+        check_batch_size(args.batch)
     spec = load_sweep(args.sweep)
     if args.dry_run:
         design, tasks, _ = plan_sweep(spec)
         print(design.table().to_string(index=False, max_rows=40))
+        batch = default_batch_size(spec.backend) if args.batch is None else args.batch
+        structures = len({structure_key(t.scenario, t.backend, t.dtype) for t in tasks})
         print(f"\nsweep {spec.name}: {len(design.points)} points x {spec.replicates} replicates = {len(tasks)} runs "
-              f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated")  # fmt: skip
+              f"of scenario {spec.scenario} ({spec.method} design); every run's scenario validated; "
+              f"{structures} structure{'s' if structures > 1 else ''}, {len(group_batches(tasks, batch))} batches of "
+              f"up to {batch} runs")  # fmt: skip
         return 0
     executor = make_executor(args.workers, args.scheduler)
     with _sigterm_as_interrupt():  # a batch scheduler's SIGTERM stops the sweep as Ctrl-C does: cleanly, resumable
-        r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries)
+        r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries,
+                      batch=args.batch)  # fmt: skip
     print(f"neuroagents sweep {spec.name}: {r.n_runs} runs ({spec.method} design, {spec.replicates} replicates) "
-          f"of scenario {spec.scenario}")  # fmt: skip
+          f"of scenario {spec.scenario}; batches of up to {r.batch} run{'s' if r.batch > 1 else ''}")  # fmt: skip
     print(f"  ran      {len(r.done)} now {r.executor or '(nothing to run)'}, {r.done_before} done before; "
           f"{r.retried} succeeded on a retry; wall time {format_wall(r.wall_s)}")  # fmt: skip
     print(f"  results  {r.out_dir / 'results'}  (pandas.read_parquet of that directory: one table, a run_id "

@@ -6,8 +6,10 @@ A run is :func:`run_task` applied to a :class:`RunTask` — plain data in, plain
 tcp://HOST:PORT``: SLURM via dask-jobqueue, GPU nodes via dask-cuda; see ``docs/headless.md``). The result
 comes back to this process, which alone writes the sweep directory, so workers need no shared file system.
 
-A run that raises (or whose worker dies) is tried once more (``retries``); each failure is reported to the
-caller, which records it.
+Runs go to workers in batches (:mod:`~neuroagents.batch.batches`): lists of runs of one structure that one
+worker task executes with :func:`run_batch`. In this process each run of a batch is reported (and written) as
+soon as it finishes; on Dask, when its batch returns. A run that raises (or whose worker dies) is tried once
+more (``retries``), alone; each failure is reported to the caller, which records it.
 
 The same run gives the same table whichever executor ran it: its seed is in its scenario, and the model
 on NumPy is deterministic (numba runs one thread per Dask worker, ``NUMBA_NUM_THREADS=1``, because a numba
@@ -22,12 +24,12 @@ import os
 import platform
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "make_executor", "run_task"]
+__all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "make_executor", "run_batch", "run_task"]
 
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Environment of local Dask workers: one thread each (the workers are the parallelism)."""
@@ -121,6 +123,34 @@ def run_task(task: RunTask) -> RunOutcome:
         return RunOutcome(task.run_id, None, error, {**info, "wall_s": round(time.perf_counter() - t0, 3)})
 
 
+def run_batch(tasks: Sequence[RunTask], *, on_result: Callable[[RunOutcome], None] | None = None) -> list[RunOutcome]:
+    """Run a batch: runs of one structure (:func:`~neuroagents.batch.batches.structure_key`) in one task.
+
+    This is the one place a batched engine plugs in. Today the model has no run axis, so the runs go one after
+    another, each through :func:`run_task`, and ``on_result`` hears of each as soon as it finishes (so that a
+    batch stopped part-way loses only its unfinished runs).
+
+    Parameters
+    ----------
+    tasks : sequence of RunTask
+    on_result : callable, optional
+        ``on_result(outcome)`` after each run, in the order of ``tasks``.
+
+    Returns
+    -------
+    list of RunOutcome
+        One per task, in the order of ``tasks``; each ``info`` says ``batch_size``.
+    """
+    outcomes = []
+    for task in tasks:  # over the batch's runs: one after another until the model has a run axis
+        outcome = run_task(task)
+        outcome.info["batch_size"] = len(tasks)
+        outcomes.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+    return outcomes
+
+
 Report = Callable[[RunOutcome, int, bool], None]
 """``report(outcome, attempt, final)``: called once per attempt; ``final`` when no retry follows."""
 
@@ -140,16 +170,29 @@ class InProcessExecutor:
     def describe(self) -> str:
         return "in this process"
 
-    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1) -> None:
-        for task in tasks:  # over runs
-            attempt = 1
-            while True:
-                outcome = run_task(task)
-                final = outcome.ok or attempt > retries
-                report(outcome, attempt, final)
-                if final:
-                    break
-                attempt += 1
+    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1, batch: int = 1) -> None:
+        """Run ``tasks`` in batches of up to ``batch`` runs; report each run as it finishes, retry failures alone."""
+        from neuroagents.batch.batches import group_batches
+
+        for group in group_batches(list(tasks), batch):  # over batches
+            failed = []
+
+            def first(outcome, failed=failed):
+                final = outcome.ok or retries < 1
+                report(outcome, 1, final)
+                if not final:
+                    failed.append(outcome.run_id)
+
+            run_batch(group, on_result=first)
+            for task in (t for t in group if t.run_id in failed):  # over the batch's failed runs: alone
+                attempt = 2
+                while True:
+                    outcome = run_batch([task])[0]
+                    final = outcome.ok or attempt > retries
+                    report(outcome, attempt, final)
+                    if final:
+                        break
+                    attempt += 1
 
 
 class DaskExecutor:
@@ -214,28 +257,36 @@ class DaskExecutor:
             return f"on a local Dask cluster of {self.n_workers} worker processes"
         return f"on the Dask cluster at {self.scheduler} ({self.workers} workers now)"
 
-    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1) -> None:
+    def run(self, tasks: Iterable[RunTask], report: Report, *, retries: int = 1, batch: int = 1) -> None:
+        """Submit ``tasks`` in batches of up to ``batch`` runs; report a batch's runs when it returns; retry a
+        failed run alone."""
         from distributed import as_completed
+
+        from neuroagents.batch.batches import group_batches
 
         client = self.client
         pending = {}
-        for task in tasks:  # over runs: submit all; the scheduler queues them
-            pending[client.submit(run_task, task, pure=False, key=f"run-{task.run_id}-1")] = (task, 1)
+        for group in group_batches(list(tasks), batch):  # over batches: submit all; the scheduler queues them
+            key = f"batch-{group[0].run_id}-{len(group)}-1"
+            pending[client.submit(run_batch, group, pure=False, key=key)] = (group, 1)
         ac = as_completed(list(pending))
         try:
-            for fut in ac:  # over finished attempts
-                task, attempt = pending.pop(fut)
+            for fut in ac:  # over finished batches
+                group, attempt = pending.pop(fut)
                 try:
-                    outcome = fut.result()
-                except Exception as exc:  # a worker died or the task could not run: an attempt that failed
-                    outcome = RunOutcome(task.run_id, None, {"type": type(exc).__name__, "message": str(exc),
-                                                             "traceback": ""}, {"wall_s": None})  # fmt: skip
-                final = outcome.ok or attempt > retries
-                report(outcome, attempt, final)
-                if not final:
-                    nxt = client.submit(run_task, task, pure=False, key=f"run-{task.run_id}-{attempt + 1}")
-                    pending[nxt] = (task, attempt + 1)
-                    ac.add(nxt)
+                    outcomes = fut.result()
+                except Exception as exc:  # a worker died or the batch could not run: an attempt of each run failed
+                    outcomes = [RunOutcome(t.run_id, None, {"type": type(exc).__name__, "message": str(exc),
+                                                            "traceback": ""}, {"wall_s": None})
+                                for t in group]  # fmt: skip
+                for task, outcome in zip(group, outcomes, strict=True):  # over the batch's runs
+                    final = outcome.ok or attempt > retries
+                    report(outcome, attempt, final)
+                    if not final:
+                        key = f"batch-{task.run_id}-1-{attempt + 1}"
+                        nxt = client.submit(run_batch, [task], pure=False, key=key)
+                        pending[nxt] = ([task], attempt + 1)
+                        ac.add(nxt)
         finally:
             if pending:  # interrupted: nothing keeps running on the cluster for a sweep that stopped
                 client.cancel(list(pending))

@@ -5,13 +5,15 @@
 1. read and validate the sweep file and every run's scenario (nothing runs if any is refused);
 2. create the sweep directory, or check that the one there holds this same sweep (same file, same base
    scenario, same runs), so results of different sweeps never mix;
-3. run every run without a results file — in this process, or on Dask — with a progress line counting runs;
-   each finished run is written at once (atomically) and each failure recorded with its error; a failed run
-   is tried once more;
+3. run every run without a results file — in this process, or on Dask — in batches of up to ``batch`` runs
+   of one structure (:mod:`~neuroagents.batch.batches`), with a progress line counting runs; each finished run
+   is written at once (atomically: in this process as soon as it finishes, on Dask when its batch returns) and
+   each failure recorded with its error; a failed run is tried once more, alone;
 4. report: runs done now, done before, failed (with where their errors are).
 
-Stopping it (Ctrl-C, a killed job) loses at most the runs in flight; running the same command again picks up
-where it stopped.
+Stopping it (Ctrl-C, a killed job) loses at most the runs in flight (on Dask, the runs of the batches in
+flight), never a finished run; running the same command again picks up where it stopped, whatever its batch
+size.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from neuroagents.batch.batches import check_batch_size, default_batch_size
 from neuroagents.batch.design import base_scenario, build_design, check_parameters, run_scenarios
 from neuroagents.batch.executors import InProcessExecutor, RunTask
 from neuroagents.batch.spec import SweepSpec, load_sweep
@@ -52,6 +55,8 @@ class SweepResult:
         Runs that failed once and then succeeded.
     wall_s : float
     executor : str
+    batch : int
+        Runs per batch (worker task).
     """
 
     out_dir: Path
@@ -62,6 +67,7 @@ class SweepResult:
     retried: int = 0
     wall_s: float = 0.0
     executor: str = ""
+    batch: int = 1
 
 
 def plan_sweep(spec: SweepSpec) -> tuple[object, list[RunTask], dict]:
@@ -84,7 +90,7 @@ def plan_sweep(spec: SweepSpec) -> tuple[object, list[RunTask], dict]:
 
 
 def run_sweep(source, out_dir=None, *, executor=None, force: bool = False, retries: int = 1,
-              progress: TextIO | bool = True) -> SweepResult:  # fmt: skip
+              progress: TextIO | bool = True, batch: int | None = None) -> SweepResult:  # fmt: skip
     """Run the sweep file ``source`` into ``out_dir`` (default ``runs/sweeps/<name>``).
 
     Parameters
@@ -98,6 +104,9 @@ def run_sweep(source, out_dir=None, *, executor=None, force: bool = False, retri
     retries : int
         Further attempts of a run that failed (default 1).
     progress : text stream or bool
+    batch : int, optional
+        Runs of one structure per worker task (default: :func:`~neuroagents.batch.batches.default_batch_size` of
+        the sweep's backend). The results are the same whatever the batch size.
 
     Returns
     -------
@@ -105,18 +114,20 @@ def run_sweep(source, out_dir=None, *, executor=None, force: bool = False, retri
     """
     t0 = time.perf_counter()
     spec = source if isinstance(source, SweepSpec) else load_sweep(source)
+    batch = default_batch_size(spec.backend) if batch is None else check_batch_size(batch)
     if out_dir is None:
         check_name(spec.name)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "sweeps" / spec.name
     design, tasks, record = plan_sweep(spec)
     lock = prepare_out_dir(out, command=["neuroagents", "sweep", str(spec.where)])  # one sweep per directory
     try:
-        return _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0)
+        return _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0, batch)
     finally:
         lock.release()
 
 
-def _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0) -> SweepResult:
+def _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0,
+                batch) -> SweepResult:  # fmt: skip
     store = SweepStore(out)
     text = sweep_text(spec.where) if not isinstance(source, SweepSpec) else None
     store.prepare(record, text, design.table(), force=force)
@@ -124,7 +135,7 @@ def _run_locked(spec, source, out, design, tasks, record, executor, force, retri
     todo = [t for t in tasks if t.run_id not in finished]
     executor = executor or InProcessExecutor()
     stream = sys.stderr if progress is True else (progress or None)
-    result = SweepResult(out, len(tasks), len(tasks) - len(todo))
+    result = SweepResult(out, len(tasks), len(tasks) - len(todo), batch=batch)
     bar = RunCounter(stream if todo else None, len(todo), f"sweep {spec.name}", skipped=result.done_before)
     failed_once: set[str] = set()
 
@@ -145,7 +156,7 @@ def _run_locked(spec, source, out, design, tasks, record, executor, force, retri
         if todo:  # a cluster is started (or reached) only when there is work for it
             with executor:
                 result.executor = executor.describe()
-                executor.run(todo, report, retries=retries)
+                executor.run(todo, report, retries=retries, batch=batch)
     except KeyboardInterrupt:
         bar.close()
         if stream is not None:

@@ -1,0 +1,330 @@
+"""Replicates: one scenario run N times with N seeds, as one table with a ``replicate`` column.
+
+What ``neuroagents run SCENARIO --replicates N`` does. Replicate ``k`` (0 to N - 1) runs with seed
+``seed + k``, where ``seed`` is the one given (``--seed``) or else the scenario's: the rule of a sweep's
+replicates (``base_seed + r``, :mod:`~neuroagents.batch.design`). Replicate 0 is therefore the run without
+``--replicates``, and replicate ``k`` equals ``neuroagents run SCENARIO --seed <seed + k>`` (its time series,
+row for row and bit for bit on NumPy).
+
+The N runs share one structure, so they form one batch (:func:`~neuroagents.batch.executors.run_batch`): today
+they run one after another in this process; a model that advances several runs in lockstep will take them
+there, behind the same function, with no change here.
+
+A run of replicates writes into its directory:
+
+``timeseries.parquet``
+    The replicates' time series stacked: ``replicate`` (int), ``seed`` (int), then the model's columns.
+``manifest.json``
+    The resolved scenario, the seed rule and each replicate's seed, backend, device and wall time, the status
+    (``completed``, ``interrupted`` or ``failed`` with the error), versions and code.
+``summary.png``
+    The replicates' mean over time (:func:`~neuroagents.scenario.summary.plot_summary`).
+
+Replicates record time series only: no field or cell snapshots, no checkpoints (the options asking for them
+are refused). A run of replicates stopped part-way (Ctrl-C, SIGTERM) or with a failed replicate writes the
+replicates that completed, with the status saying so (``interrupted``, ``failed``) and each replicate's status
+in the manifest; it is not resumed: run it again with ``--force``.
+
+Examples
+--------
+>>> replicate_seeds(7, 3)
+[7, 8, 9]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from neuroagents.errors import ConfigError, NeuroagentsError
+
+__all__ = ["REPLICATE_FILES", "ReplicatesResult", "check_replicates", "replicate_seeds", "replicate_table",
+           "replicate_tasks", "run_replicates", "write_replicates"]  # fmt: skip
+
+REPLICATE_FILES = ("timeseries.parquet", "manifest.json", "summary.png")
+"""What a completed run of replicates leaves in its directory."""
+
+SEED_RULE = "replicate k runs with seed + k (seed: --seed, else the scenario's)"
+
+
+class ReplicateRunError(NeuroagentsError, RuntimeError):
+    """A replicate failed; the replicates before it are written."""
+
+
+def check_replicates(n) -> int:
+    """``n`` as a number of replicates (an integer >= 1), or a :class:`ConfigError` naming ``--replicates``.
+
+    Examples
+    --------
+    >>> check_replicates(4)
+    4
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError("--replicates", n, "an integer >= 1 (runs of the scenario, seeds seed, seed + 1, ...)")
+    return int(n)
+
+
+def replicate_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of ``n`` replicates from ``seed``: ``seed + k`` for replicate ``k``."""
+    return [int(seed) + k for k in range(check_replicates(n))]
+
+
+def _scenario(scenario, overrides=()):
+    from neuroagents.scenario import Scenario, load_scenario
+
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise ConfigError("overrides", list(overrides), "left out when a Scenario object is given (apply them "
+                              "with load_scenario)")  # fmt: skip
+        return scenario
+    return load_scenario(scenario, list(overrides))
+
+
+def replicate_tasks(scenario, n: int, *, seed: int | None = None, backend: str = "auto",
+                    dtype: str = "float64") -> list:  # fmt: skip
+    """One :class:`~neuroagents.batch.executors.RunTask` per replicate (ids ``r00``, ``r01``, ...).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    n : int
+    seed : int, optional
+        Replicate 0's seed (default: the scenario's).
+    backend, dtype : str
+    """
+    from neuroagents.batch.executors import RunTask
+
+    seeds = replicate_seeds(scenario.scenario.seed if seed is None else seed, n)
+    width = max(2, len(str(n - 1)))
+    doc = scenario.resolved()
+    tasks = []
+    for k, s in enumerate(seeds):  # over replicates (bookkeeping)
+        d = {**doc, "scenario": {**doc["scenario"], "seed": s}}
+        tasks.append(RunTask(f"r{k:0{width}d}", 0, k, s, {}, d, backend, dtype))
+    return tasks
+
+
+def replicate_table(outcomes):
+    """The finished replicates' time series as one table: ``replicate``, ``seed``, then the model's columns."""
+    import pandas as pd
+
+    tables = [o.table.drop(columns=["run_id", "point"]) for o in outcomes if o.ok]
+    if not tables:
+        return pd.DataFrame({"replicate": pd.Series(dtype="int64"), "seed": pd.Series(dtype="int64")})
+    return pd.concat(tables, ignore_index=True)
+
+
+def _failure(tasks, outcome) -> str:
+    task = next(t for t in tasks if t.run_id == outcome.run_id)
+    e = outcome.error
+    return f"replicate {task.replicate} (seed {task.seed}) failed: {e['type']}: {e['message']}"
+
+
+def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), backend: str = "auto",
+                   dtype: str = "float64", on_result=None):  # fmt: skip
+    """Run ``n`` replicates of ``scenario`` and return their time series as one table.
+
+    Parameters
+    ----------
+    scenario : str, Path or Scenario
+        A built-in name or a .toml file (with ``overrides``, as ``--set``), or a loaded scenario.
+    n : int
+        Replicates, >= 1.
+    seed : int, optional
+        Replicate 0's seed (default: the scenario's); replicate ``k`` runs with ``seed + k``.
+    overrides : sequence of str
+        ``KEY=VALUE`` overrides (with a name or a path).
+    backend, dtype : str
+    on_result : callable, optional
+        ``on_result(outcome)`` as each replicate finishes (a :class:`~neuroagents.batch.executors.RunOutcome`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``replicate``, ``seed`` and the time series' columns; ``n`` x (records per run) rows.
+
+    Raises
+    ------
+    ReplicateRunError
+        When a replicate fails (naming it, its seed and the error).
+    """
+    from neuroagents.batch import executors
+
+    scenario = _scenario(scenario, overrides)
+    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
+    outcomes = executors.run_batch(tasks, on_result=on_result)
+    bad = [o for o in outcomes if not o.ok]
+    if bad:
+        raise ReplicateRunError(_failure(tasks, bad[0]))
+    return replicate_table(outcomes)
+
+
+@dataclass(frozen=True)
+class ReplicatesResult:
+    """What :func:`write_replicates` did.
+
+    Attributes
+    ----------
+    out_dir : Path
+    files : tuple of Path
+    table : pandas.DataFrame
+        Every replicate's time series (``replicate``, ``seed``, ...).
+    seeds : list of int
+    backend, device : str
+    wall_s : float
+    """
+
+    out_dir: Path
+    files: tuple
+    table: object
+    seeds: list
+    backend: str
+    device: str
+    wall_s: float
+
+
+def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, backend: str = "auto",
+                     dtype: str = "float64", force: bool = False, command: list[str] | None = None,
+                     progress: TextIO | bool = True) -> ReplicatesResult:  # fmt: skip
+    """Run ``n`` replicates of ``scenario`` and write :data:`REPLICATE_FILES` into ``out_dir``.
+
+    Stopped part-way (KeyboardInterrupt, a failed replicate), it writes the replicates finished so far and a
+    manifest saying ``interrupted`` or ``failed`` (and each replicate's status), then raises. A failed replicate
+does not stop the others.
+
+    Raises
+    ------
+    ConfigError
+        Before anything runs: a bad ``n``, an output directory that holds files (without ``force``).
+    ReplicateRunError
+        A replicate failed (the ones before it are written).
+    """
+    from neuroagents.batch import executors
+    from neuroagents.checkpoint import CHECKPOINT_FILE
+    from neuroagents.outputs import check_directory_path, check_out_dir, check_resources, estimate_run, prepare_out_dir
+    from neuroagents.progress import RunCounter
+    from neuroagents.scenario.checks import check_name
+    from neuroagents.scenario.run_files import OUTPUT_FILES
+
+    t0 = time.perf_counter()
+    n = check_replicates(n)
+    path = Path(out_dir)
+    check_name(scenario.scenario.name)
+    check_directory_path(path)
+    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
+    estimate = estimate_run(scenario.model_kwargs(backend=backend, dtype=dtype), duration_min=scenario.duration_min,
+                            snapshot_every_min=None, snapshot_mediators=None)  # fmt: skip
+    created = not path.exists()
+    lock = prepare_out_dir(path, command=command)
+    started = False
+    try:
+        check_out_dir(path, force=force)
+        check_resources(estimate, path, gpu=backend == "cupy")
+        started = True
+        for name in (*OUTPUT_FILES, CHECKPOINT_FILE):  # over an earlier run's outputs (--force): none may mix in
+            p = path / name
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        stream = sys.stderr if progress is True else (progress or None)
+        if stream is not None:
+            stream.write(f"neuroagents: {scenario.scenario.name}: {n} replicates, seeds {tasks[0].seed} to "
+                         f"{tasks[-1].seed}, each {estimate.describe()}\n")  # fmt: skip
+        bar = RunCounter(stream, n, f"{scenario.scenario.name} replicates")
+        outcomes = []
+
+        def finished(outcome):
+            outcomes.append(outcome)
+            bar.update(done=sum(o.ok for o in outcomes), failed=sum(not o.ok for o in outcomes))
+
+        status, error = "completed", None
+        try:
+            executors.run_batch(tasks, on_result=finished)
+        except KeyboardInterrupt:
+            status, error = "interrupted", {"type": "KeyboardInterrupt", "message": "interrupted"}
+        bar.close()
+        bad = [o for o in outcomes if not o.ok]
+        if bad and error is None:
+            status, error = "failed", {**bad[0].error, "message": _failure(tasks, bad[0])}
+        good = [o for o in outcomes if o.ok]
+        table = replicate_table(good)
+        files = _write(path, scenario, tasks, outcomes, table, status, error, command, dtype, time.perf_counter() - t0)
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        if error is not None:
+            raise ReplicateRunError(f"{error['message']}; the {len(good)} replicates that completed are in {path} "
+                                    "(manifest.json: each replicate's status)")  # fmt: skip
+        info = good[0].info
+        return ReplicatesResult(path, tuple(files), table, [t.seed for t in tasks], info.get("backend") or "",
+                                info.get("device") or "", time.perf_counter() - t0)  # fmt: skip
+    finally:
+        lock.release()
+        if created and not started:  # refused before the first run: leave no directory behind
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def _write(path: Path, scenario, tasks, outcomes, table, status, error, command, dtype, wall_s) -> list[Path]:
+    """The time series, the figure of the mean (when there is a replicate) and the manifest, each atomically."""
+    from neuroagents.checkpoint import code_identity
+    from neuroagents.citation import citation
+    from neuroagents.recording import atomic_write, package_versions, write_json
+    from neuroagents.scenario.summary import plot_summary
+
+    good = [o for o in outcomes if o.ok]
+    files = []
+    with atomic_write(path / "timeseries.parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    files.append(path / "timeseries.parquet")
+    if len(table):
+        mean = table.drop(columns=["replicate", "seed"]).groupby("time_min", as_index=False).mean(numeric_only=True)
+        s = scenario.scenario
+        title = (f"{s.name}: {s.species} ({s.sex}), mean of {len(good)} replicates (seeds {good[0].table['seed'][0]}"
+                 f" to {good[-1].table['seed'][0]})" + ("" if status == "completed" else f" — {status.upper()}"))
+        with atomic_write(path / "summary.png") as tmp:
+            plot_summary(mean, tmp, title=title)
+        files.append(path / "summary.png")
+    info = good[0].info if good else {}
+    runs = [{"replicate": t.replicate, "seed": t.seed, "status": "pending"} for t in tasks]
+    for o in outcomes:  # over replicates run
+        k = next(t.replicate for t in tasks if t.run_id == o.run_id)
+        runs[k].update(status="completed" if o.ok else "failed", wall_s=o.info.get("wall_s"), host=o.info.get("host"))
+        if not o.ok:
+            runs[k]["error"] = {key: o.error.get(key) for key in ("type", "message", "traceback")}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest = {
+        "job": f"neuroagents scenario {scenario.scenario.name!r}, {len(tasks)} replicates",
+        "description": scenario.scenario.description,
+        "status": status,
+        "error": error,
+        "command": command,
+        "updated_utc": now,
+        "files": list(scenario.files),
+        "overrides": list(scenario.overrides),
+        "seed": tasks[0].seed,
+        "replicates": len(tasks),
+        "replicates_completed": len(good),
+        "seed_rule": SEED_RULE,
+        "seeds": [t.seed for t in tasks],
+        "runs": runs,
+        "backend": info.get("backend"),
+        "device": info.get("device"),
+        "dtype": dtype,
+        "duration_min": scenario.duration_min,
+        "wall_s": round(wall_s, 3),
+        "scenario": scenario.resolved(),
+        "outputs": [f.name for f in files] + ["manifest.json"],
+        "versions": package_versions(gpu=info.get("backend") == "cupy"),
+        "code": code_identity(),
+        "citation": citation(),
+        "platform": platform.platform(),
+    }
+    write_json(path / "manifest.json", manifest)
+    return [*files, path / "manifest.json"]
