@@ -69,7 +69,9 @@ class SwellingParams:
     serotonin_ec50_nM: float = param(100.0, "nM", "assumption: as the nociceptors' 5-HT receptors (U)", low=1e-9)
     serotonin_efficacy: float = param(
         1.0, "1", "assumption: in rodents 5-HT is a main permeability amine (Majno & Palade 1961, V)", high=1.0)
-    sp_ec50_nM: float = param(1.0, "nM", "assumption: NK1, nM range (U)", low=1e-9)
+    sp_ec50_nM: float = param(
+        10.0, "nM", "assumption: above NK1 binding (sub-nM): skin leaks at injected, not tonic, substance P; 1 nM "
+        "gave a non-inflamed SNI paw 14 % swelling from its afferents' tonic SP (U)", low=1e-9)
     sp_efficacy: float = param(
         1.0, "1", "assumption: neurogenic plasma extravasation through NK1 (Lembeck & Holzer 1979, V)", high=1.0)
     tnf_half_nM: float = param(0.06, "nM", "assumption: as the stroma's TNF response (~1 ng/mL, U)", low=1e-9)
