@@ -181,10 +181,14 @@ def _run_scenario(args: argparse.Namespace, name: str | None = None, first: Sequ
 
     replicates = getattr(args, "replicates", 1)
     if replicates != 1:
-        _check_replicate_options(args)
+        from neuroagents.batch.replicate_command import check_replicate_options
+
+        check_replicate_options(args)
     scenario = load_scenario(name or args.scenario, [*first, *_scenario_overrides(args)])
     if replicates != 1:
-        return _run_replicates(args, scenario, out)
+        from neuroagents.batch.replicate_command import run_replicates_command
+
+        return run_replicates_command(args, scenario, out)
     snapshot_every = "default" if args.snapshot_every is None else (args.snapshot_every or None)
     mediators = None
     if args.snapshot_mediators:
@@ -202,46 +206,6 @@ def _run_scenario(args: argparse.Namespace, name: str | None = None, first: Sequ
         handle_signals=True,
     )
     return _report_run("run", scenario, result)
-
-
-def _check_replicate_options(args: argparse.Namespace) -> None:
-    """Refuse a bad ``--replicates`` and the options a run of replicates does not take, in one line each."""
-    from neuroagents.batch.replicates import check_replicates
-    from neuroagents.errors import ConfigError
-
-    check_replicates(args.replicates)
-    why = "left out with --replicates N > 1 (replicates record time series only"
-    if args.checkpoint_every is not None:
-        raise ConfigError("--checkpoint-every", args.checkpoint_every, f"{why}, and are not checkpointed: a stopped "
-                          "run of replicates keeps the replicates that finished; rerun it with --force)")  # fmt: skip
-    if args.snapshot_every:
-        raise ConfigError("--snapshot-every", args.snapshot_every, f"{why}; run one seed alone for snapshots)")
-    if args.snapshot_mediators:
-        raise ConfigError("--snapshot-mediators", args.snapshot_mediators, f"{why})")
-
-
-def _run_replicates(args: argparse.Namespace, scenario, out: str | None) -> int:
-    """``neuroagents run SCENARIO --replicates N``: N seeds, one table (:mod:`neuroagents.batch.replicates`)."""
-    from neuroagents.batch.commands import _sigterm_as_interrupt
-    from neuroagents.batch.replicates import write_replicates
-
-    with _sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
-        result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
-                                  backend=args.backend, dtype=args.dtype, force=args.force,
-                                  command=["neuroagents", *args.argv])  # fmt: skip
-    t, name = result.table, scenario.scenario.name
-    print(f"neuroagents run {name}: {args.replicates} replicates, seeds {result.seeds[0]} to {result.seeds[-1]} "
-          f"(replicate k: seed {result.seeds[0]} + k)")  # fmt: skip
-    print(f"  backend  {result.backend} ({result.device})")
-    print(f"  wall     {result.wall_s:.1f} s, {3600 * args.replicates / max(result.wall_s, 1e-9):.3g} runs/h")
-    last = t[t["time_min"] == t["time_min"].max()]
-    for label, c, unit in (("withdrawal threshold", "withdrawal_threshold_g", "g"),
-                           ("evoked pain", "pain_evoked_hz", "Hz")):  # fmt: skip
-        if c in last:
-            v = last[c].to_numpy(dtype=float)
-            print(f"  last     {label} {v.mean():.3g} {unit} (mean; {v.min():.3g} to {v.max():.3g} over replicates)")
-    print(f"  outputs  {', '.join(str(f) for f in result.files)}")
-    return EXIT_OK
 
 
 def _report_run(command: str, scenario, result) -> int:

@@ -41,6 +41,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -150,8 +151,6 @@ class Swelling:
 
     def update(self, dt_min: float) -> None:
         """Advance the fluid over ``dt_min`` with the drive held at its value now (exact for a constant drive)."""
-        import math
-
         p, xp = self.params, self.comp.model.xp
         if self.voxels.size == 0:
             return

@@ -4,8 +4,6 @@ a batch is stopped part-way."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -21,6 +19,7 @@ from neuroagents.batch.spec import load_sweep
 from neuroagents.batch.store import SweepStore
 from neuroagents.batch.sweep import plan_sweep, run_sweep
 from neuroagents.cli import main
+from neuroagents.testing import run_cli
 
 TINY = ["nerve_injury", "--hours", "0.25", "--backend", "numpy", "--set", "tissue.width_um=160", "--set",
         "tissue.height_um=120", "--set", "cells.initial.mast_cell=4", "--set", "cells.initial.macrophage=6", "--set",
@@ -50,13 +49,6 @@ key = "tissue.width_um"
 values = [160.0, 200.0]
 """
 RUN_IDS = [f"p000{p}-r0{r}" for p in range(4) for r in range(2)]
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

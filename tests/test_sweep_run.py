@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import time
 
@@ -14,7 +12,7 @@ from neuroagents.batch import executors
 from neuroagents.batch.executors import DaskExecutor, InProcessExecutor
 from neuroagents.batch.store import SweepStore
 from neuroagents.batch.sweep import run_sweep
-from neuroagents.cli import main
+from neuroagents.testing import run_cli
 
 SWEEP = """
 [sweep]
@@ -38,13 +36,6 @@ key = "injury.injured_fraction"
 values = [0.2, 0.8]
 """
 RUN_IDS = [f"p000{p}-r0{r}" for p in range(4) for r in range(2)]
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
