@@ -352,6 +352,21 @@ CATALOGUE: dict[str, Mediator] = {
             description="substance P; released by peptidergic nociceptor terminals; NK1R, MRGPRX2 on mast cells",
         ),
         Mediator(
+            "opioid",
+            5100.0,
+            _hl(20.0),
+            3.465,
+            sources={
+                "diffusion_um2_per_min": "assumption: 3.5 kDa peptide, free ~13,000 (substance P's ~18,000 scaled by "
+                "mass^-1/3, Stokes-Einstein) / λ²",
+                "decay_per_min": "assumption: aminopeptidase N and neutral endopeptidase in inflamed tissue degrade "
+                "opioid peptides within minutes to tens of minutes (Schreiter 2012 FASEB J 26:5161, U for the time)",
+                "molecular_mass_kda": "β-endorphin 3465 g/mol (31 amino acids)",
+            },
+            description="opioid peptides of immune cells (β-endorphin, Met-enkephalin) on the μ/δ receptors of "
+            "nociceptor terminals (Stein & Machelska 2011 Pharmacol Rev 63:860)",
+        ),
+        Mediator(
             "CGRP",
             5000.0,
             _hl(7.0),

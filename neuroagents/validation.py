@@ -91,6 +91,17 @@ CASES: dict[str, Case] = {
         "withdrawal_threshold_interp_g",
         "threshold after treatment: untreated < 1 mg/kg < 15 mg/kg",
     ),
+    "cfa_opioids": Case(
+        "CFA in the rat paw: immune-cell opioid peptides hold the hyperalgesia down; blocking them deepens it",
+        "Rittner 2009 PLoS Pathog 5:e1000362 (naloxone reverses a tonic, leukocyte-opioid antinociception in the "
+        "mycobacteria-inflamed paw); Stein & Machelska 2011 Pharmacol Rev 63:860 (review); Zöllner 2003 Mol "
+        "Pharmacol 64:202 (peripheral μ receptors up within days of CFA)",
+        {"CFA": ("cfa_rat", ()),
+         "CFA, no opioid peptides": ("cfa_rat", ('interventions=[{kind="knockout", mediator="opioid"}]',))},
+        "withdrawal_threshold_interp_g",
+        "without the peptides: lower threshold and shorter heat latency from the first week, the gap growing as μ "
+        "receptors reach the terminals; the paw as swollen",
+    ),
 }
 
 

@@ -169,3 +169,49 @@ def test_inspect_neuron_reports_thresholds_with_units():
     assert 0 < rec["c_half_activation_force_g"] < m.pain.params.mouse_force_scale_g
     assert rec["heat_half_activation_C"] < m.pain.params.heat_half_C
     assert rec["channel_drive"]["na"] == pytest.approx(rec["channel_target"]["na"], rel=1e-6)
+
+
+def test_jak_inhibition_takes_away_the_neuronal_il10_brake():
+    """IL-10R signals through JAK1 and TYK2 in neurons as in every cell (cells/signaling.py): blocking either
+    JAK leaves TNF's sensitization undivided, so a JAK inhibitor also removes an analgesic route."""
+    tnf = hold(make(), {"TNF": 0.05})["withdrawal_threshold_interp_g"]
+    with_il10 = hold(make(), {"TNF": 0.05, "IL10": 100.0})["withdrawal_threshold_interp_g"]
+    assert with_il10 > 1.05 * tnf
+    for kinase in ("JAK1", "TYK2"):
+        blocked = hold(make(inhibition={kinase: 1.0}), {"TNF": 0.05, "IL10": 100.0})["withdrawal_threshold_interp_g"]
+        assert blocked == pytest.approx(tnf, rel=1e-9), kinase
+    jak2 = hold(make(inhibition={"JAK2": 1.0}), {"TNF": 0.05, "IL10": 100.0})["withdrawal_threshold_interp_g"]
+    assert jak2 == pytest.approx(with_il10, rel=1e-9)  # JAK2 is not in the IL-10 receptor
+
+
+def test_opioid_peptides_relieve_inflammatory_hyperalgesia_more_once_mu_receptors_come():
+    """Immune-cell opioid peptides act on the terminals' μ receptors (Stein & Machelska 2011): no effect on a
+    naive paw, a small one on the first hours of inflammation, a large one after days of it, when inflammation has
+    brought the receptors to the terminals (Zöllner 2003; pain/nociceptor.py)."""
+    p = make().pain.params
+    naive = hold(make(), {})["withdrawal_threshold_interp_g"]
+    assert hold(make(), {"opioid": 100.0})["withdrawal_threshold_interp_g"] == pytest.approx(naive, rel=1e-9)
+    hours = {label: hold(make(params={"priming_retained": 0.0}), dose, minutes=120)["withdrawal_threshold_interp_g"]
+             for label, dose in (("pge2", {"PGE2": 30.0}), ("both", {"PGE2": 30.0, "opioid": 100.0}))}  # fmt: skip
+    days = {}
+    for label, dose in (("pge2", {"PGE2": 30.0}), ("both", {"PGE2": 30.0, "opioid": 100.0})):
+        m = make(params={"priming_retained": 0.0})
+        out = hold(m, dose, minutes=8 * p.mor_tau_min, step_min=p.mor_tau_min / 8)
+        days[label] = out["withdrawal_threshold_interp_g"]
+        mor = m.pain.nociceptors.mor
+    assert hours["pge2"] < 0.8 * naive and days["pge2"] == pytest.approx(hours["pge2"], rel=1e-6)
+    early_relief = (hours["both"] - hours["pge2"]) / (naive - hours["pge2"])
+    late_relief = (days["both"] - days["pge2"]) / (naive - days["pge2"])
+    assert 0.0 < early_relief < 0.25 and late_relief > 0.5, (early_relief, late_relief)
+    assert np.all(mor > 0.6) and np.all(mor <= 1.0), mor
+
+
+def test_mu_receptor_availability_relaxes_exactly_with_its_time_constant():
+    p = make().pain.params
+    m = make()
+    hold(m, {"PGE2": 1e4}, minutes=p.mor_tau_min, step_min=p.mor_tau_min / 16)
+    raw = m.pain.nociceptors
+    x = p.mech_na_weight * 0.4 + p.mech_trpa1_weight * 0.1  # PGE2's saturated Na and TRPA1 weights (docs/pain.md)
+    m_inf = p.mor_rest + (1.0 - p.mor_rest) * x / (x + p.mor_half_drive)
+    expected = m_inf + (p.mor_rest - m_inf) * np.exp(-1.0)
+    np.testing.assert_allclose(raw.mor, expected, rtol=1e-3)

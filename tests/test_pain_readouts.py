@@ -18,7 +18,7 @@ KEYS = {
     "pain_ongoing_hz", "pain_evoked_hz", "pain_evoked_standard_hz", "spinal_kcc2_loss", "spinal_astrocytes",
     "spinal_potentiation", "withdrawal_threshold_g", "withdrawal_threshold_interp_g", "heat_latency_s",
     "windup_ratio", "windup_ratio_nmda_blocked", "neuron_mean_firing_hz", "mean_sensitization",
-    "mean_heat_sensitization", "mean_priming", "spinal_disinhibition", "spinal_nmda_gain",
+    "mean_heat_sensitization", "mean_priming", "mean_mu_opioid_receptors", "spinal_disinhibition", "spinal_nmda_gain",
 }  # fmt: skip
 
 

@@ -218,3 +218,21 @@ def test_t_cell_deficiency_reduces_hypersensitivity_and_transfer_restores_it(see
     tcells = wt[[f"n_t_cell_{s}_dorsal_horn" for s in ("Th1", "Th17", "Treg")]].sum(axis=1).to_numpy()
     days, at = wt["day"].to_numpy(), lambda d: tcells[np.abs(wt["day"].to_numpy() - d).argmin()]
     assert days.max() >= 7 and at(7) >= 10 and at(2) < 0.25 * at(7), (at(2), at(7))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
+    """Rittner 2009 (PLoS Pathog 5:e1000362): in the mycobacteria-inflamed paw, leukocyte opioid peptides hold the
+    hyperalgesia down and naloxone deepens it. In the model macrophages and T cells release them (neutrophils are
+    not in it) and the nociceptors' μ receptors, brought to the terminals by inflammation over days (Zöllner 2003),
+    read them, so the relief grows after the first days. The inflammation itself is not touched."""
+    wt, ko = (_seeded("cfa_opioids", label, seed) for label in CASES["cfa_opioids"].arms)
+    thr, heat = "withdrawal_threshold_interp_g", "heat_latency_s"
+    late = [_window(t, thr, 7, 28) for t in (wt, ko)]
+    assert late[0] > 1.15 * late[1], late  # the bar "deeper without them" (10 %) with 1.5x its margin
+    assert _window(wt, heat, 7, 28) > 1.05 * _window(ko, heat, 7, 28)
+    first_day = [_window(t, thr, 0.5, 1) for t in (wt, ko)]
+    assert late[0] / late[1] > first_day[0] / first_day[1], (first_day, late)  # the relief grows with the receptors
+    assert wt.query("day >= 7")["mean_mu_opioid_receptors"].min() > 2 * wt["mean_mu_opioid_receptors"].iloc[0]
+    swell = [_window(t, "swelling_pct_paw", 21, 28) for t in (wt, ko)]
+    assert swell[0] > 40.0 and swell[0] == pytest.approx(swell[1], rel=0.05), swell  # inflammation unchanged

@@ -34,7 +34,10 @@ Rules
   here: TNF-induced cross-tolerance (Park 2011 Nat Immunol 12:607) is left
   out, so sterile injury (miR-21, TNF: nerve injury) is unaffected.
 * **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2),
-  scaled by ``1 − E``; M2 releases IL-10; M0 a little TNF. Every macrophage
+  scaled by ``1 − E``; M2 releases IL-10; M0 a little TNF. Activated cells
+  (M1, more M2) release opioid peptides (β-endorphin, Met-enkephalin), which
+  act on the nociceptors' peripheral μ receptors (``pain/nociceptor.py``;
+  Rittner 2001 Anesthesiology 95:500; Pannell 2016 J Neuroinflammation 13:262). Every macrophage
   takes up miR-21 exosomes and keeps the load.
   Drives count only above a threshold (``polarization_drive_threshold``),
   so trace background TNF leaves a resting tissue at rest.
@@ -90,6 +93,13 @@ class MacrophageParams:
     ccl2_m1_molecules_per_s: float = param(2.9, "molecules/cell/s", f"nlisim (M) {_CAL}")
     pge2_m1_molecules_per_s: float = param(10.0, "molecules/cell/s", "assumption: COX-2 product; calibrate")
     il10_m2_molecules_per_s: float = param(0.12, "molecules/cell/s", "0.08-0.16 (M, docs/references.md)")
+    opioid_m1_molecules_per_s: float = param(
+        10.0, "molecules/cell/s", "assumption: monocytes/macrophages carry most of the opioid peptide of an inflamed "
+        "paw from day 4 (Rittner 2001 Anesthesiology 95:500, V for the cells, U for the rate); set so that blocking "
+        "the peptides deepens CFA hyperalgesia by about a fifth (docs/validation.md) and leaves arthritis painful")
+    opioid_m2_molecules_per_s: float = param(
+        20.0, "molecules/cell/s", "assumption: 2x M1; M2 macrophages hold more opioid peptide and relieve pain "
+        "through it (Pannell 2016 J Neuroinflammation 13:262, V for direction)")
     tolerance_on_min: float = param(
         360.0, "min", "assumption: LPS tolerance is set within hours of a first exposure (Biswas & Lopez-Collazo "
         "2009 Trends Immunol 30:475, U for the time); at full TLR4 occupancy", low=1e-6)
@@ -221,6 +231,8 @@ class Macrophage(CellType):
         cox = 1.0 - self.model.enzyme_inhibition.get("COX2", 0.0)  # NSAIDs, glucocorticoids
         self.export("PGE2", per_s * m1_tol * p.pge2_m1_molecules_per_s * cox)
         self.export("IL10", per_s * (state == 2) * p.il10_m2_molecules_per_s)
+        self.export("opioid", per_s * ((state == 1) * p.opioid_m1_molecules_per_s
+                                       + (state == 2) * p.opioid_m2_molecules_per_s))  # fmt: skip
         self.uptake("miR21", p.mir21_uptake_per_min)
 
     def move(self, dt_min: float) -> None:

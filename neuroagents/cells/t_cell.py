@@ -35,6 +35,9 @@ Rules
   Egen 2011 Immunity 34:807, V): output scales with the fraction of the compartment's macrophages and
   microglia that are activated (M1, reactive; MHC-II up), so T cells among
   resting macrophages stay quiet.
+* **Opioid peptides**: restimulated T cells of every subset release β-endorphin
+  (Cabot 1997 J Clin Invest 100:142; Labuz 2009 J Clin Invest 119:278), read
+  by the nociceptors' peripheral μ receptors (``pain/nociceptor.py``).
 * **Movement**: near-random walk, slightly up CCL2; death/egress.
 """
 
@@ -80,6 +83,10 @@ class TCellParams:
         "T cells are restimulated whatever the APCs' state (floor of restimulation)", high=1.0)
     il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
     elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
+    opioid_molecules_per_s: float = param(
+        10.0, "molecules/cell/s", "assumption: as M1 macrophages; CD4+ T cells release β-endorphin in inflamed "
+        "tissue and relieve pain through peripheral opioid receptors (Cabot 1997 J Clin Invest 100:142; Labuz 2009 "
+        "J Clin Invest 119:278, V for direction, U for the rate)")
 
 
 class TCell(CellType):
@@ -170,6 +177,7 @@ class TCell(CellType):
         self.export("GMCSF", per_s * gc * (s == 1) * p.gmcsf_th17_molecules_per_s)
         self.export("IL10", per_s * (s == 2) * p.il10_treg_molecules_per_s)
         self.export("elastase", per_s * (s != 2) * p.elastase_molecules_per_s)
+        self.export("opioid", per_s * gc * p.opioid_molecules_per_s)  # effector release, like the cytokines
 
     def move(self, dt_min: float) -> None:
         super().move(dt_min)

@@ -189,12 +189,21 @@ class PainModel:
             "mean_sensitization": float(idx["s_mech"].mean()),
             "mean_heat_sensitization": float(idx["s_heat"].mean()),
             "mean_priming": float(priming.mean()) if priming.size else 0.0,
+            "mean_mu_opioid_receptors": self._mean_mor(model),
             "spinal_disinhibition": float(dh.disinhibition),
             "spinal_nmda_gain": float(dh.nmda_gain),
             "spinal_kcc2_loss": float(dh.kcc2_loss),
             "spinal_astrocytes": float(dh.astrocytes),
             "spinal_potentiation": float(dh.potentiation),
         }
+
+    def _mean_mor(self, model) -> float:
+        """Mean μ-receptor availability at the neurons' terminals (``mor_rest`` without neurons)."""
+        neurons = _neurons(model)
+        if neurons is None or neurons.n == 0:
+            return float(self.params.mor_rest)
+        self.nociceptors.align(neurons.pop.ids)
+        return float(model.backend.to_host(self.nociceptors.mor.mean()))
 
     def inspect_neuron(self, model, row: int) -> dict:
         """Everything the pain model knows about the neuron in population row ``row``, for people."""
@@ -206,7 +215,7 @@ class PainModel:
         p = self.params
         conc = {k: float(host(v)[row]) for k, v in self.nociceptors.concentrations(model).items()}
         one = {k: np.array([v]) for k, v in conc.items()}
-        target = channel_targets(one, 1, model.inhibition, p)
+        target = channel_targets(one, 1, model.inhibition, p, mor=np.array([float(host(self.nociceptors.mor)[row])]))
         idx = {k: float(host(v)[row]) for k, v in self.nociceptors.indices().items()}
         scale = force_scale_g(p, self.species)
         return {
@@ -216,6 +225,7 @@ class PainModel:
             "channel_drive": {ch: float(host(self.nociceptors.drive[ch])[row]) for ch in CHANNELS},
             "channel_target": {ch: float(target[ch][0]) for ch in CHANNELS},
             "priming": float(host(self.nociceptors.priming)[row]),
+            "mu_opioid_receptors": float(host(self.nociceptors.mor)[row]),
             "mechanical_sensitization": idx["s_mech"],
             "c_half_activation_force_g": p.c_threshold * idx["threshold_factor"] * scale,
             "heat_half_activation_C": idx["heat_half_C"],

@@ -15,6 +15,8 @@ Receptors and their kinase routes (``docs/references.md``)::
     PGE2  -> EP2/EP4 -> cAMP/PKA -> TTX-r Na, TRPV1
     histamine -> H1 -> PLC/PKC -> TRPV1;  5-HT -> 5-HT2A/4/7 -> Na, TRPV1
     IL-10 -> IL-10R: does not sensitize; divides the pro-nociceptive drive
+    opioid peptides (immune cells) -> μ receptors on the terminal -> Gi/o: divide it too,
+             in proportion to the terminal's μ-receptor availability m (Stein & Machelska 2011)
 
 Inhibitors act where the wiring says: ``model.inhibition["JAK1"]`` (and
 JAK2 with TYK2, and ``STAT3``) reaches IL-6 only, through
@@ -23,7 +25,9 @@ and IL-1β; nothing here reaches PGE2, NGF or the amines.
 
 Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
 
-    D_ch*  = (1 - b θ_IL10) Σ_R e_{R,ch} θ_R g_R          ch in {na, trpv1, trpa1}
+    D_ch*  = (1 - b θ_IL10)(1 - b_o m θ_op) Σ_R e_{R,ch} θ_R g_R     ch in {na, trpv1, trpa1}
+    m     <- m* + (m - m*) exp(-dt/τ_m),  m* = m_0 + (1 - m_0) x_r/(1 + x_r)   μ receptors at the terminal
+             (x_r: the mechanical drive of the undivided targets: inflammation brings the receptors)
     D_ch  <- D_ch* + (D_ch - D_ch*) exp(-dt/τ)             τ = τ_on if rising else τ_off (1 + κ Π)
     x_m    = k_na D_na + k_a1 D_trpa1,   S_fast = x_m / (1 + x_m)
     Π     <- exact solution of dΠ/dt = S⁺ (1 - Π)/τ_Π,on - Π/τ_Π,off      (hyperalgesic priming;
@@ -45,7 +49,9 @@ import numpy as np
 from neuroagents.cells.signaling import RECEPTORS, Receptor, SignalingNetwork
 from neuroagents.tissue.exchange import gather
 
-__all__ = ["CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "effects"]
+__all__ = [
+    "CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "analgesia", "channel_targets", "effects", "undivided_targets",
+]
 
 SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin", "elastase")
 """Mediators that sensitize nociceptors (IL-10 is read too, and does not)."""
@@ -100,7 +106,7 @@ def _occupancy(xp, c, kd, h):
     return ch / (ch + kd**h)
 
 
-def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np):
+def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np, mor=None):
     """Steady-state channel drives for the given mediators.
 
     Parameters
@@ -112,12 +118,35 @@ def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str,
     inhibition : Mapping[str, float]
         Fractional inhibition of kinases and pathways (``model.inhibition``).
     p : PainParams
+    mor : ndarray of shape (n,), optional
+        μ-receptor availability at each terminal, 0..1 (``None``: ``p.mor_rest``).
 
     Returns
     -------
     dict[str, ndarray of shape (n,)]
         ``{"na", "trpv1", "trpa1"}``: fractional current increases, >= 0.
     """
+    raw = undivided_targets(conc, n, inhibition, p, xp)
+    damp = analgesia(conc, n, inhibition, p, xp, mor)
+    return {ch: raw[ch] * damp for ch in CHANNELS}
+
+
+def analgesia(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np, mor=None):
+    """The factor, in (0, 1], by which IL-10 and opioid peptides divide the drives, shape (n,).
+
+    IL-10 acts through IL-10R1/JAK1 and IL-10R2/TYK2 -> STAT3, the receptor of every other cell type
+    (``cells/signaling.py``), so JAK inhibitors take this brake away too; the opioid peptides act through
+    μ receptors (Gi/o, no JAK) in proportion to their availability ``mor`` at the terminal.
+    """
+    zero = xp.zeros(n)
+    m = p.mor_rest if mor is None else mor
+    il10 = _il10_network(p, xp).target_activity({"IL10": conc.get("IL10", zero)}, n, inhibition)["STAT3"]
+    damp = 1.0 - p.il10_block * il10
+    return damp * (1.0 - p.opioid_block * m * _occupancy(xp, conc.get("opioid", zero), p.opioid_kd_nM, 1.0))
+
+
+def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np):
+    """The receptors' summed drive before IL-10 and opioids divide it, ``{channel: (n,)}`` (see above)."""
     zero = xp.zeros(n)
     out = {ch: xp.zeros(n) for ch in CHANNELS}
     p38_gate = 1.0 - float(inhibition.get("P38", 0.0))
@@ -131,8 +160,14 @@ def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str,
             w = getattr(e, ch)
             if w:
                 out[ch] = out[ch] + w * occ
-    damp = 1.0 - p.il10_block * _occupancy(xp, conc.get("IL10", zero), p.il10_kd_nM, p.hill)
-    return {ch: out[ch] * damp for ch in CHANNELS}
+    return out
+
+
+def _il10_network(p, xp) -> SignalingNetwork:
+    """IL-10R with the shared JAK requirement (JAK1 and TYK2) -> STAT3 (cells/signaling.py)."""
+    ref = RECEPTORS["IL10R"]
+    r = Receptor("IL10R", "IL10", p.il10_kd_nM, p.hill, ref.kinases, ("STAT3",), "pain.params il10_kd_nM; wiring V")
+    return SignalingNetwork((r,), xp=xp)
 
 
 def _il6_network(e: Effect, hill: float, xp) -> SignalingNetwork:
@@ -159,6 +194,8 @@ class Nociceptors:
         Relaxed channel drives ``na``, ``trpv1``, ``trpa1`` (fractional current increase).
     priming : ndarray of shape (n,)
         Hyperalgesic priming Π in [0, 1).
+    mor : ndarray of shape (n,)
+        μ-opioid-receptor availability at the peripheral terminal, ``mor_rest``..1.
     """
 
     def __init__(self, params, xp=np):
@@ -167,6 +204,7 @@ class Nociceptors:
         self.ids = xp.zeros(0, dtype=np.int64)
         self.drive = {ch: xp.zeros(0) for ch in CHANNELS}
         self.priming = xp.zeros(0)
+        self.mor = xp.zeros(0)
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def align(self, ids) -> None:
@@ -179,11 +217,13 @@ class Nociceptors:
             pos = xp.clip(xp.searchsorted(self.ids, ids), 0, m - 1)
             known = self.ids[pos] == ids
 
-        def carry(old):
-            return xp.where(known, old[pos], 0.0) if m else xp.zeros(ids.shape[0])
+        def carry(old, rest=0.0):
+            return xp.where(known, old[pos], rest) if m else xp.full(ids.shape[0], rest)
 
         self.drive = {ch: carry(v) for ch, v in self.drive.items()}
         self.priming = carry(self.priming)
+        self.mor = carry(getattr(self, "mor", xp.zeros(0)), self.p.mor_rest) if m else xp.full(
+            ids.shape[0], self.p.mor_rest)  # a checkpoint from before the μ receptors: at rest
         self.ids = ids.copy()
 
     @property
@@ -198,7 +238,7 @@ class Nociceptors:
         env = neurons.model.env  # the somata's compartment (the DRG when there are several)
         term_env = axons.periphery.env if axons is not None else env
         pop = neurons.pop
-        names = [m for m in (*SENSITIZERS, "IL10") if m in env.names]
+        names = [m for m in (*SENSITIZERS, "IL10", "opioid") if m in env.names]
         if not names:
             return {}
         term = gather(term_env.fields, pop["terminal_voxel"])
@@ -217,7 +257,12 @@ class Nociceptors:
     def step(self, conc: Mapping[str, object], inhibition: Mapping[str, float], dt_min: float) -> None:
         """Advance drives and priming by ``dt_min`` minutes with mediators held at ``conc`` (exact)."""
         xp, p = self.xp, self.p
-        target = channel_targets(conc, self.n, inhibition, p, xp)
+        raw = undivided_targets(conc, self.n, inhibition, p, xp)
+        x_r = p.mech_na_weight * raw["na"] + p.mech_trpa1_weight * raw["trpa1"]
+        m_inf = p.mor_rest + (1.0 - p.mor_rest) * x_r / (x_r + p.mor_half_drive)  # inflammation brings μ receptors
+        self.mor = m_inf + (self.mor - m_inf) * np.exp(-dt_min / p.mor_tau_min)
+        damp = analgesia(conc, self.n, inhibition, p, xp, self.mor)
+        target = {ch: raw[ch] * damp for ch in CHANNELS}
         s_start = self.fast_mechanical()
         tau_off = p.tau_off_min * (1.0 + p.priming_prolongs * self.priming)
         for ch in CHANNELS:

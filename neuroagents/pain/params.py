@@ -81,6 +81,23 @@ class PainParams:
                                             "mechanosensitive channels (Zhao 2015 J Biol Chem, U)")  # fmt: skip
     il10_block: float = param(0.5, "1", "assumption; direction Shen 2013 Exp Neurol (U: IL-10 lowers Na "
                                         "channels): divides the pro-nociceptive drive", high=1.0)  # fmt: skip
+    # --- endogenous opioid analgesia at the terminals (immune-cell opioid peptides on μ receptors) -------
+    opioid_kd_nM: float = param(1.0, "nM", "β-endorphin binds μ receptors with Ki ~1-10 nM (Raynor 1994 Mol "
+                                           "Pharmacol 45:330, U); the low end", low=1e-6)  # fmt: skip
+    opioid_block: float = param(
+        1.0, "1", "assumption: at full occupancy of fully available peripheral μ receptors, Gi/o signalling (less "
+        "cAMP/PKA, less TTX-r Na and TRPV1 sensitization) removes the inflammatory drive: peripheral opioid agonists "
+        "abolish inflammatory hyperalgesia (Stein & Machelska 2011 Pharmacol Rev 63:860, V for direction)", high=1.0)
+    mor_rest: float = param(
+        0.1, "1", "assumption: peripheral μ-receptor availability at rest, as a fraction of its inflamed level; "
+        "inflammation raises their axonal transport to the terminals several-fold (Hassan 1993 Neuroscience 55:185, "
+        "V for direction) under NGF (Mousa 2007 Brain 130:502, V)", high=1.0)
+    mor_half_drive: float = param(
+        0.2, "1", "assumption: the undivided mechanical drive (x of S = x/(1+x); 1 = half-sensitized) at which "
+        "μ-receptor availability is half-way up", low=1e-6)
+    mor_tau_min: float = param(
+        5760.0, "min", "assumption: μ receptors reach inflamed terminals over days (more DRG μ receptors and "
+        "G-protein coupling at 4 days of CFA, Zöllner 2003 Mol Pharmacol 64:202, U for the time); 4 d", low=1e-3)
     cytokine_soma_weight: float = param(0.5, "1", "assumption: TNF, IL-1b, IL-6 also act on DRG somata "
                                                   "(Schaefers 2003 J Neurosci, U)", high=1.0)  # fmt: skip
     # --- peripheral: channels -> thresholds and gain ---------------------------------------------

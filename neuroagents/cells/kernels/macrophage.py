@@ -20,7 +20,7 @@ from neuroagents.units import MOLECULES_PER_NM_UM3
 __all__ = ["decide", "secrete", "sense"]
 
 NFKB, STAT1, STAT3, STAT5, STAT6 = (PATHWAYS.index(p) for p in ("NFKB", "STAT1", "STAT3", "STAT5", "STAT6"))
-EXPORTS = ("TNF", "IL1B", "IL6", "CCL2", "PGE2", "IL10")
+EXPORTS = ("TNF", "IL1B", "IL6", "CCL2", "PGE2", "IL10", "opioid")
 """What macrophages release, in the reference's order (:meth:`Macrophage.secrete`)."""
 
 
@@ -170,9 +170,10 @@ def decide(ct, dt_min: float) -> bool:
 # --- secrete --------------------------------------------------------------------------------------
 @njit(**JIT)
 def secrete_kernel(voxel, state, acts, tolerance, t_max, rates, on, q_rows, per_nM, k_row, k_uptake, bad, bad_set):
-    """Scatter-add of the six exports (molecules/min -> nM/min) and the miR-21 uptake, in cell order.
+    """Scatter-add of the seven exports (molecules/min -> nM/min) and the miR-21 uptake, in cell order.
 
-    ``rates``: molecules/s of TNF (M1), TNF (M0), IL-1β, IL-6, CCL2, PGE2 (times COX-2 left), IL-10 (M2);
+    ``rates``: molecules/s of TNF (M1), TNF (M0), IL-1β, IL-6, CCL2, PGE2 (times COX-2 left), IL-10 (M2), then
+    the COX-2 left, and the opioid peptides of M1 and of M2 (not tolerizable);
     ``on[j]``: whether export ``j`` happens; ``k_uptake`` < 0: no uptake. ``bad[j]`` gets the first negative or
     non-finite release of export ``j`` (nM/min) and ``bad_set[j]`` = 1.
     """
@@ -183,7 +184,7 @@ def secrete_kernel(voxel, state, acts, tolerance, t_max, rates, on, q_rows, per_
         m1 = 1.0 if s == 1 else 0.0
         restored = 1.0 - (1.0 - acts[STAT1][i]) * (1.0 - acts[STAT5][i])
         m1_tol = m1 * (1.0 - t_max * tolerance[i] * (1.0 - restored))
-        for j in range(6):
+        for j in range(7):
             if not on[j]:
                 continue
             if j == 0:
@@ -192,6 +193,8 @@ def secrete_kernel(voxel, state, acts, tolerance, t_max, rates, on, q_rows, per_
                 x = per_s * m1_tol * rates[5] * rates[7]
             elif j == 5:
                 x = per_s * (1.0 if s == 2 else 0.0) * rates[6]
+            elif j == 6:
+                x = per_s * (m1 * rates[8] + (1.0 if s == 2 else 0.0) * rates[9])
             else:
                 x = per_s * m1_tol * rates[j + 1]
             x = x * per_nM
@@ -216,17 +219,18 @@ def secrete(ct) -> bool:
     cox = 1.0 - m.enzyme_inhibition.get("COX2", 0.0)
     rates = np.array([p.tnf_m1_molecules_per_s, p.tnf_m0_molecules_per_s, p.il1b_m1_molecules_per_s,
                       p.il6_m1_molecules_per_s, p.ccl2_m1_molecules_per_s, p.pge2_m1_molecules_per_s,
-                      p.il10_m2_molecules_per_s, cox])  # fmt: skip
+                      p.il10_m2_molecules_per_s, cox, p.opioid_m1_molecules_per_s,
+                      p.opioid_m2_molecules_per_s])  # fmt: skip
     per_nM = 1.0 / (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3)
     if "miR21" in env.names:
         k_row = env.source_rows(env.index("miR21"))[1].reshape(-1)
         k_uptake = p.mir21_uptake_per_min * (p.cell_volume_um3 / env.grid.voxel_volume_um3)
     else:
         k_row, k_uptake = dummy, -1.0
-    bad, bad_set = np.zeros(6), np.zeros(6, dtype=np.uint8)
+    bad, bad_set = np.zeros(7), np.zeros(7, dtype=np.uint8)
     secrete_kernel(pop["voxel"], pop["state"], pathway_columns(pop), pop["tolerance"], p.tolerance_max, rates, on,
                    q_rows, per_nM, k_row, k_uptake, bad, bad_set)  # fmt: skip
-    for j, name in enumerate(EXPORTS):  # over six mediators
+    for j, name in enumerate(EXPORTS):  # over seven mediators
         if bad_set[j]:
             raise ConfigError(f"secretion.{name}.molecules_per_min", float(bad[j]), "finite and >= 0 for every cell")
     return True
