@@ -315,10 +315,12 @@ class NaiveMacrophage(NaiveCell):
             m.export("IL6", v, 60.0 * tol * p.il6_m1_molecules_per_s)
             m.export("CCL2", v, 60.0 * tol * p.ccl2_m1_molecules_per_s)
             m.export("PGE2", v, 60.0 * tol * p.pge2_m1_molecules_per_s)
+            m.export("opioid", v, 60.0 * p.opioid_m1_molecules_per_s)  # not tolerizable
         elif self.state == 0:
             m.export("TNF", v, 60.0 * p.tnf_m0_molecules_per_s)
         else:
             m.export("IL10", v, 60.0 * p.il10_m2_molecules_per_s)
+            m.export("opioid", v, 60.0 * p.opioid_m2_molecules_per_s)
         m.uptake("miR21", v, p.mir21_uptake_per_min, p.cell_volume_um3)
 
     def move(self) -> None:
@@ -397,6 +399,8 @@ class NaiveTCell(NaiveCell):
             m.export("IL10", v, 60.0 * p.il10_treg_molecules_per_s)
         if s != 2:
             m.export("elastase", v, 60.0 * p.elastase_molecules_per_s)
+        restimulated = float(receptor_gate("IL2RG", inh, 1)[0]) * self.restimulation()  # every subset
+        m.export("opioid", v, 60.0 * restimulated * p.opioid_molecules_per_s)
 
 
 class NaiveMicroglia(NaiveCell):

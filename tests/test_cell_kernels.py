@@ -84,8 +84,9 @@ def test_each_fused_phase_gives_the_reference_bits(seed):
 
 def test_a_whole_run_with_recruitment_is_the_same():
     runs = []
+    often = {"macrophage": {"recruitment_per_min": 0.05}}  # recruits every few steps, whatever the painted CCL2
     for kernels in ("reference", "numba"):
-        m = build(kernels, 7, n=300)
+        m = build(kernels, 7, n=300, cell_params=often)
         for _ in range(15):
             m.step()
         runs.append(m)
