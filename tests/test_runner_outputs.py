@@ -13,6 +13,7 @@ import xarray as xr
 
 from neuroagents.progress import Progress
 from neuroagents.recording import SnapshotSchedule, atomic_write, field_environments
+from neuroagents.registry import MEDIATORS
 from neuroagents.scenario import load_scenario
 from neuroagents.testing import error_line, run_cli
 
@@ -55,7 +56,7 @@ def test_snapshots_follow_the_schedule_plus_the_end(snap_run):
     assert ds["time"].values.tolist() == [0.0, 10.0, 20.0, 27.0]  # every 10 min, and the last state at 27 min
     assert ds["TNF"].dims == ("time", "x", "y") and ds["TNF"].shape == (4, 10, 8)
     assert ds["x"].values.tolist() == [10.0 + 20.0 * i for i in range(10)] and ds["TNF"].attrs["units"] == "nM"
-    assert len(ds.data_vars) == 24
+    assert sorted(ds.data_vars) == sorted(MEDIATORS)  # every mediator on the grid, one field each
 
 
 def test_the_last_snapshot_is_the_model_state_at_the_end(snap_run):
