@@ -1,6 +1,6 @@
 """The pain trace's cost per cell step: a scenario run with the trace and without it, in one process.
 
-``python bench/pain_trace.py [SCENARIO] [--days D] [--quick]``
+``python bench/pain_trace.py [SCENARIO] [--days D] [--every N] [--quick]``
 
 Two models of the scenario (default ``sni``, its whole 28 days) are built with the same seed and stepped in
 alternating blocks of :data:`BLOCK` steps, so that a busy machine slows both alike: one as the model runs (a row
@@ -9,8 +9,9 @@ of the pain trace every cell step, :mod:`neuroagents.pain.trace`), the other wit
 it is the copy of the mean firing the dorsal horn always needed, now 1 + 5 n floats instead of 1). CPU time of
 the process per block (``time.process_time``; numba's kernels are serial), summed: the ratio with / without is
 the trace's cost. Then the trace alone: the per-call cost of a row with the thresholds (every step at the default
-cadence) and of a row without them (``trace_threshold_every_steps`` > 1), and how many rows had to evaluate the
-whole force grid because the threshold left the window around its last crossing.
+cadence) and of a row without them (``--every N`` sets ``trace_threshold_every_steps``: the thresholds every N-th
+step), and how many rows had to evaluate the whole force grid because the threshold left the window around its
+last crossing.
 
 **Checks** (exit status 1 when one fails): the two models' time series are identical (the trace changes nothing
 recorded); the trace has one row per step; at every record its columns equal the recorded readouts (within
@@ -82,9 +83,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenario", nargs="?", default="sni")
     ap.add_argument("--days", type=float, default=None, help="simulated days (default: the scenario's duration)")
+    ap.add_argument("--every", type=int, default=None, help="pain.trace_threshold_every_steps (default: the "
+                    "scenario's, 1 unless it sets one)")  # fmt: skip
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps")
     args = ap.parse_args(argv)
-    s = load_scenario(args.scenario, ["time.record_every_min=50"] if args.quick else [])  # quick: records to check
+    overrides = ["time.record_every_min=50"] if args.quick else []  # quick: records to check within its steps
+    if args.every is not None:
+        overrides.append(f"pain.trace_threshold_every_steps={args.every}")
+    s = load_scenario(args.scenario, overrides)
     with_trace, without = s.build_model(backend="numpy"), s.build_model(backend="numpy")
     without._trace_pain = lambda: None
     days = s.duration_min / 1440.0 if args.days is None else args.days
@@ -93,7 +99,8 @@ def main(argv=None) -> int:
     print(_machine())
     dt = with_trace.cell_dt_min
     print(f"{args.scenario}: {steps} steps of {dt:g} min ({steps * dt / 1440:.2f} days), {with_trace.neurons.n} "
-          f"neurons, blocks of {block} steps alternating after {WARMUP} untimed steps")  # fmt: skip
+          f"neurons, blocks of {block} steps alternating after {WARMUP} untimed steps; thresholds every "
+          f"{with_trace.pain.params.trace_threshold_every_steps} steps and at records")  # fmt: skip
     calls, restore = _count_full_grid(len(with_trace.pain.species.filaments_g))
     cpu = {"with": 0.0, "without": 0.0}
     for model in (without, with_trace):  # warm-up (first calls, caches), counted in the steps

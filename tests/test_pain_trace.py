@@ -104,10 +104,17 @@ def test_the_window_gives_the_readouts_thresholds_from_any_starting_guess():
     pm = m.pain
     idx, ongoing, transduces, _ = pm._host_state(m)
     want = pm.readouts(m)
-    results = [trace_signals(pm.dorsal_horn, pm.params, pm.species, idx, ongoing, transduces, threshold=True, guess=g)
-               for g in (0, 10, 30, FINE_GRID_POINTS)]  # fmt: skip
+
+    def signals(guess):
+        return trace_signals(pm.dorsal_horn, pm.params, pm.species, idx, ongoing, transduces, threshold=True,
+                             guess=guess)  # fmt: skip
+
+    results = [signals(g) for g in (0, 10, 30, FINE_GRID_POINTS)]
     crossings = {j for _, j in results}
-    assert len(crossings) == 1 and 0 < crossings.pop() < FINE_GRID_POINTS  # an interior crossing, whatever the guess
+    assert len(crossings) == 1  # whatever the guess
+    j = crossings.pop()
+    assert 4 < j < FINE_GRID_POINTS - 4  # an interior crossing: guesses near it take the windows, not the grid
+    results += [signals(g) for g in (j, j - 1, j + 1, j - 3, j + 3, j + 5)]  # bracket, 8-force window, grid
     for out, _ in results:
         assert out["withdrawal_threshold_g"] == want["withdrawal_threshold_g"]
         assert out["withdrawal_threshold_interp_g"] == pytest.approx(want["withdrawal_threshold_interp_g"], rel=1e-12)

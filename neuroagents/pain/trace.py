@@ -12,7 +12,7 @@ The trace computes every cell step, after the pain update, what costs a few circ
   ``withdrawal_threshold_g`` and ``withdrawal_threshold_interp_g``, defined as the readouts define them (the
   first filament of the species' series whose response reaches the criterion; the log-interpolated crossing on
   :data:`FINE_GRID_POINTS` log-spaced forces over the series) but computed from a few forces around the last
-  crossing (:func:`trace_signals`): the readout evaluates 59 forces, the trace 5 or 6 on most steps. Where the
+  crossing (:func:`trace_signals`): the readout evaluates 59 forces, the trace 3 or 4 on most steps. Where the
   response rises with force (it does below the threshold in every built-in scenario) they equal the readouts;
   ``tests/test_pain_trace.py`` checks that they do at every record. On other steps these columns are NaN;
 * ``neuron_mean_firing_hz``, ``mean_sensitization`` and ``spinal_disinhibition``, as in the readouts.
@@ -39,7 +39,7 @@ import numpy as np
 from neuroagents.pain import readouts as ro
 from neuroagents.pain.params import force_scale_g
 
-__all__ = ["FINE_GRID_POINTS", "TRACE_COLUMNS", "WINDOW", "TraceBuffer", "fine_forces", "trace_signals"]
+__all__ = ["FINE_GRID_POINTS", "TRACE_COLUMNS", "WINDOWS", "TraceBuffer", "fine_forces", "trace_signals"]
 
 TRACE_COLUMNS = {
     "step": "1 (cell steps since the start; row k is step k + 1)",
@@ -58,8 +58,9 @@ FINE_GRID_POINTS = 48
 """Forces of the fine log-spaced grid over the species' series that ``withdrawal_threshold_interp_g``
 interpolates on (the readout's and the trace's)."""
 
-WINDOW = 2
-"""Fine-grid forces evaluated on each side of the last crossing (4 in all, :func:`trace_signals`)."""
+WINDOWS = (1, 4)
+"""Half-widths of the windows of the fine grid tried in turn around the last crossing (:func:`trace_signals`):
+``j - w .. j + w - 1``, the bracket itself first, then 8 forces; then the whole grid."""
 
 
 class TraceBuffer:
@@ -117,11 +118,13 @@ def fine_forces(filaments_g: tuple[float, ...]) -> np.ndarray:
     return out
 
 
-def _window(filaments_g: tuple[float, ...], j: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """The fine-grid indices ``lo``.. around crossing ``j`` (their forces) and the filaments strictly between them."""
+def _window(filaments_g: tuple[float, ...], j: int, w: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """The fine-grid indices ``lo``.. (``j - w .. j + w - 1``, at least two, inside the grid), their forces, and the
+    filaments strictly between them."""
     fine = fine_forces(filaments_g)
-    lo, hi = max(j - WINDOW, 0), min(j + WINDOW - 1, fine.size - 1)
-    lo = min(lo, hi - 1)
+    n = fine.size
+    lo = max(min(j - w, n - 2), 0)
+    hi = min(max(j + w - 1, lo + 1), n - 1)
     fil = np.asarray(filaments_g)
     return lo, fine[lo : hi + 1], fil[(fil > fine[lo]) & (fil < fine[hi])]
 
@@ -155,10 +158,11 @@ def trace_signals(dh, p, species, idx, ongoing_hz, transduces, *, threshold: boo
     The thresholds are the readout's: the first filament whose response (peak P) reaches the criterion, and the
     log-interpolated crossing on the fine grid (:func:`fine_forces`). The response rises with force, so they
     follow from the fine-grid index ``j`` of the crossing (the first force at or above the criterion) and the
-    few forces around it: :data:`WINDOW` fine-grid forces on each side of the last crossing (``guess``) and the
-    filaments among them are evaluated with the standard filament in one circuit call (mouse: 5 or 6 forces, the
-    readout 59). Only when the crossing has left that window are the whole grid and series evaluated, as the
-    readout does. The results do not depend on ``guess``, only the cost.
+    few forces around it. The last crossing's bracket (fine-grid forces ``guess - 1`` and ``guess``) and any
+    filament inside it are evaluated with the standard filament in one circuit call (3 or 4 forces; the readout
+    evaluates 59); when the crossing has left it, a window of 8 fine-grid forces around it (:data:`WINDOWS`), and
+    only when it has left that too, the whole grid and series, as the readout does. The results do not depend on
+    ``guess``, only the cost.
 
     Parameters
     ----------
@@ -202,12 +206,18 @@ def trace_signals(dh, p, species, idx, ongoing_hz, transduces, *, threshold: boo
     if not threshold:
         out["pain_evoked_standard_hz"] = float(responses(standard)[0])
         return out, guess
-    lo, fine_f, fil_f = _window(filaments, min(max(int(guess), 0), FINE_GRID_POINTS))
-    resp = responses(np.concatenate([standard, fine_f, fil_f]))
-    out["pain_evoked_standard_hz"] = float(resp[0])
-    m = fine_f.size
-    found = _thresholds(filaments, lo, fine_f, resp[1 : 1 + m], fil_f, resp[1 + m :], p.criterion_hz)
-    if found is None:  # the crossing left the window: the whole grid and series, as the readout
+    j = min(max(int(guess), 0), FINE_GRID_POINTS)
+    found = None
+    for w in WINDOWS:  # the bracket of the last crossing, with the standard filament; then a wider window
+        lo, fine_f, fil_f = _window(filaments, j, w)
+        first = np.isnan(out["pain_evoked_standard_hz"])
+        resp = responses(np.concatenate([standard, fine_f, fil_f]) if first else np.concatenate([fine_f, fil_f]))
+        if first:
+            out["pain_evoked_standard_hz"], resp = float(resp[0]), resp[1:]
+        found = _thresholds(filaments, lo, fine_f, resp[: fine_f.size], fil_f, resp[fine_f.size :], p.criterion_hz)
+        if found is not None:
+            break
+    if found is None:  # the crossing left both windows: the whole grid and series, as the readout
         fine, fil = fine_forces(filaments), np.asarray(filaments)
         r = responses(np.concatenate([fine, fil]))
         above = np.flatnonzero(r[: fine.size] >= p.criterion_hz)
