@@ -223,3 +223,24 @@ def test_the_ongoing_state_is_the_readouts_call():
     _, ongoing, _, _ = pm._host_state(m)
     assert m.pain_trace()["pain_ongoing_hz"].iloc[-1] == float(ro.ongoing_state(pm.dorsal_horn, ongoing, pm.params)
                                                                 ["P"][0])  # fmt: skip
+
+
+def test_on_a_device_the_trace_syncs_nowhere_new_and_is_numpys():
+    """The strict backend (:mod:`neuroagents.strict_xp`) raises at any host sync outside the declared points, as
+    a GPU would cost one: the trace adds none, and gives NumPy's numbers."""
+    from neuroagents.backend import strict_backend
+    from neuroagents.host_syncs import DECLARED, KNOWN
+
+    sc = load_scenario("nerve_injury", SMALL)
+    ref = NeuroImmuneModel.from_scenario(sc, backend="numpy", seed=3)
+    strict = NeuroImmuneModel.from_scenario(sc, backend=strict_backend(mode="record", allow={**DECLARED, **KNOWN}),
+                                            seed=3)  # fmt: skip
+    built = len(strict.backend.xp.syncs)  # building records once, outside a step
+    for _ in range(6):
+        ref.step()
+        strict.step()
+    steps = strict.backend.xp.syncs[built:]
+    assert not [f"{s.where}: {s.op}" for s in steps if s.allowed is None]
+    assert any("_copy_for_trace" in s.where for s in steps)  # the one copy the pain update makes, declared
+    assert strict.backend.name == "strict" and len(strict.pain_trace()) == 6
+    pd.testing.assert_frame_equal(strict.pain_trace(), ref.pain_trace(), check_exact=True)
