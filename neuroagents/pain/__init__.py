@@ -90,6 +90,8 @@ class PainModel:
         self.dorsal_horn = DorsalHorn(self.params)
         self.spinal = spinal or grid_mean_spinal
         self._windup_cache: dict[tuple, tuple[float, float]] = {}
+        self._trace_host: np.ndarray | None = None  # the pain update's host copy, read by trace_signals
+        self._trace_guess = 0  # the fine-grid index of the last threshold crossing (neuroagents.pain.trace)
         neurons = _neurons(model)
         if neurons is not None and neurons.n:
             self.nociceptors.align(neurons.pop.ids)
@@ -131,9 +133,9 @@ class PainModel:
         """The pain trace's signals now (:func:`neuroagents.pain.trace.trace_signals`), right after :meth:`update`.
 
         Uses the host copy :meth:`update` made (a naive neuron when there are none, as :meth:`readouts`);
-        ``threshold`` adds the von Frey series' columns.
+        ``threshold`` adds the two withdrawal thresholds.
         """
-        host = getattr(self, "_trace_host", None)
+        host = self._trace_host
         neurons = _neurons(model)
         if host is None or neurons is None or neurons.n == 0:
             idx, ongoing, transduces, _ = self._host_state(model)
@@ -143,7 +145,7 @@ class PainModel:
             idx = {"threshold_factor": thr, "gain": gain, "s_mech": s_mech}
         out, self._trace_guess = trace.trace_signals(self.dorsal_horn, self.params, self.species, idx, ongoing,
                                                      transduces, threshold=threshold,
-                                                     guess=getattr(self, "_trace_guess", 1))  # fmt: skip
+                                                     guess=self._trace_guess)  # fmt: skip
         return out
 
     def _write_firing(self, model) -> None:
