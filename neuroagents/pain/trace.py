@@ -12,9 +12,10 @@ The trace computes every cell step, after the pain update, what costs a few circ
   ``withdrawal_threshold_g`` and ``withdrawal_threshold_interp_g``, defined as the readouts define them (the
   first filament of the species' series whose response reaches the criterion; the log-interpolated crossing on
   :data:`FINE_GRID_POINTS` log-spaced forces over the series) but computed from a few forces around the last
-  crossing (:func:`trace_signals`): the readout evaluates 59 forces, the trace 3 or 4 on most steps. Where the
-  response rises with force (it does below the threshold in every built-in scenario) they equal the readouts;
-  ``tests/test_pain_trace.py`` checks that they do at every record. On other steps these columns are NaN;
+  crossing (:func:`trace_signals`): the readout evaluates 59 forces, the trace 3 or 4 on most steps. Wherever
+  the response stays below the criterion at every force lighter than the crossing (it rises with force; a dip of
+  0.007 Hz far below the criterion was seen, harmless) they equal the readouts; ``tests/test_pain_trace.py`` and
+  ``bench/pain_trace.py`` check that they do at every record. On other steps these columns are NaN;
 * ``neuron_mean_firing_hz``, ``mean_sensitization`` and ``spinal_disinhibition``, as in the readouts.
 
 All of it runs on the host from one copy of the neurons' state that the pain update makes anyway
