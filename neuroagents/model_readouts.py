@@ -44,14 +44,18 @@ class ModelReadouts:
     def _trace_pain(self) -> None:
         """Append this step's row to the pain trace (after the pain update; see :mod:`neuroagents.pain.trace`).
 
-        The series' columns are computed every ``trace_threshold_every_steps`` steps and at every step that
-        records, so the trace and the time series can be compared at each record.
+        The thresholds are computed every ``trace_threshold_every_steps`` steps and at every step that records, so
+        the trace and the time series can be compared at each record. A pain seam other than
+        :class:`~neuroagents.pain.PainModel` (no dorsal-horn circuit) leaves the trace empty.
         """
+        signals = getattr(self.pain, "trace_signals", None)
+        if signals is None:  # a pain seam without the circuit (e.g. IntrinsicActivity, bench/cells.py): no trace
+            return
         buf = self._pain_trace
         step = buf.n + 1
         records = self.time_min + 1e-9 >= self._next_record_min  # as the record phase decides, next
         every = int(self.pain.params.trace_threshold_every_steps)
-        row = self.pain.trace_signals(self, threshold=records or step % every == 0)
+        row = signals(self, threshold=records or step % every == 0)
         buf.append((step, self.time_min, *(row[c] for c in buf.columns[2:])))
 
     def pain_trace(self) -> pd.DataFrame:

@@ -244,3 +244,12 @@ def test_on_a_device_the_trace_syncs_nowhere_new_and_is_numpys():
     assert any("_copy_for_trace" in s.where for s in steps)  # the one copy the pain update makes, declared
     assert strict.backend.name == "strict" and len(strict.pain_trace()) == 6
     pd.testing.assert_frame_equal(strict.pain_trace(), ref.pain_trace(), check_exact=True)
+
+
+def test_a_pain_seam_without_the_circuit_leaves_the_trace_empty():
+    from neuroagents.cells.neuron import IntrinsicActivity
+
+    m = make(n_neurons=3)
+    m.pain = IntrinsicActivity()
+    m.step()
+    assert m.steps == 1 and len(m.pain_trace()) == 0 and list(m.pain_trace().columns) == list(TRACE_COLUMNS)
