@@ -41,7 +41,8 @@ DECLARED = {
     ),
     "neuroagents/pain/__init__.py:PainModel.update": (
         "the dorsal-horn circuit is a small ODE integrated on the host (numba): its inputs, the five spinal means "
-        "(one copy) and the mean afferent rate (one copy), cross once per step"
+        "(one copy) and the mean afferent rate (one copy, with the neurons' state the pain trace reads), cross once "
+        "per step"
     ),
 }
 """Declared sync points: data crosses here by design (function -> why)."""

@@ -6,6 +6,8 @@ microenvironment, in order::
 
     dose -> sense -> decide -> secrete -> diffuse -> move -> pain -> record
 
+The pain phase also appends a row of cheap pain signals to the pain trace (:meth:`pain_trace`, every step).
+
 Everything scheduled (the injury, depletions, knockouts from a time, held
 depletions, transfers, injections) is one sorted list of events,
 :attr:`NeuroImmuneModel.schedule` (:mod:`neuroagents.schedule`), that the dose
@@ -48,6 +50,7 @@ from neuroagents.model_args import check_arguments, check_cell_params, check_cou
 from neuroagents.model_inputs import ModelInputs
 from neuroagents.model_readouts import ModelReadouts, _reported  # noqa: F401  (_reported: imported from here)
 from neuroagents.pain import PainModel
+from neuroagents.pain.trace import TRACE_COLUMNS, TraceBuffer
 from neuroagents.registry import CELL_TYPES, MEDIATORS
 from neuroagents.schedule import Event, Schedule
 from neuroagents.sex import sex_adjusted
@@ -317,6 +320,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
             comp.swelling = build_swelling(comp, self.swelling_params, "swelling_params")
         self.neurons = self.axons.soma.cell_types["neuron"]
         self.pain = PainModel(self, params=pain_params, species=species)
+        self._pain_trace = TraceBuffer(TRACE_COLUMNS)  # a row every cell step (neuroagents.pain.trace)
 
         self.phase_order = PHASES
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
@@ -418,6 +422,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
 
     def _phase_pain(self, dt):
         self.pain.update(self, dt)
+        self._trace_pain()
 
     def _phase_record(self, dt):
         if self.time_min + 1e-9 >= self._next_record_min:

@@ -41,6 +41,31 @@ class ModelReadouts:
             self.datacollector.collect(self)
             self._last_record_min = self.time_min
 
+    def _trace_pain(self) -> None:
+        """Append this step's row to the pain trace (after the pain update; see :mod:`neuroagents.pain.trace`).
+
+        The thresholds are computed every ``trace_threshold_every_steps`` steps and at every step that records, so
+        the trace and the time series can be compared at each record. A pain seam other than
+        :class:`~neuroagents.pain.PainModel` (no dorsal-horn circuit) leaves the trace empty.
+        """
+        signals = getattr(self.pain, "trace_signals", None)
+        if signals is None:  # a pain seam without the circuit (e.g. IntrinsicActivity, bench/cells.py): no trace
+            return
+        buf = self._pain_trace
+        step = buf.n + 1
+        records = self.time_min + 1e-9 >= self._next_record_min  # as the record phase decides, next
+        every = int(self.pain.params.trace_threshold_every_steps)
+        row = signals(self, threshold=records or step % every == 0)
+        buf.append((step, self.time_min, *(row[c] for c in buf.columns[2:])))
+
+    def pain_trace(self) -> pd.DataFrame:
+        """The pain trace: one row per cell step (``step``, ``time_min``, cheap pain signals; units in
+        :data:`neuroagents.pain.trace.TRACE_COLUMNS` and ``docs/pain.md``)."""
+        buf = self._pain_trace
+        table = pd.DataFrame(buf.array().copy(), columns=list(buf.columns))
+        table["step"] = table["step"].astype("int64")
+        return table
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Cells per type and state, over all compartments."""
         total: dict[str, dict[str, int]] = {}

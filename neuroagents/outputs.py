@@ -261,6 +261,7 @@ class RunEstimate:
     snapshots : int
         Field snapshots planned (t = 0, the schedule, the end).
     snapshot_bytes, checkpoint_bytes, timeseries_bytes : float
+        Bytes on disk; ``timeseries_bytes`` counts the pain trace too (one row per cell step).
     memory_bytes : float
         Resident memory of the run.
     """
@@ -352,13 +353,14 @@ def estimate_run(model_kwargs: dict, *, duration_min: float, snapshot_every_min:
     record = record_every_min or k.get("record_every_min") or 10.0
     rows = int(duration_min // record) + 2
     columns = 40 + 2 * len(voxels) * n_med
+    trace_values = (int(duration_min // (k.get("cell_dt_min") or 1.0)) + 1) * 10  # the pain trace: 10 per step
     return RunEstimate(
         voxels=voxels, mediators=n_med, cells=cells, snapshots=n_snaps,
         snapshot_bytes=float(n_snaps * total * n_snap_med * itemsize),
         checkpoint_bytes=float(field_bytes * 2 + cells * BYTES_PER_CELL),
-        timeseries_bytes=float(rows * columns * 8),
+        timeseries_bytes=float((rows * columns + trace_values) * 8),
         memory_bytes=float(BASE_MEMORY_BYTES + field_bytes * BYTES_PER_VOXEL_MEDIATOR_MODEL + cells * BYTES_PER_CELL
-                           + rows * columns * 8 * 3),
+                           + (rows * columns + trace_values) * 8 * 3),
     )  # fmt: skip
 
 

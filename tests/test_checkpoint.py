@@ -34,6 +34,9 @@ def reference(tmp_path_factory):
 def assert_same_run(a, b):
     pd.testing.assert_frame_equal(pd.read_parquet(a / "timeseries.parquet"), pd.read_parquet(b / "timeseries.parquet"),
                                   check_exact=True)  # fmt: skip
+    trace = pd.read_parquet(a / "pain_trace.parquet")
+    assert trace["step"].tolist() == list(range(1, 37))  # the checkpoint kept the steps before it
+    pd.testing.assert_frame_equal(trace, pd.read_parquet(b / "pain_trace.parquet"), check_exact=True)
     fa = xr.open_zarr(a / "fields.zarr", group="tissue").load()
     fb = xr.open_zarr(b / "fields.zarr", group="tissue").load()
     assert fa["time"].values.tolist() == [0.0, 10.0, 20.0, 30.0, 36.0]

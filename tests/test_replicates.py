@@ -73,6 +73,13 @@ def test_replicate_k_equals_a_solo_run_with_seed_plus_k(replicates, tmp_path):
     pd.testing.assert_frame_equal(one, solo, check_exact=True)
     zero = table[table["replicate"] == 0].drop(columns=["replicate", "seed"]).reset_index(drop=True)
     assert not zero.equals(one)  # the seeds matter: the replicates are not copies
+    trace = pd.read_parquet(out / "pain_trace.parquet")  # the pain traces, stacked the same way
+    solo_trace = pd.read_parquet(tmp_path / "solo" / "pain_trace.parquet")
+    assert list(trace.columns[:2]) == ["replicate", "seed"] and len(solo_trace) > len(solo)
+    assert trace.groupby("replicate")["seed"].first().tolist() == [5, 6, 7]
+    assert trace.groupby("replicate").size().tolist() == [len(solo_trace)] * 3
+    one_trace = trace[trace["replicate"] == 1].drop(columns=["replicate", "seed"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(one_trace, solo_trace, check_exact=True)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["seeds"] == [5, 6, 7] and manifest["replicates"] == 3
     assert manifest["backend"] == "numpy" and manifest["scenario"]["scenario"]["seed"] == 5

@@ -48,6 +48,8 @@ class RunTask:
     scenario : dict
         The run's resolved scenario (seed included), validated again where it runs.
     backend, dtype : str
+    trace : bool
+        Also return the run's pain trace (:meth:`NeuroImmuneModel.pain_trace`; replicates write it).
     """
 
     run_id: str
@@ -58,6 +60,7 @@ class RunTask:
     scenario: dict
     backend: str
     dtype: str
+    trace: bool = False
 
 
 @dataclass
@@ -73,12 +76,15 @@ class RunOutcome:
         ``type``, ``message``, ``traceback``.
     info : dict
         ``wall_s``, ``host``, ``pid``, ``backend``, ``device``.
+    trace : pandas.DataFrame or None
+        With :attr:`RunTask.trace`: the same leading columns, then the model's pain trace.
     """
 
     run_id: str
     table: object
     error: dict | None
     info: dict
+    trace: object = None
 
     @property
     def ok(self) -> bool:
@@ -113,11 +119,13 @@ def run_task(task: RunTask) -> RunOutcome:
             check_fields(model)
         model.record()
         table = model.timeseries()
+        trace = model.pain_trace() if task.trace else None
         meta = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
                 **task.params}  # fmt: skip
-        for i, (k, v) in enumerate(meta.items()):  # over the leading columns
-            table.insert(i, k, v)
-        return RunOutcome(task.run_id, table, None, {**info, "wall_s": round(time.perf_counter() - t0, 3)})
+        for t in (table, trace) if trace is not None else (table,):
+            for i, (k, v) in enumerate(meta.items()):  # over the leading columns
+                t.insert(i, k, v)
+        return RunOutcome(task.run_id, table, None, {**info, "wall_s": round(time.perf_counter() - t0, 3)}, trace)
     except Exception as exc:  # the run's failure is its result; the sweep records it and goes on
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(limit=20)}
         return RunOutcome(task.run_id, None, error, {**info, "wall_s": round(time.perf_counter() - t0, 3)})

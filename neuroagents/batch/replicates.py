@@ -14,6 +14,8 @@ A run of replicates writes into its directory:
 
 ``timeseries.parquet``
     The replicates' time series stacked: ``replicate`` (int), ``seed`` (int), then the model's columns.
+``pain_trace.parquet``
+    The replicates' pain traces stacked (one row per cell step): ``replicate``, ``seed``, then the trace's columns.
 ``manifest.json``
     The resolved scenario, the seed rule and each replicate's seed, backend, device and wall time, the status
     (``completed``, ``interrupted`` or ``failed`` with the error), versions and code.
@@ -47,7 +49,7 @@ from neuroagents.errors import ConfigError, NeuroagentsError
 __all__ = ["REPLICATE_FILES", "ReplicatesResult", "check_replicates", "replicate_seeds", "replicate_table",
            "replicate_tasks", "run_replicates", "write_replicates"]  # fmt: skip
 
-REPLICATE_FILES = ("timeseries.parquet", "manifest.json", "summary.png")
+REPLICATE_FILES = ("timeseries.parquet", "pain_trace.parquet", "manifest.json", "summary.png")
 """What a completed run of replicates leaves in its directory."""
 
 SEED_RULE = "replicate k runs with seed + k (seed: --seed, else the scenario's)"
@@ -106,15 +108,17 @@ def replicate_tasks(scenario, n: int, *, seed: int | None = None, backend: str =
     tasks = []
     for k, s in enumerate(seeds):  # over replicates (bookkeeping)
         d = {**doc, "scenario": {**doc["scenario"], "seed": s}}
-        tasks.append(RunTask(f"r{k:0{width}d}", 0, k, s, {}, d, backend, dtype))
+        tasks.append(RunTask(f"r{k:0{width}d}", 0, k, s, {}, d, backend, dtype, trace=True))
     return tasks
 
 
-def replicate_table(outcomes):
-    """The finished replicates' time series as one table: ``replicate``, ``seed``, then the model's columns."""
+def replicate_table(outcomes, what: str = "table"):
+    """The finished replicates' time series (``what="trace"``: pain traces) as one table: ``replicate``, ``seed``,
+    then the model's columns."""
     import pandas as pd
 
-    tables = [o.table.drop(columns=["run_id", "point"]) for o in outcomes if o.ok]
+    found = [getattr(o, what) for o in outcomes if o.ok]
+    tables = [t.drop(columns=["run_id", "point"]) for t in found if t is not None]
     if not tables:
         return pd.DataFrame({"replicate": pd.Series(dtype="int64"), "seed": pd.Series(dtype="int64")})
     return pd.concat(tables, ignore_index=True)
@@ -283,6 +287,9 @@ def _write(path: Path, scenario, tasks, outcomes, table, status, error, command,
     with atomic_write(path / "timeseries.parquet") as tmp:
         table.to_parquet(tmp, index=False)
     files.append(path / "timeseries.parquet")
+    with atomic_write(path / "pain_trace.parquet") as tmp:
+        replicate_table(outcomes, "trace").to_parquet(tmp, index=False)
+    files.append(path / "pain_trace.parquet")
     if len(table):
         mean = table.drop(columns=["replicate", "seed"]).groupby("time_min", as_index=False).mean(numeric_only=True)
         s = scenario.scenario

@@ -30,14 +30,13 @@ import numpy as np
 
 from neuroagents.errors import ConfigError
 from neuroagents.pain import readouts as ro
+from neuroagents.pain import trace
 from neuroagents.pain.dorsal_horn import SPINAL_MEDIATORS, DorsalHorn
 from neuroagents.pain.nociceptor import CHANNELS, Nociceptors, channel_targets
 from neuroagents.pain.params import SPECIES, PainParams, force_scale_g, resolve_species
 from neuroagents.params import build_params
 
 __all__ = ["SPECIES", "PainModel", "PainParams", "grid_mean_spinal"]
-
-_FINE_GRID_POINTS = 48
 
 
 def grid_mean_spinal(model) -> dict[str, float]:
@@ -91,6 +90,8 @@ class PainModel:
         self.dorsal_horn = DorsalHorn(self.params)
         self.spinal = spinal or grid_mean_spinal
         self._windup_cache: dict[tuple, tuple[float, float]] = {}
+        self._trace_host: np.ndarray | None = None  # the pain update's host copy, read by trace_signals
+        self._trace_guess = 0  # the fine-grid index of the last threshold crossing (neuroagents.pain.trace)
         neurons = _neurons(model)
         if neurons is not None and neurons.n:
             self.nociceptors.align(neurons.pop.ids)
@@ -98,8 +99,13 @@ class PainModel:
 
     # --- the step ------------------------------------------------------------------------------
     def update(self, model, dt_min: float) -> None:
-        """Advance sensitization, priming and the dorsal horn's slow state by ``dt_min``; set ``firing_hz``."""
+        """Advance sensitization, priming and the dorsal horn's slow state by ``dt_min``; set ``firing_hz``.
+
+        The neurons' mean firing (the dorsal horn's afferent input) crosses to the host in one copy with what
+        :meth:`trace_signals` needs, so the trace costs the step no sync of its own.
+        """
         neurons = _neurons(model)
+        self._trace_host = None
         if neurons is not None and neurons.n:
             self.nociceptors.align(neurons.pop.ids)
             conc = self.nociceptors.concentrations(model)
@@ -107,9 +113,40 @@ class PainModel:
             self._write_firing(model)
         afferent_hz = 0.0
         if neurons is not None and neurons.n:
-            afferent_hz = float(model.backend.to_host(neurons.pop["firing_hz"].mean()))
+            self._trace_host = self._copy_for_trace(model, neurons)
+            afferent_hz = float(self._trace_host[0])
         inhibition = getattr(model, "spinal_inhibition", model.inhibition)
         self.dorsal_horn.update(self.spinal(model), inhibition, dt_min, afferent_hz)
+
+    def _copy_for_trace(self, model, neurons) -> np.ndarray:
+        """One host copy of the neurons' mean firing (Hz), then their firing, threshold factor, gain (×
+        excitability), transduction and mechanical sensitization: ndarray of shape (1 + 5 n,)."""
+        xp, pop = model.xp, neurons.pop
+        idx = self.nociceptors.indices()
+        transduces = xp.where(pop["state"] == 1, self.params.injured_transduction, 1.0)
+        firing = pop["firing_hz"]
+        parts = (xp.reshape(firing.mean(), (1,)), firing, idx["threshold_factor"], idx["gain"] * pop["excitability"],
+                 transduces, idx["s_mech"])  # fmt: skip
+        return model.backend.to_host(xp.concatenate([xp.asarray(a, dtype=xp.float64) for a in parts]))
+
+    def trace_signals(self, model, *, threshold: bool) -> dict[str, float]:
+        """The pain trace's signals now (:func:`neuroagents.pain.trace.trace_signals`), right after :meth:`update`.
+
+        Uses the host copy :meth:`update` made (a naive neuron when there are none, as :meth:`readouts`);
+        ``threshold`` adds the two withdrawal thresholds.
+        """
+        host = self._trace_host
+        neurons = _neurons(model)
+        if host is None or neurons is None or neurons.n == 0:
+            idx, ongoing, transduces, _ = self._host_state(model)
+        else:
+            n = (host.size - 1) // 5
+            ongoing, thr, gain, transduces, s_mech = (host[1 + k * n : 1 + (k + 1) * n] for k in range(5))
+            idx = {"threshold_factor": thr, "gain": gain, "s_mech": s_mech}
+        out, self._trace_guess = trace.trace_signals(self.dorsal_horn, self.params, self.species, idx, ongoing,
+                                                     transduces, threshold=threshold,
+                                                     guess=self._trace_guess)  # fmt: skip
+        return out
 
     def _write_firing(self, model) -> None:
         neurons = _neurons(model)
@@ -162,7 +199,7 @@ class PainModel:
         rest = ro.ongoing_state(dh, ongoing, p)
         scale = force_scale_g(p, sp)
         filaments = np.asarray(sp.filaments_g)
-        fine = np.geomspace(filaments[0], filaments[-1], _FINE_GRID_POINTS)
+        fine = trace.fine_forces(tuple(float(f) for f in sp.filaments_g))
         forces = np.concatenate([filaments, fine, [sp.evoked_force_g]])
         f_a_onset, f_a, f_noci = ro.mechanical_afferents(forces / scale, idx, ongoing, transduces, p)
         resp = ro.von_frey_responses(dh, f_a_onset, f_a, f_noci, rest, p)

@@ -118,8 +118,22 @@ def _on_host(*xs) -> bool:
 
 
 def _flat(x, shape: tuple[int, ...]) -> np.ndarray:
-    """``x`` (float or array) broadcast to ``shape`` as a contiguous float64 ndarray of shape (prod(shape),)."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape)).reshape(-1)
+    """``x`` (float or array) broadcast to ``shape`` as a contiguous float64 ndarray of shape (prod(shape),).
+
+    A scalar becomes a filled array, and an array of ``shape`` a read-only view (contiguous) or a copy: the same
+    values and flags as broadcasting, which numba's compiled signatures depend on, without broadcasting's
+    overhead (the protocols call this a dozen times per readout).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 0:
+        return np.full(math.prod(shape), a)
+    if a.shape == shape:
+        if not a.flags.c_contiguous:
+            return np.ascontiguousarray(a).reshape(-1)
+        view = a.reshape(-1).view()  # a new array object: its flag leaves ``a`` writeable
+        view.flags.writeable = False
+        return view
+    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
 
 
 def _unbroadcast(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

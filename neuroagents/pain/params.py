@@ -238,6 +238,9 @@ class PainParams:
     vf_hold_s: float = param(2.0, "s", "assumption: filament held until withdrawal, <= 6-8 s (Chaplan 1994, V)",
                              low=0.05, high=10.0)  # fmt: skip
     vf_dt_s: float = param(0.01, "s", "numerical step of the protocols", low=1e-4, high=0.05)
+    trace_threshold_every_steps: int = param(1, "steps", "numerical: cadence of the pain trace's von Frey series "
+                                                         "columns (they are also computed at every record)", low=1,
+                                             integer=True)  # fmt: skip
     mouse_force_scale_g: float = param(0.48, "g", "calibrated: naive mouse threshold 0.6-1 g (docs/references.md)",
                                        low=1e-3)  # fmt: skip
     rat_force_scale_g: float = param(8.2, "g", "calibrated: naive rat threshold ~15 g (docs/references.md; "

@@ -1,4 +1,4 @@
-"""What a scenario run leaves in its directory: the time series, the summary figure and the manifest.
+"""What a scenario run leaves in its directory: the time series, the pain trace, the summary figure and the manifest.
 
 :func:`write_outputs` writes them, each atomically (temporary name, then rename), the time series first. A
 write that fails (a full or read-only disk) does not stop the others: the first failure is kept with its file
@@ -21,9 +21,11 @@ from neuroagents.outputs import describe_os_error
 from neuroagents.progress import format_minutes
 from neuroagents.recording import FIELDS_STORE, atomic_write, package_versions, write_json
 
-__all__ = ["OUTPUT_FILES", "kept", "write_outputs"]
+__all__ = ["OUTPUT_FILES", "PAIN_TRACE_FILE", "kept", "write_outputs"]
 
-OUTPUT_FILES = ("timeseries.parquet", CELLS_FILE, "manifest.json", "summary.png", FIELDS_STORE)
+PAIN_TRACE_FILE = "pain_trace.parquet"
+"""The pain trace (:meth:`NeuroImmuneModel.pain_trace`): one row per cell step, beside the time series."""
+OUTPUT_FILES = ("timeseries.parquet", PAIN_TRACE_FILE, CELLS_FILE, "manifest.json", "summary.png", FIELDS_STORE)
 """What a completed run leaves in its directory (plus ``checkpoint.pkl`` when checkpoints were asked for)."""
 
 
@@ -40,7 +42,7 @@ def kept(run) -> str:
 
 
 def write_outputs(run, model, status, error, seg, wall_s, *, draw: bool, final: bool = False) -> list[Path]:
-    """Write the time series, the summary figure (when ``draw``) and the manifest, each atomically.
+    """Write the time series, the pain trace, the summary figure (when ``draw``) and the manifest, each atomically.
 
     The time series goes first. A write that fails (a full or read-only disk) does not stop the others; the
     first failure is kept in ``run.write_error`` (file and cause) and in the manifest, and a time series that
@@ -72,6 +74,12 @@ def write_outputs(run, model, status, error, seg, wall_s, *, draw: bool, final: 
             spare = _spare(run, "timeseries.parquet")
             write_table(spare)
             run.write_error["timeseries_at"] = str(spare)
+
+    def write_trace():
+        with atomic_write(path / PAIN_TRACE_FILE) as tmp:
+            model.pain_trace().to_parquet(tmp, index=False)
+
+    attempt(PAIN_TRACE_FILE, write_trace)
     cells = getattr(run, "cells", None)
     if cells is not None and cells.frames:
 

@@ -7,6 +7,9 @@ directory (every file through a temporary name and a rename, so none is ever hal
 ``timeseries.parquet``
     :meth:`NeuroImmuneModel.timeseries`: one row per recorded time (``time_min``, pain readouts, cells per type
     and state, mean mediators per compartment).
+``pain_trace.parquet``
+    :meth:`NeuroImmuneModel.pain_trace`: one row per cell step (``step``, ``time_min``, the cheap pain signals;
+    ``docs/pain.md`` section 3).
 ``cells.parquet``
     Per-cell snapshots (:mod:`~neuroagents.cell_snapshots`: time, compartment, type, id, position, state,
     pathway activities) on the snapshot schedule: at t = 0, every ``snapshot_every_min`` and at the end.
