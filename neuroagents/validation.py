@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> sorted(CASES)
-['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'minocycline_timing', 'mir21', 'sni', 't_cells']
+['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'cfa_opioids', 'minocycline_timing', 'mir21', 'sni', 't_cells']
 """
 
 from __future__ import annotations
