@@ -76,8 +76,9 @@ def polarize(model, minutes, dt=1.0):
 
 def test_macrophages_in_high_tnf_turn_m1_at_the_polarization_rate():
     """M0 -> M1 at k·P(1−A): held at 1 nM TNF (≈ 50 Kd), signal θ_TNFR1 ≈ 0.98, drive P = (0.98 − θ)/(1 − θ),
-    A = 0, so M0(t) = exp(−k P t)."""
-    m = make(seed=11, n_macrophages=N_MAC)
+    A = 0, so M0(t) = exp(−k P t). (NF-κB-induced tolerance off: it would build during the 400-min set-up step
+    and join A; the next test checks it.)"""
+    m = make(seed=11, n_macrophages=N_MAC, cell_params={"macrophage": {"tolerance_nfkb_weight": 0.0}})
     k = m.cell_types["macrophage"].params.polarization_per_min
     hold(m, TNF=1.0)
     drive = thresholded(occupancy("TNFR1", 1.0), m)
@@ -160,11 +161,10 @@ def test_nfkb_inhibition_stops_tnf_driven_m1():
 WITH_PAMP = [*DEFAULT_MEDIATORS, "PAMP"]  # the agonist field exists only where something is injected
 
 
-def test_tlr4_engagement_builds_tolerance_at_the_exact_rate_and_tnf_alone_builds_none():
-    """dT/dt = θ (1 − T)/τ_on − T/τ_off with θ_TLR4 held (PAMP at Kd: θ = 1/2): T(t) = T∞ (1 − exp(−λ t)),
-    λ = θ/τ_on + 1/τ_off, T∞ = (θ/τ_on)/λ — exact for any step. TNF (no TLR4) induces none: TNF-induced
-    cross-tolerance is left out, so sterile injury is unaffected."""
-    m = make(seed=31, n_macrophages=20, mediators=WITH_PAMP)
+def test_tlr4_engagement_builds_tolerance_at_the_exact_rate():
+    """dT/dt = u (1 − T)/τ_on − T/τ_off with θ_TLR4 held (PAMP at Kd: u = θ = 1/2, no NF-κB route here):
+    T(t) = T∞ (1 − exp(−λ t)), λ = u/τ_on + 1/τ_off, T∞ = (u/τ_on)/λ — exact for any step."""
+    m = make(seed=31, n_macrophages=20, mediators=WITH_PAMP, cell_params={"macrophage": {"tolerance_nfkb_weight": 0.0}})
     mac, p = m.cell_types["macrophage"], m.cell_types["macrophage"].params
     hold(m, PAMP=RECEPTORS["TLR4"].kd_nM)
     for _ in range(6):  # 6 steps of 20 min
@@ -172,7 +172,30 @@ def test_tlr4_engagement_builds_tolerance_at_the_exact_rate_and_tnf_alone_builds
     k_on = 0.5 / p.tolerance_on_min
     lam = k_on + 1.0 / p.tolerance_off_min
     np.testing.assert_allclose(mac.pop["tolerance"], k_on / lam * (1 - math.exp(-lam * 120.0)), rtol=1e-12)
-    sterile = make(seed=31, n_macrophages=20, mediators=WITH_PAMP)
+
+
+def test_strong_nfkb_builds_tolerance_too_and_so_limits_a_sterile_tnf_il1_loop():
+    """A20 and IRAK-M are NF-κB's own targets (Wertz 2004, Boone 2004; TNF cross-tolerance, Park 2011): TNF and
+    IL-1β without any TLR agonist build tolerance at u = w N, N the NF-κB activity above its threshold, rescaled;
+    the tolerance then cuts TNFR1/IL-1R1, so NF-κB under a held sterile stimulus falls toward that threshold. With
+    the weight at 0 sterile NF-κB builds none."""
+    m = make(seed=31, n_macrophages=20, mediators=WITH_PAMP)
+    mac, p = m.cell_types["macrophage"], m.cell_types["macrophage"].params
+    hold(m, TNF=1.0, IL1B=1.0)
+    mac.sense(400.0)  # ≈ 27 pathway time constants: NF-κB at its target, then tolerance over the step with it
+    strong = np.clip((mac.pop["NFKB"] - p.tolerance_nfkb_threshold) / (1 - p.tolerance_nfkb_threshold), 0, 1)
+    k_on = p.tolerance_nfkb_weight * strong / p.tolerance_on_min
+    lam = k_on + 1.0 / p.tolerance_off_min
+    np.testing.assert_allclose(mac.pop["tolerance"], k_on / lam * (1 - np.exp(-lam * 400.0)), rtol=1e-12)
+    first = float(mac.pop["NFKB"].mean())
+    assert first > 0.9 and float(mac.pop["tolerance"].min()) > 0.3
+    for _ in range(3 * 24):  # three days of the same TNF and IL-1β
+        mac.sense(60.0)
+    later = float(mac.pop["NFKB"].mean())
+    assert later < 0.6 * first, (first, later)  # the loop limits itself
+    assert later > p.tolerance_nfkb_threshold  # ... down toward the threshold, not to zero
+    sterile = make(seed=31, n_macrophages=20, mediators=WITH_PAMP,
+                   cell_params={"macrophage": {"tolerance_nfkb_weight": 0.0}})  # fmt: skip
     hold(sterile, TNF=1.0, IL1B=1.0)
     sterile.cell_types["macrophage"].sense(400.0)
     assert float(sterile.cell_types["macrophage"].pop["tolerance"].max()) == 0.0

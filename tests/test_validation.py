@@ -236,3 +236,20 @@ def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
     assert wt.query("day >= 7")["mean_mu_opioid_receptors"].min() > 2 * wt["mean_mu_opioid_receptors"].iloc[0]
     swell = [_window(t, "swelling_pct_paw", 21, 28) for t in (wt, ko)]
     assert swell[0] > 40.0 and swell[0] == pytest.approx(swell[1], rel=0.05), swell  # inflammation unchanged
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pain_resolves_after_a_crush_and_lasts_after_a_transection(seed):
+    """A crushed nerve regrows and its hypersensitivity resolves; SNI's ligated branches never do (Savastano 2014;
+    Decosterd & Woolf 2000). In the model the injury signals stop as the neurons regenerate; the DRG
+    macrophages' own TNF/IL-1β loop then runs down through NF-κB-induced tolerance (A20/IRAK-M, cells/macrophage.py)
+    and the spinal astrocytes fade without afferent drive (pain/dorsal_horn.py)."""
+    sni, crush = (_seeded("crush_vs_transection", label, seed) for label in CASES["crush_vs_transection"].arms)
+    thr = "withdrawal_threshold_interp_g"
+    base = crush[thr].iloc[0]
+    assert _window(crush, thr, 7, 14) < 0.3 * base  # hypersensitive while the axons are still away
+    assert _window(crush, thr, 49, 56) > 0.7 * base, _window(crush, thr, 49, 56)  # resolved most of the way
+    assert _window(sni, thr, 49, 56) < 0.1 * base  # the transection stays painful
+    m1 = "n_macrophage_M1_drg"
+    assert _window(crush, m1, 49, 56) < 0.1 * crush[m1].max()  # the DRG macrophages' loop has run down ...
+    assert _window(sni, m1, 49, 56) > 0.5 * sni[m1].max()  # ... while miR-21 keeps SNI's going

@@ -30,9 +30,14 @@ Rules
   (Pena 2011 J Immunol 186:7243, V) and joins the anti-inflammatory drive. A
   transient agonist thus switches its own response off, and the TNF/IL-1β loop
   of M1 cells with it; a lasting one stays inflammatory only where IFN-γ or
-  GM-CSF (JAK-STAT) keep the cells responsive. Only TLR engagement induces it
-  here: TNF-induced cross-tolerance (Park 2011 Nat Immunol 12:607) is left
-  out, so sterile injury (miR-21, TNF: nerve injury) is unaffected.
+  GM-CSF (JAK-STAT) keep the cells responsive. Strong NF-κB from any receptor
+  induces it too, through its own feedback genes (A20, IRAK-M; Wertz 2004
+  Nature 430:694; Boone 2004 Nat Immunol 5:1052; TNF-induced cross-tolerance,
+  Park 2011 Nat Immunol 12:607): the inducer is
+  ``u = θ_TLR4 + w N (1 − θ_TLR4)``, ``N`` the NF-κB activity above
+  ``tolerance_nfkb_threshold``, rescaled. So a sterile TNF/IL-1β loop of M1
+  cells runs down once what started it (miR-21 from injured neurons) is gone,
+  while miR-21 (TLR7/8, which this tolerance does not cut) keeps it going.
 * **Secretion** by state: M1 releases TNF, IL-1β, IL-6, CCL2 and PGE2 (COX-2),
   scaled by ``1 − E``; M2 releases IL-10; M0 a little TNF. Activated cells
   (M1, more M2) release opioid peptides (β-endorphin, Met-enkephalin), which
@@ -105,6 +110,15 @@ class MacrophageParams:
         "2009 Trends Immunol 30:475, U for the time); at full TLR4 occupancy", low=1e-6)
     tolerance_off_min: float = param(
         4320.0, "min", "assumption: tolerance wanes over days without TLR engagement (U)", low=1e-6)
+    tolerance_nfkb_weight: float = param(
+        1.0, "1", "assumption: strong NF-κB activity from any receptor (TNFR1, IL-1R1) induces the same refractory "
+        "state as TLR4 engagement, through its own target genes A20 and IRAK-M (Wertz 2004 Nature 430:694; Boone "
+        "2004 Nat Immunol 5:1052; TNF-induced cross-tolerance, Park 2011 Nat Immunol 12:607, V for direction); "
+        "1: as TLR4 engagement (calibrated: a nerve crush resolves within 8 weeks, docs/validation.md); 0: TLR "
+        "engagement only", high=1.0)
+    tolerance_nfkb_threshold: float = param(
+        0.2, "1", "assumption: the NF-κB activity above which its feedback genes build tolerance (a resting tissue's "
+        "trace NF-κB does not)", high=0.99)
     tolerance_max: float = param(
         0.9, "1", "assumption: tolerant cells make ~10x less TNF on re-challenge (direction Biswas & Lopez-Collazo "
         "2009, V)", high=1.0)
@@ -151,11 +165,24 @@ class Macrophage(CellType):
         blocked = xp.asarray(self.model.inhibition.get("TLR4", 0.0))
         tlr = self.signaling.occupancy(conc, self.n)["TLR4"] * (1.0 - blocked)
         pop["tlr4"] = tlr  # TLR engagement: the innate second signal IFN-γ needs (raw_drives)
-        k_on = tlr / p.tolerance_on_min
+        k_on = self.tolerance_inducer(tlr) / p.tolerance_on_min
         lam = k_on + 1.0 / p.tolerance_off_min
         t_inf = k_on / lam
         pop["tolerance"] = t_inf + (pop["tolerance"] - t_inf) * xp.exp(-lam * dt_min)
         return conc
+
+    def tolerance_inducer(self, tlr):
+        """What builds tolerance, ``(n,)`` in [0, 1]: TLR4 engagement, and strong NF-κB through A20/IRAK-M.
+
+        ``u = θ_TLR4 + w N (1 − θ_TLR4)``, ``N = clip((NF-κB − θ) / (1 − θ), 0, 1)`` with θ
+        ``tolerance_nfkb_threshold``: a resting tissue's trace NF-κB does not tolerize.
+        """
+        w = self.params.tolerance_nfkb_weight
+        if w == 0.0:
+            return tlr
+        theta = self.params.tolerance_nfkb_threshold
+        strong = self.xp.clip((self.pop["NFKB"] - theta) / (1.0 - theta), 0.0, 1.0)
+        return tlr + w * strong * (1.0 - tlr)
 
     def raw_drives(self):
         """Pro- and anti-inflammatory signal in [0, 1] before the threshold, each ``(n,)``."""

@@ -27,8 +27,10 @@ EXPORTS = ("TNF", "IL1B", "IL6", "CCL2", "PGE2", "IL10", "opioid")
 # --- sense ----------------------------------------------------------------------------------------
 @njit(**JIT)
 def sense_kernel(voxel, flat, rows, free, hill, kdh, block, kgate, drives, path_inh, relax, cut, t_max, tolerance,
-                 tlr_row, tlr_free, tlr_hill, tlr_kdh, tlr_blocked, on_min, off_min, acts, tlr4, lam):  # fmt: skip
-    """Pathways (tolerance cutting the receptors marked in ``cut``), TLR4 engagement, and ``λ`` of the tolerance."""
+                 tlr_row, tlr_free, tlr_hill, tlr_kdh, tlr_blocked, on_min, off_min, w_nfkb, theta, acts, tlr4, inducer,
+                 lam):  # fmt: skip
+    """Pathways (tolerance cutting the receptors marked in ``cut``), TLR4 engagement, what induces tolerance
+    (:meth:`Macrophage.tolerance_inducer`) and ``λ`` of the tolerance."""
     silent = np.empty(path_inh.shape[0])
     for i in range(voxel.shape[0]):
         gate = 1.0 - t_max * tolerance[i]
@@ -39,14 +41,19 @@ def sense_kernel(voxel, flat, rows, free, hill, kdh, block, kgate, drives, path_
         occ = occupancy(flat[tlr_row, v] * tlr_free, tlr_hill, tlr_kdh) if tlr_row >= 0 else 0.0
         tlr = occ * (1.0 - tlr_blocked)
         tlr4[i] = tlr
-        lam[i] = tlr / on_min + 1.0 / off_min
+        u = tlr
+        if w_nfkb != 0.0:
+            strong = min(max((acts[NFKB][i] - theta) / (1.0 - theta), 0.0), 1.0)
+            u = tlr + w_nfkb * strong * (1.0 - tlr)
+        inducer[i] = u
+        lam[i] = u / on_min + 1.0 / off_min
 
 
 @njit(**JIT)
-def tolerance_kernel(tlr4, decay, on_min, off_min, tolerance):
+def tolerance_kernel(inducer, decay, on_min, off_min, tolerance):
     """``T = T∞ + (T − T∞) e^{−λ dt}`` with ``decay`` = NumPy's ``exp(−λ dt)``, in place."""
-    for i in range(tlr4.shape[0]):
-        k_on = tlr4[i] / on_min
+    for i in range(inducer.shape[0]):
+        k_on = inducer[i] / on_min
         lam = k_on + 1.0 / off_min
         t_inf = k_on / lam
         tolerance[i] = t_inf + (tolerance[i] - t_inf) * decay[i]
@@ -65,13 +72,14 @@ def sense(ct, dt_min: float) -> bool:
     names = [r.name for r in ct.signaling.receptors]
     cut = np.array([r in TOLERIZED_RECEPTORS for r in names], dtype=np.uint8)
     k = names.index("TLR4")
-    lam = np.empty(ct.n)
+    lam, inducer = np.empty(ct.n), np.empty(ct.n)
     tlr_blocked = float(m.inhibition.get("TLR4", 0.0))
     sense_kernel(pop["voxel"], flat, t.rows, t.free, t.hill, t.kdh, t.block, t.kgate, t.drives, t.path_inh, t.relax,
                  cut, p.tolerance_max, pop["tolerance"], t.rows[k], t.free[k], t.hill[k], t.kdh[k], tlr_blocked,
-                 p.tolerance_on_min, p.tolerance_off_min, pathway_columns(pop), pop["tlr4"], lam)  # fmt: skip
+                 p.tolerance_on_min, p.tolerance_off_min, p.tolerance_nfkb_weight, p.tolerance_nfkb_threshold,
+                 pathway_columns(pop), pop["tlr4"], inducer, lam)  # fmt: skip
     decay = np.exp(-lam * dt_min)  # NumPy's exp, as the reference takes it
-    tolerance_kernel(pop["tlr4"], decay, p.tolerance_on_min, p.tolerance_off_min, pop["tolerance"])
+    tolerance_kernel(inducer, decay, p.tolerance_on_min, p.tolerance_off_min, pop["tolerance"])
     return True
 
 
