@@ -26,7 +26,8 @@ def figure(key: str) -> Path:
     runs = {label: _run(sc, ov) for label, (sc, ov) in case.arms.items()}
     extra = {"sni": "n_macrophage_M1_drg", "mir21": "n_macrophage_M1_drg",
              "minocycline_timing": "mean_BDNF_nM_dorsal_horn",
-             "t_cells": "mean_IFNG_nM_dorsal_horn"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "t_cells": "mean_IFNG_nM_dorsal_horn", "crush_vs_transection": "n_macrophage_M1_drg",
+             "cfa_opioids": "mean_mu_opioid_receptors"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
