@@ -301,10 +301,13 @@ def test_sustained_inflammation_primes_t_cells_over_days_and_then_they_infiltrat
     τ/2 each (τ = priming_min = 3 days), a gamma-distributed lag: at t = τ it is 0.98 (1 − 3 e⁻²) = 0.582
     (± 0.01: the hourly steps lag by one step, ~0.007); without TNF it stays 0. With CCL2 beside the vessels,
     T cells enter at the default rate as priming builds: ≈ 20 vessel voxels × 5e-4/min × ∫ priming dt
-    (= 0.98 τ · 2 e⁻² ≈ 1150 min) ≈ 11 over the 3 days, and none at all without inflammation."""
+    (= 0.98 τ · 2 e⁻² ≈ 1150 min) ≈ 11 over the 3 days, and none at all without inflammation. The macrophages'
+    NF-κB-induced tolerance is off here, so that their NF-κB stays at 0.98 (with it, held TNF tolerizes them and
+    primes less: tests/test_cells_rules.py)."""
     primings, entered = {}, {}
+    steady = {"macrophage": {"tolerance_nfkb_weight": 0.0}}
     for tnf in (1.0, 0.0):
-        m = make(seed=72, n_macrophages=50)
+        m = make(seed=72, n_macrophages=50, cell_params=steady)
         hold(m, TNF=tnf, CCL2=5.0)
         mac, tc = m.cell_types["macrophage"], m.cell_types["t_cell"]
         tau = tc.params.priming_min
