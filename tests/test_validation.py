@@ -253,3 +253,17 @@ def test_pain_resolves_after_a_crush_and_lasts_after_a_transection(seed):
     m1 = "n_macrophage_M1_drg"
     assert _window(crush, m1, 49, 56) < 0.1 * crush[m1].max()  # the DRG macrophages' loop has run down ...
     assert _window(sni, m1, 49, 56) > 0.5 * sni[m1].max()  # ... while miR-21 keeps SNI's going
+
+
+@pytest.mark.xfail(strict=True, reason="not reproduced yet: the CFA paw's M1 macrophages and PGE2 last to day 28 and "
+                   "so does the pain (docs/validation.md, Known limits)")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cfa_pain_resolves_while_the_paw_stays_swollen(seed):
+    """J Pain 2020 21:988 (Fig. 1, rat paw): heat hyperalgesia gone by about day 14, mechanical hypersensitivity
+    mostly gone by day 28, the oedema still there on day 28 — inflammation outlasts pain. Shares the CFA arm of the
+    opioid case (no run of its own)."""
+    t = _seeded("cfa_opioids", "CFA", seed)
+    heat, thr = "heat_latency_s", "withdrawal_threshold_interp_g"
+    assert _window(t, "swelling_pct_paw", 21, 28) > 30.0  # still swollen (holds today)
+    assert _window(t, heat, 14, 28) > 0.9 * t[heat].iloc[0]  # heat hyperalgesia gone (fails today)
+    assert _window(t, thr, 25, 28) > 0.7 * t[thr].iloc[0]  # mechanical mostly gone
