@@ -26,7 +26,7 @@ and IL-1β; nothing here reaches PGE2, NGF or the amines.
 Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
 
     D_ch*  = (1 - b θ_IL10)(1 - b_o m θ_op) Σ_R e_{R,ch} θ_R g_R     ch in {na, trpv1, trpa1}
-    m     <- m* + (m - m*) exp(-dt/τ_m),  m* = m_0 + (1 - m_0) x_r/(1 + x_r)   μ receptors at the terminal
+    m     <- m* + (m - m*) exp(-dt/τ_m),  m* = m_0 + (1 - m_0) x_r/(x_r + x_½)   μ receptors at the terminal
              (x_r: the mechanical drive of the undivided targets: inflammation brings the receptors)
     D_ch  <- D_ch* + (D_ch - D_ch*) exp(-dt/τ)             τ = τ_on if rising else τ_off (1 + κ Π)
     x_m    = k_na D_na + k_a1 D_trpa1,   S_fast = x_m / (1 + x_m)
@@ -41,6 +41,7 @@ Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -140,7 +141,8 @@ def analgesia(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float
     """
     zero = xp.zeros(n)
     m = p.mor_rest if mor is None else mor
-    il10 = _il10_network(p, xp).target_activity({"IL10": conc.get("IL10", zero)}, n, inhibition)["STAT3"]
+    il10 = _jak_network("IL10R", "IL10", p.il10_kd_nM, p.hill, xp).target_activity(
+        {"IL10": conc.get("IL10", zero)}, n, inhibition)["STAT3"]
     damp = 1.0 - p.il10_block * il10
     return damp * (1.0 - p.opioid_block * m * _occupancy(xp, conc.get("opioid", zero), p.opioid_kd_nM, 1.0))
 
@@ -153,7 +155,8 @@ def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[st
     for e in effects(p):  # over receptors (9), not cells
         c = conc.get(e.mediator, zero)
         if e.route == "jak":
-            occ = _il6_network(e, p.hill, xp).target_activity({e.mediator: c}, n, inhibition)["STAT3"]
+            net = _jak_network("IL6R", e.mediator, e.kd_nM, p.hill, xp)
+            occ = net.target_activity({e.mediator: c}, n, inhibition)["STAT3"]
         else:
             occ = _occupancy(xp, c, e.kd_nM, p.hill) * (p38_gate if e.route == "p38" else 1.0)
         for ch in CHANNELS:
@@ -163,17 +166,12 @@ def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[st
     return out
 
 
-def _il10_network(p, xp) -> SignalingNetwork:
-    """IL-10R with the shared JAK requirement (JAK1 and TYK2) -> STAT3 (cells/signaling.py)."""
-    ref = RECEPTORS["IL10R"]
-    r = Receptor("IL10R", "IL10", p.il10_kd_nM, p.hill, ref.kinases, ("STAT3",), "pain.params il10_kd_nM; wiring V")
-    return SignalingNetwork((r,), xp=xp)
-
-
-def _il6_network(e: Effect, hill: float, xp) -> SignalingNetwork:
-    """IL-6R with the shared JAK requirement (JAK1 and (JAK2 or TYK2)) -> STAT3 (cells/signaling.py)."""
-    ref = RECEPTORS["IL6R"]
-    r = Receptor("IL6R", e.mediator, e.kd_nM, hill, ref.kinases, ("STAT3",), "pain.params il6_kd_nM; wiring V")
+@functools.lru_cache(maxsize=16)
+def _jak_network(receptor: str, mediator: str, kd_nM: float, hill: float, xp) -> SignalingNetwork:
+    """``receptor`` (IL6R: JAK1 and (JAK2 or TYK2); IL10R: JAK1 and TYK2) -> STAT3 with the kinase requirement
+    every other cell type uses (cells/signaling.py), at the pain model's binding constant; built once."""
+    ref = RECEPTORS[receptor]
+    r = Receptor(receptor, mediator, kd_nM, hill, ref.kinases, ("STAT3",), "pain.params; wiring V")
     return SignalingNetwork((r,), xp=xp)
 
 
@@ -222,8 +220,10 @@ class Nociceptors:
 
         self.drive = {ch: carry(v) for ch, v in self.drive.items()}
         self.priming = carry(self.priming)
-        self.mor = carry(getattr(self, "mor", xp.zeros(0)), self.p.mor_rest) if m else xp.full(
-            ids.shape[0], self.p.mor_rest)  # a checkpoint from before the μ receptors: at rest
+        old_mor = getattr(self, "mor", None)
+        if old_mor is None or old_mor.shape[0] != m:  # a checkpoint from before the μ receptors: at rest
+            old_mor = xp.full(m, self.p.mor_rest)
+        self.mor = carry(old_mor, self.p.mor_rest)
         self.ids = ids.copy()
 
     @property
