@@ -53,8 +53,9 @@ AGENT_MASS_KDA = 500.0
 AGENTS: dict[str, dict] = {
     "carrageenan": {"depot_half_life_days": 0.0,
                     "source": "λ-carrageenan, TLR4 agonist (Bhattacharyya 2008 J Biol Chem, U): a bolus"},
-    "CFA": {"depot_half_life_days": 14.0,
-            "source": "heat-killed M. tuberculosis in oil: a depot for weeks (assumption: release half-life 14 d)"},
+    "CFA": {"depot_half_life_days": 1.5,
+            "source": "heat-killed M. tuberculosis in oil: macrophages take it up and a granuloma walls it off, so "
+                      "what the tissue sees falls within days (assumption: 1.5 d, calibrated in cfa.toml)"},
     "adjuvant": {"depot_half_life_days": 14.0,
                  "source": "an antigen/adjuvant depot in a joint (arthritis models; assumption: 14 d)"},
 }  # fmt: skip

@@ -2,9 +2,12 @@
 
 The swelling of an inflamed paw or joint (plethysmometer volume, caliper thickness, the swelling part of an
 arthritis score) is two things: plasma that leaks through gaps the mediators open between the endothelial cells of
-post-capillary venules, and the leukocytes that have entered the tissue. The first follows the mediators within
-hours; the second lasts as long as the infiltrate, which is why a CFA paw stays swollen for weeks (inflammation
-outlasting pain, ``docs/validation.md``). Both are readouts here: nothing in the model reads them back.
+post-capillary venules, the leukocytes that have entered the tissue, and the new tissue a lasting leak leaves
+behind. The fluid follows the mediators within hours; the cells last as long as the infiltrate; the new tissue
+lasts weeks: plasma fibrinogen that leaks out clots into a fibrin gel, which fibroblasts and new vessels turn into
+granulation tissue (Dvorak 1986 N Engl J Med 315:1650, V), which is why a CFA paw stays swollen after its pain is
+gone (J Pain 2020 21:988; ``docs/validation.md``). All three are readouts here: nothing in the model reads them
+back.
 
 Per compartment, from its interstitial voxels:
 
@@ -24,7 +27,9 @@ Per compartment, from its interstitial voxels:
 * **cells**: the volume of the compartment's immune cells (macrophages, T cells, mast cells; each type's
   ``cell_volume_um3``) above what it held when the model was built, over the tissue volume (interstitial voxels ×
   voxel volume);
-* **swelling** = ``100 (V + cells)`` per cent of the tissue's volume.
+* **matrix** ``M`` (new tissue over the tissue volume): ``dM/dt = k_M V − M / τ_M``, laid down in proportion to
+  the leaked fluid and remodelled over weeks; exact over a step for the fluid's exact path;
+* **swelling** = ``100 (V + M + cells)`` per cent of the tissue's volume.
 
 Examples
 --------
@@ -64,6 +69,12 @@ class SwellingParams:
     drainage_min: float = param(
         120.0, "min", "assumption: lymph clears interstitial fluid over hours (carrageenan oedema falls within a "
         "day of its peak, Winter 1962, U)", low=1e-3)  # fmt: skip
+    matrix_per_fluid_day: float = param(
+        0.07, "1/day", "assumption, calibrated: new tissue (fibrin, then granulation tissue) laid down per day per "
+        "unit of leaked fluid; a lasting leak leaves a lasting swelling (the CFA paw still swollen on day 28 after "
+        "its pain is gone, J Pain 2020 21:988, V), a carrageenan day almost none", low=0.0)  # fmt: skip
+    matrix_turnover_days: float = param(
+        56.0, "day", "assumption: granulation tissue is remodelled and resorbed over weeks (U)", low=1e-3)
     histamine_ec50_nM: float = param(1000.0, "nM", "assumption: H1 on venular endothelium, µM range (U)", low=1e-9)
     histamine_efficacy: float = param(1.0, "1", "assumption: histamine opens venular gaps (Majno & Palade 1961, V)",
                                       high=1.0)  # fmt: skip
@@ -114,9 +125,13 @@ class Swelling:
     ----------
     fluid : 0-d array
         ``V``, extravasated fluid over the tissue volume (on the backend: no host sync per step).
+    matrix : 0-d array
+        ``M``, new tissue (fibrin, granulation tissue) over the tissue volume.
     baseline_cell_um3 : float
         Immune-cell volume when the readout was built, µm³.
     """
+
+    matrix = 0.0  # a state saved before the matrix existed starts without one
 
     def __init__(self, comp, params: SwellingParams):
         self.comp = comp
@@ -124,6 +139,7 @@ class Swelling:
         self.voxels = comp.interstitial_voxels_within(None)
         xp = comp.model.xp
         self.fluid = xp.zeros((), dtype=xp.float64)
+        self.matrix = xp.zeros((), dtype=xp.float64)
         self.tissue_um3 = float(self.voxels.size) * float(comp.env.grid.voxel_volume_um3)
         self.baseline_cell_um3 = self.cell_um3()
 
@@ -150,12 +166,22 @@ class Swelling:
         return (1.0 - closed) * flow
 
     def update(self, dt_min: float) -> None:
-        """Advance the fluid over ``dt_min`` with the drive held at its value now (exact for a constant drive)."""
+        """Advance fluid and matrix over ``dt_min`` with the drive held at its value now (exact for a constant
+        drive: the fluid relaxes to ``V∞``, the matrix integrates the fluid's exact path)."""
         p, xp = self.params, self.comp.model.xp
         if self.voxels.size == 0:
             return
         target = p.leak_per_min * p.drainage_min * xp.mean(self.drive())
-        self.fluid = target + (self.fluid - target) * math.exp(-dt_min / p.drainage_min)
+        tau_v, tau_m = p.drainage_min, p.matrix_turnover_days * 1440.0
+        k = p.matrix_per_fluid_day / 1440.0
+        a, b = math.exp(-dt_min / tau_v), math.exp(-dt_min / tau_m)
+        # dM/dt = k V − M/τ_m with V(t) = V∞ + (V0 − V∞) e^{−t/τ_v}: exact for a held drive
+        if abs(tau_v - tau_m) > 1e-12:
+            gap = tau_v * tau_m / (tau_m - tau_v) * (b - a)  # ∫ e^{−s/τ_v} e^{−(dt−s)/τ_m} ds over the step
+        else:
+            gap = dt_min * a
+        self.matrix = self.matrix * b + k * (target * tau_m * (1.0 - b) + (self.fluid - target) * gap)
+        self.fluid = target + (self.fluid - target) * a
 
     def cell_um3(self) -> float:
         """Volume of the compartment's immune cells now, µm³ (cell counts are host integers: no sync)."""
@@ -171,7 +197,7 @@ class Swelling:
         if self.tissue_um3 <= 0:
             return 0.0
         cells = (self.cell_um3() - self.baseline_cell_um3) / self.tissue_um3
-        fluid = float(self.comp.model.backend.to_host(self.fluid))
+        fluid = float(self.comp.model.backend.to_host(self.fluid + self.matrix))
         return 100.0 * (fluid + max(cells, 0.0))
 
 

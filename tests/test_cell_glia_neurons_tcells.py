@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from neuroagents.cells.signaling import RECEPTORS
-from neuroagents.model import NeuroImmuneModel
+from neuroagents.model import DEFAULT_MEDIATORS, NeuroImmuneModel
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 NO_CELLS = {"n_mast_cells": 0, "n_macrophages": 0, "n_t_cells": 0, "n_microglia": 0, "n_neurons": 0}
@@ -406,6 +406,20 @@ def test_t_cells_entering_il6_rich_tissue_are_mostly_th17():
         fractions[il6] = tc.census()["Th17"] / tc.n
     assert fractions[1.0] > 0.55  # expected 4.64/6.64 = 0.70
     assert fractions[0.0] < 0.5  # expected 1/3
+
+
+def test_t_cells_whose_antigen_is_the_depots_stop_when_it_is_cleared():
+    """``antigen_half_nM`` = K > 0 (CFA's mycobacterial antigen): restimulation, floor included, times c/(c + K) with
+    c the compartment's mean PAMP; without a PAMP field (nothing injected) there is no antigen and none at all."""
+    kw = dict(n_t_cells=10, n_macrophages=40,
+              cell_params={"t_cell": {"antigen_in_tissue": 0.4, "antigen_half_nM": 2.0}})
+    m = make(seed=77, mediators=[*DEFAULT_MEDIATORS, "PAMP"], **kw)
+    tc = m.cell_types["t_cell"]
+    m.cell_types["macrophage"].pop["state"] = np.array([1] * 30 + [0] * 10, dtype=np.int8)  # f = 3/4
+    for pamp, expect in ((0.0, 0.0), (6.0, (0.4 + 0.6 * 0.75) * 0.75), (2e12, 0.4 + 0.6 * 0.75)):
+        m.env.field("PAMP")[...] = pamp
+        assert float(tc.restimulation()) == pytest.approx(expect, rel=1e-9, abs=1e-15), pamp
+    assert float(make(seed=77, **kw).cell_types["t_cell"].restimulation()) == 0.0
 
 
 def test_each_t_cell_subset_secretes_its_cytokine_and_only_effectors_release_elastase():

@@ -44,7 +44,32 @@ def test_the_fluid_follows_its_equation_exactly_for_a_held_drive():
     for _ in range(7):  # over sub-steps
         other.update(10.0)
     assert float(other.fluid) == pytest.approx(expect, rel=1e-12)
-    assert sw.percent() == pytest.approx(100.0 * expect, rel=1e-12)
+    assert sw.percent() == pytest.approx(100.0 * (expect + float(sw.matrix)), rel=1e-12)
+
+
+def test_the_matrix_integrates_the_fluid_exactly_and_outlasts_it():
+    """``dM/dt = k V − M/τ_M``: in 1 or 7 pieces the same, equal to the closed form, and after the leak stops the
+    fluid drains in hours while the matrix falls by ``e`` only over ``τ_M``."""
+    m = tissue()
+    m.env.field("histamine")[...] = 1000.0  # P = 1/2 everywhere
+    sw, other = swelling_of(m), build_swelling(m.compartments["tissue"], {})
+    p = sw.params
+    tv, tm, k = p.drainage_min, p.matrix_turnover_days * 1440.0, p.matrix_per_fluid_day / 1440.0
+    v_inf, t = p.leak_per_min * p.drainage_min * 0.5, 600.0
+    sw.update(t)
+    for _ in range(7):  # over sub-steps
+        other.update(t / 7)
+    closed = k * v_inf * (tm * (1 - math.exp(-t / tm)) - tv * tm / (tm - tv) * (math.exp(-t / tm) - math.exp(-t / tv)))
+    assert float(sw.matrix) == pytest.approx(closed, rel=1e-12)
+    assert float(other.matrix) == pytest.approx(closed, rel=1e-12)
+    assert sw.percent() == pytest.approx(100.0 * (float(sw.fluid) + closed), rel=1e-12)
+    m.env.fields[...] = 0.0
+    m0, v0 = float(sw.matrix), float(sw.fluid)
+    sw.update(tm)
+    assert float(sw.fluid) < 1e-6 * v_inf  # drained
+    laid = k * v0 * tv * tm / (tm - tv) * (math.exp(-1.0) - math.exp(-tm / tv))  # by the draining fluid
+    assert float(sw.matrix) == pytest.approx(m0 / math.e + laid, rel=1e-12)
+    assert laid < 0.5 * m0 / math.e
 
 
 def test_it_drains_when_the_mediators_are_gone():

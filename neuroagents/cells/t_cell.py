@@ -34,7 +34,10 @@ Rules
   granulomas release cytokine in proportion to local antigen presentation,
   Egen 2011 Immunity 34:807, V): output scales with the fraction of the compartment's macrophages and
   microglia that are activated (M1, reactive; MHC-II up), so T cells among
-  resting macrophages stay quiet.
+  resting macrophages stay quiet. Where the antigen is a depot's (CFA's
+  mycobacteria, ``antigen_half_nM`` > 0) it goes as macrophages clear the
+  depot: restimulation falls with the depot's agonist, and once too little is
+  left the T-cell/macrophage loop that kept the tissue inflamed runs down.
 * **Opioid peptides**: restimulated T cells of every subset release β-endorphin
   (Cabot 1997 J Clin Invest 100:142; Labuz 2009 J Clin Invest 119:278), read
   by the nociceptors' peripheral μ receptors (``pain/nociceptor.py``).
@@ -81,6 +84,11 @@ class TCellParams:
         0.0, "1", "assumption: 0 = the antigen is shown here only by activated antigen-presenting cells; 1 = it is "
         "deposited in the tissue (an immunization antigen or adjuvant depot) and every APC presents it, so effector "
         "T cells are restimulated whatever the APCs' state (floor of restimulation)", high=1.0)
+    antigen_half_nM: float = param(
+        0.0, "nM", "0 = the T cells' antigen stays (an autoantigen in a joint); > 0: it goes with the depot's "
+        "agonist, restimulation scaled by c/(c + K) with c the compartment's mean PAMP (heat-killed mycobacteria carry "
+        "both the TLR agonists and the protein antigens, and macrophages clear both; assumption, calibrated on the "
+        "CFA course in cfa.toml)", low=0.0)  # fmt: skip
     il10_treg_molecules_per_s: float = param(0.12, "molecules/cell/s", "assumption: macrophage-like (M)")
     elastase_molecules_per_s: float = param(1.0, "molecules/cell/s", "assumption; Vicuña 2015 (direction, V)")
     opioid_molecules_per_s: float = param(
@@ -156,7 +164,9 @@ class TCell(CellType):
         """How much effector T cells here meet their antigen (0..1): ``a₀ + (1 − a₀) f``.
 
         ``f``: macrophages in state M1 and reactive microglia over all macrophages and microglia here (0 without
-        any); ``a₀``: ``antigen_in_tissue``, where a depot antigen is presented by every APC.
+        any); ``a₀``: ``antigen_in_tissue``, where a depot antigen is presented by every APC. When the T cells'
+        antigen is the depot's and goes with it (``antigen_half_nM`` = K > 0), all of it is scaled by ``c/(c + K)``,
+        c the mean PAMP here: no antigen left, no restimulation.
         """
         active = total = 0
         for kind, state in (("macrophage", 1), ("microglia", 1)):  # over two cell types
@@ -165,7 +175,13 @@ class TCell(CellType):
                 active += (apc.pop["state"] == state).sum()  # an array on a device: no host sync
                 total += apc.n
         floor = self.params.antigen_in_tissue
-        return floor + (1.0 - floor) * (active / total if total else 0.0)
+        out = floor + (1.0 - floor) * (active / total if total else 0.0)
+        k = self.params.antigen_half_nM
+        if k > 0.0:  # T cells primed against the depot's antigen: no antigen left, no restimulation
+            env = self.model.env
+            c = env.field("PAMP").mean() if "PAMP" in env.names else 0.0  # an array on a device: no host sync
+            out = out * c / (c + k)
+        return out
 
     def secrete(self) -> None:
         p, s = self.params, self.pop["state"]
