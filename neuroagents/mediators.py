@@ -367,6 +367,20 @@ CATALOGUE: dict[str, Mediator] = {
             "nociceptor terminals (Stein & Machelska 2011 Pharmacol Rev 63:860)",
         ),
         Mediator(
+            "bradykinin",
+            7000.0,
+            _hl(1.0),
+            1.06,
+            sources={
+                "diffusion_um2_per_min": "assumption: ~1.1 kDa peptide, as substance P (free ~18,000 / λ²)",
+                "decay_per_min": "assumption: kininases (ACE/kininase II, aminopeptidase P, neprilysin) cut it within "
+                "seconds in plasma and within about a minute in tissue (U)",
+                "molecular_mass_kda": "bradykinin 1060 g/mol (9 amino acids)",
+            },
+            description="bradykinin; cut from leaked plasma kininogen where venules leak (neuroagents/kinins.py); "
+            "B2 receptors on nociceptors",
+        ),
+        Mediator(
             "CGRP",
             5000.0,
             _hl(7.0),

@@ -56,6 +56,7 @@ from neuroagents.schedule import Event, Schedule
 from neuroagents.sex import sex_adjusted
 from neuroagents.stroma import build_stroma
 from neuroagents.swelling import build_swelling
+from neuroagents.kinins import build_kinins
 from neuroagents.timeline import (
     HeldDepletions,
     activate,
@@ -128,6 +129,8 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     swelling_params : Mapping, optional
         Overrides of :class:`~neuroagents.swelling.SwellingParams` (the swelling readout: leaked fluid and
         infiltrating cells, per compartment).
+    kinin_params : Mapping, optional
+        Overrides of :class:`~neuroagents.kinins.KininParams` (bradykinin formed where plasma leaks).
     species : {"mouse", "rat"}
         Sets the scale of the behavioural readouts (von Frey grams).
     seed : int, optional
@@ -167,6 +170,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         pain_params: Mapping | None = None,
         stroma_params: Mapping | None = None,
         swelling_params: Mapping | None = None,
+        kinin_params: Mapping | None = None,
         species: str = "mouse",
         sex: str = "male",
         compartments=None,
@@ -215,7 +219,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         self._build_compartments(layouts, single, mediators, dtype, axons)
         self._build_schedule(interventions, injections)
         self._build_cells(layouts, cell_params, sex, per_compartment=compartments is not None)
-        self._build_readouts(stroma_params, pain_params, species, swelling_params)
+        self._build_readouts(stroma_params, pain_params, species, swelling_params, kinin_params)
 
     @classmethod
     def from_scenario(cls, scenario, *, backend: str = "numpy", dtype: str = "float64",
@@ -307,17 +311,20 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
 
-    def _build_readouts(self, stroma_params, pain_params, species: str, swelling_params=None) -> None:
+    def _build_readouts(self, stroma_params, pain_params, species: str, swelling_params=None, kinin_params=None) -> None:
         """Stromal COX-2, swelling, the pain model, and the recorder with its first record (t = 0)."""
         for key, value, cls in (("stroma_params", stroma_params, "StromaParams"),
-                                ("swelling_params", swelling_params, "SwellingParams")):  # fmt: skip
+                                ("swelling_params", swelling_params, "SwellingParams"),
+                                ("kinin_params", kinin_params, "KininParams")):  # fmt: skip
             if value is not None and not isinstance(value, Mapping):
                 raise ConfigError(key, value, f"a mapping of {cls} names to values")
         self.stroma_params = dict(stroma_params or {})
         self.swelling_params = dict(swelling_params or {})
+        self.kinin_params = dict(kinin_params or {})
         for comp in self.compartments.values():  # over compartments: stromal COX-2 and swelling of each interstitium
             comp.stroma = build_stroma(comp, self.stroma_params, "stroma_params")
             comp.swelling = build_swelling(comp, self.swelling_params, "swelling_params")
+            comp.kinins = build_kinins(comp, self.kinin_params, "kinin_params")
         self.neurons = self.axons.soma.cell_types["neuron"]
         self.pain = PainModel(self, params=pain_params, species=species)
         self._pain_trace = TraceBuffer(TRACE_COLUMNS)  # a row every cell step (neuroagents.pain.trace)
@@ -406,6 +413,8 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         for comp in self.compartments.values():  # over compartments: stromal PGE2, leak (vectorized over voxels)
             comp.stroma.secrete(dt)
             comp.swelling.update(dt)
+            if getattr(comp, "kinins", None) is not None:  # a checkpoint from before the kinins has none
+                comp.kinins.secrete(dt)
         for inj in self.given_injections:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 

@@ -108,7 +108,7 @@ CELL_TYPES = Registry("cell type", {
 MEDIATORS = (
     "TNF", "IL1B", "IL6", "IL10", "IL17A", "IFNG", "IL4", "IL13", "GMCSF", "NGF", "PGE2", "histamine",
     "serotonin", "tryptase", "CCL2", "CSF1", "CX3CL1", "ATP", "BDNF", "SP", "CGRP", "elastase", "miR21", "IL23",
-    "opioid",
+    "opioid", "bradykinin",
 )  # fmt: skip
 """Mediators on the model's grid by default (``PAMP``, an injected agonist, joins only where something is injected)."""
 

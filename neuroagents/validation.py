@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> len(CASES), sorted(CASES)[:4]
-(9, ['arthritis_jak', 'carrageenan', 'carrageenan_nsaid', 'cfa_opioids'])
+(10, ['arthritis_jak', 'carrageenan', 'carrageenan_kinins', 'carrageenan_nsaid'])
 """
 
 from __future__ import annotations
@@ -80,6 +80,15 @@ CASES: dict[str, Case] = {
         {"carrageenan": ("carrageenan", ())},
         "withdrawal_threshold_interp_g",
         "threshold falls within hours; back near baseline by 48 h",
+    ),
+    "carrageenan_kinins": Case(
+        "Carrageenan in the rat paw: kinins deepen the early hyperalgesia",
+        "a B2 antagonist (HOE 140) inhibits carrageenin hyperalgesia dose-dependently (Ferreira 1993 Br J Pharmacol "
+        "110:1227); kinins follow the amines in the carrageenan paw (Di Rosa 1971 J Pathol 104:15)",
+        {"carrageenan": ("carrageenan", ()),
+         "carrageenan, no bradykinin": ("carrageenan", ('interventions=[{kind="knockout", mediator="bradykinin"}]',))},
+        "withdrawal_threshold_interp_g",
+        "without bradykinin: a higher threshold and a longer heat latency in the first hours (2-4 h)",
     ),
     "carrageenan_nsaid": Case(
         "Carrageenan in the rat paw: a COX-2 inhibitor reduces the hyperalgesia",

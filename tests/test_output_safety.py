@@ -169,7 +169,7 @@ def test_too_little_disk_or_memory_is_refused_with_the_estimate(tmp_path, monkey
 def test_the_estimate_is_printed_before_the_run(tmp_path):
     rc, _, err = run_cli([*RUN, "--out", str(tmp_path / "e")])
     assert rc == 0
-    assert "nerve_injury: 80 voxels (tissue 80) x 25 mediators" in err and "snapshots" in err
+    assert "nerve_injury: 80 voxels (tissue 80) x 26 mediators" in err and "snapshots" in err
 
 
 def test_the_memory_guard_covers_every_compartment_and_their_sum(tmp_path, monkeypatch):

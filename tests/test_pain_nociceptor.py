@@ -41,7 +41,7 @@ def half_effect_nM(name, p):
 
 @pytest.mark.parametrize("name", SENSITIZERS)
 def test_each_mediator_lowers_threshold_dose_dependently_and_saturates(name):
-    m = make(params={"priming_retained": 0.0})
+    m = make(params={"priming_retained": 0.0, "b2_tachyphylaxis_min": 1e12})  # B2 tachyphylaxis: its own test
     k = half_effect_nM(name, m.pain.params)
     doses = k * np.array([0.0, 0.1, 1.0, 10.0, 1e3, 1e4])
     thr = np.array([hold(m, {name: c})["withdrawal_threshold_interp_g"] for c in doses])
@@ -49,6 +49,25 @@ def test_each_mediator_lowers_threshold_dose_dependently_and_saturates(name):
     assert thr[2] < thr[0] * 0.97, f"{name}: no effect at the half-effect dose ({thr})"
     assert thr[-1] < thr[0] * 0.8, f"{name}: saturated effect too small ({thr})"
     assert abs(thr[-1] - thr[-2]) < 0.02 * thr[0], f"{name}: high doses must converge ({thr})"
+
+
+def test_b2_receptors_tire_of_held_bradykinin_exactly_and_recover():
+    """``dB/dt = (1 − B)/τ_rec − θ B/τ_tachy`` (exact for held bradykinin): the hyperalgesia of held bradykinin
+    fades toward ``B* = (1/τ_rec)/(1/τ_rec + θ/τ_tachy)`` and comes back once it is gone."""
+    m = make(params={"priming_retained": 0.0})
+    p = m.pain.params
+    c = p.bradykinin_kd_nM  # θ = 1/2
+    first = hold(m, {"bradykinin": c}, minutes=30.0)["withdrawal_threshold_interp_g"]
+    b_30 = m.pain.nociceptors.b2.copy()
+    lam = 1.0 / p.b2_recovery_min + 0.5 / p.b2_tachyphylaxis_min
+    b_inf = 1.0 / p.b2_recovery_min / lam
+    np.testing.assert_allclose(b_30, b_inf + (1.0 - b_inf) * np.exp(-lam * 30.0), rtol=1e-12)
+    late = hold(m, {"bradykinin": c}, minutes=3000.0, step_min=10.0)["withdrawal_threshold_interp_g"]
+    np.testing.assert_allclose(m.pain.nociceptors.b2, b_inf, rtol=1e-4)  # 3000 min = 12.5 relaxation times
+    naive = hold(make(params={"priming_retained": 0.0}), {})["withdrawal_threshold_interp_g"]
+    assert first < late < naive  # the hyperalgesia fades but stays
+    hold(m, {}, minutes=5 * p.b2_recovery_min, step_min=10.0)
+    assert m.pain.nociceptors.b2.min() > 0.99  # back
 
 
 def test_il10_does_not_sensitize_and_damps_tnf():

@@ -125,6 +125,33 @@ def test_carrageenan_paw_swells_within_hours_and_subsides_by_48_h(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_carrageenan_reaches_minus_70_percent_at_2_5_h(seed):
+    """docs/references.md (rat paw, about −80 % at 2.5 h): the issue's bar for the model is −70 % at 2.5 h."""
+    t = _seeded("carrageenan", "carrageenan", seed)
+    thr = t["withdrawal_threshold_interp_g"].to_numpy()
+    at = thr[np.abs(t["time_min"].to_numpy() - 150.0).argmin()]
+    assert at < 0.3 * thr[0], at / thr[0]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
+    """Ferreira 1993 (Br J Pharmacol 110:1227): HOE 140, a B2 antagonist, inhibits carrageenin hyperalgesia. In the
+    model the leaked plasma's kininogen gives bradykinin (neuroagents/kinins.py); knocking it out is the kininogen-
+    deficient or B2-blocked paw. The bars: 10 % (threshold) and 5 % (heat latency), each with 1.5x its margin, over
+    2-4 h; by 48 h the two arms are back within a few per cent of each other; the swelling is the same (bradykinin
+    opens no venular gaps here: Buritova 1997's 25-41 % less oedema with HOE 140 is not reproduced)."""
+    wt, ko = (_seeded("carrageenan_kinins", label, seed) for label in CASES["carrageenan_kinins"].arms)
+    early = [t.query("120 <= time_min <= 240") for t in (wt, ko)]
+    thr, heat = "withdrawal_threshold_interp_g", "heat_latency_s"
+    assert early[1][thr].mean() > 1.15 * early[0][thr].mean()
+    assert early[1][heat].mean() > 1.075 * early[0][heat].mean()
+    assert ko[thr].iloc[-1] == pytest.approx(wt[thr].iloc[-1], rel=0.1)
+    sw = [t["swelling_pct_paw"] for t in (wt, ko)]
+    assert sw[1].max() == pytest.approx(sw[0].max(), rel=0.01) and sw[1].iloc[-1] == pytest.approx(sw[0].iloc[-1],
+                                                                                                   rel=0.01)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     """Celecoxib blocks the stromal COX-2 (neuroagents/stroma.py) and the M1 macrophages' PGE2: less paw PGE2 and a
     higher threshold in the prostaglandin phase (2-6 h), the direction NSAIDs show in the carrageenan paw."""

@@ -252,7 +252,9 @@ class PainModel:
         p = self.params
         conc = {k: float(host(v)[row]) for k, v in self.nociceptors.concentrations(model).items()}
         one = {k: np.array([v]) for k, v in conc.items()}
-        target = channel_targets(one, 1, model.inhibition, p, mor=np.array([float(host(self.nociceptors.mor)[row])]))
+        noc = self.nociceptors
+        target = channel_targets(one, 1, model.inhibition, p, mor=np.array([float(host(noc.mor)[row])]),
+                                 b2=np.array([float(host(noc.b2)[row])]))  # fmt: skip
         idx = {k: float(host(v)[row]) for k, v in self.nociceptors.indices().items()}
         scale = force_scale_g(p, self.species)
         return {

@@ -13,6 +13,7 @@ Receptors and their kinase routes (``docs/references.md``)::
     IL-17A-> IL-17RA -> PI3K/ERK -> TTX-r Na (Ebbinghaus 2017), mechanical
     NGF   -> TrkA -> TRPV1 (strongly), Nav1.7/1.8
     PGE2  -> EP2/EP4 -> cAMP/PKA -> TTX-r Na, TRPV1
+    bradykinin -> B2 -> PLC/PKCε -> TRPV1 (strongly), TRPA1, TTX-r Na; the receptors tire of it (tachyphylaxis)
     histamine -> H1 -> PLC/PKC -> TRPV1;  5-HT -> 5-HT2A/4/7 -> Na, TRPV1
     IL-10 -> IL-10R: does not sensitize; divides the pro-nociceptive drive
     opioid peptides (immune cells) -> μ receptors on the terminal -> Gi/o: divide it too,
@@ -27,6 +28,7 @@ Equations (per neuron *i*, vectorized; θ_R the occupancy ``c^h/(c^h + K^h)``)::
 
     D_ch*  = (1 - b θ_IL10)(1 - b_o m θ_op) Σ_R e_{R,ch} θ_R g_R     ch in {na, trpv1, trpa1}
     m     <- m* + (m - m*) exp(-dt/τ_m),  m* = m_0 + (1 - m_0) x_r/(x_r + x_½)   μ receptors at the terminal
+    B     <- exact solution of dB/dt = (1 - B)/τ_rec - θ_B2 B/τ_tachy          B2 receptors left (θ_B2 g_B2 × B)
              (x_r: the mechanical drive of the undivided targets: inflammation brings the receptors)
     D_ch  <- D_ch* + (D_ch - D_ch*) exp(-dt/τ)             τ = τ_on if rising else τ_off (1 + κ Π)
     x_m    = k_na D_na + k_a1 D_trpa1,   S_fast = x_m / (1 + x_m)
@@ -54,7 +56,7 @@ __all__ = [
     "CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "analgesia", "channel_targets", "effects", "undivided_targets",
 ]
 
-SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin", "elastase")
+SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin", "elastase", "bradykinin")
 """Mediators that sensitize nociceptors (IL-10 is read too, and does not)."""
 CHANNELS = ("na", "trpv1", "trpa1")
 """Channel drives: fractional increases of TTX-r Na (Nav1.7/1.8/1.9), TRPV1 and TRPA1 currents."""
@@ -72,8 +74,8 @@ class Effect:
         Half-occupancy concentration, nM.
     na, trpv1, trpa1 : float
         Fractional current increase at full occupancy (1 = doubled).
-    route : {"none", "p38", "jak"}
-        Which inhibitors reach it.
+    route : {"none", "p38", "jak", "b2"}
+        Which inhibitors reach it ("b2": none, but the receptors tire of bradykinin: tachyphylaxis).
     """
 
     receptor: str
@@ -98,6 +100,7 @@ def effects(p) -> tuple[Effect, ...]:
         Effect("H1", "histamine", p.histamine_ec50_nM, p.histamine_na, p.histamine_trpv1, p.histamine_trpa1),
         Effect("5-HT2A/4/7", "serotonin", p.serotonin_ec50_nM, p.serotonin_na, p.serotonin_trpv1, p.serotonin_trpa1),
         Effect("PAR2", "elastase", p.elastase_ec50_nM, p.elastase_na, 0.0, p.elastase_trpa1),
+        Effect("B2", "bradykinin", p.bradykinin_kd_nM, p.bradykinin_na, p.bradykinin_trpv1, p.bradykinin_trpa1, "b2"),
     )
 
 
@@ -107,7 +110,8 @@ def _occupancy(xp, c, kd, h):
     return ch / (ch + kd**h)
 
 
-def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np, mor=None):
+def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np, mor=None,
+                    b2=None):  # fmt: skip
     """Steady-state channel drives for the given mediators.
 
     Parameters
@@ -121,13 +125,15 @@ def channel_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str,
     p : PainParams
     mor : ndarray of shape (n,), optional
         μ-receptor availability at each terminal, 0..1 (``None``: ``p.mor_rest``).
+    b2 : ndarray of shape (n,), optional
+        B2 receptors left after tachyphylaxis, 0..1 (``None``: all).
 
     Returns
     -------
     dict[str, ndarray of shape (n,)]
         ``{"na", "trpv1", "trpa1"}``: fractional current increases, >= 0.
     """
-    raw = undivided_targets(conc, n, inhibition, p, xp)
+    raw = undivided_targets(conc, n, inhibition, p, xp, b2)
     damp = analgesia(conc, n, inhibition, p, xp, mor)
     return {ch: raw[ch] * damp for ch in CHANNELS}
 
@@ -147,16 +153,19 @@ def analgesia(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float
     return damp * (1.0 - p.opioid_block * m * _occupancy(xp, conc.get("opioid", zero), p.opioid_kd_nM, 1.0))
 
 
-def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np):
-    """The receptors' summed drive before IL-10 and opioids divide it, ``{channel: (n,)}`` (see above)."""
+def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[str, float], p, xp=np, b2=None):
+    """The receptors' summed drive before IL-10 and opioids divide it, ``{channel: (n,)}`` (see above); ``b2`` the
+    B2 receptors left after tachyphylaxis, shape (n,) (``None``: all)."""
     zero = xp.zeros(n)
     out = {ch: xp.zeros(n) for ch in CHANNELS}
     p38_gate = 1.0 - float(inhibition.get("P38", 0.0))
-    for e in effects(p):  # over receptors (9), not cells
+    for e in effects(p):  # over receptors (10), not cells
         c = conc.get(e.mediator, zero)
         if e.route == "jak":
             net = _jak_network("IL6R", e.mediator, e.kd_nM, p.hill, xp)
             occ = net.target_activity({e.mediator: c}, n, inhibition)["STAT3"]
+        elif e.route == "b2":
+            occ = b2_occupancy(c, p, xp) * (1.0 if b2 is None else b2)
         else:
             occ = _occupancy(xp, c, e.kd_nM, p.hill) * (p38_gate if e.route == "p38" else 1.0)
         for ch in CHANNELS:
@@ -164,6 +173,11 @@ def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[st
             if w:
                 out[ch] = out[ch] + w * occ
     return out
+
+
+def b2_occupancy(c, p, xp=np):
+    """B2 occupancy by bradykinin ``c`` (nM) before tachyphylaxis, shape of ``c``."""
+    return _occupancy(xp, c, p.bradykinin_kd_nM, p.hill)
 
 
 @functools.lru_cache(maxsize=16)
@@ -194,7 +208,11 @@ class Nociceptors:
         Hyperalgesic priming Π in [0, 1).
     mor : ndarray of shape (n,)
         μ-opioid-receptor availability at the peripheral terminal, ``mor_rest``..1.
+    b2 : ndarray of shape (n,)
+        Bradykinin B2 receptors not lost to tachyphylaxis, 0..1 (1 at rest).
     """
+
+    b2 = None  # a state saved before the B2 receptors existed: aligned to 1 (rest) on the next step
 
     def __init__(self, params, xp=np):
         self.p = params
@@ -203,11 +221,14 @@ class Nociceptors:
         self.drive = {ch: xp.zeros(0) for ch in CHANNELS}
         self.priming = xp.zeros(0)
         self.mor = xp.zeros(0)
+        self.b2 = xp.zeros(0)
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def align(self, ids) -> None:
         """Match rows to ``ids`` (ascending): keep known neurons' state, start new ones at rest."""
         xp = self.xp
+        if self.b2 is None or self.b2.shape[0] != self.ids.shape[0]:  # a state from before the B2 receptors
+            self.b2 = xp.ones(self.ids.shape[0])
         if ids.shape == self.ids.shape and xp is np and np.array_equal(ids, self.ids):
             return  # unchanged (on a device the carry below costs less than asking, and gives the same)
         m = self.ids.shape[0]
@@ -224,6 +245,7 @@ class Nociceptors:
         if old_mor is None or old_mor.shape[0] != m:  # a checkpoint from before the μ receptors: at rest
             old_mor = xp.full(m, self.p.mor_rest)
         self.mor = carry(old_mor, self.p.mor_rest)
+        self.b2 = carry(self.b2, 1.0)
         self.ids = ids.copy()
 
     @property
@@ -257,7 +279,11 @@ class Nociceptors:
     def step(self, conc: Mapping[str, object], inhibition: Mapping[str, float], dt_min: float) -> None:
         """Advance drives and priming by ``dt_min`` minutes with mediators held at ``conc`` (exact)."""
         xp, p = self.xp, self.p
-        raw = undivided_targets(conc, self.n, inhibition, p, xp)
+        occ = b2_occupancy(conc.get("bradykinin", xp.zeros(self.n)), p, xp)  # tachyphylaxis (exact)
+        lam = 1.0 / p.b2_recovery_min + occ / p.b2_tachyphylaxis_min
+        b_inf = 1.0 / p.b2_recovery_min / lam
+        self.b2 = b_inf + (self.b2 - b_inf) * xp.exp(-lam * dt_min)
+        raw = undivided_targets(conc, self.n, inhibition, p, xp, self.b2)
         x_r = p.mech_na_weight * raw["na"] + p.mech_trpa1_weight * raw["trpa1"]
         m_inf = p.mor_rest + (1.0 - p.mor_rest) * x_r / (x_r + p.mor_half_drive)  # inflammation brings μ receptors
         self.mor = m_inf + (self.mor - m_inf) * np.exp(-dt_min / p.mor_tau_min)

@@ -47,6 +47,7 @@ class PainParams:
     histamine_ec50_nM: float = param(1000.0, "nM", "assumption: H1, µM range (U)", low=1e-6)
     serotonin_ec50_nM: float = param(100.0, "nM", "assumption: 5-HT2A/4/7, 0.1 µM range (U)", low=1e-6)
     il10_kd_nM: float = param(0.14, "nM", "IL-10 Kd 140 pM (M)", low=1e-6)
+    bradykinin_kd_nM: float = param(1.0, "nM", "assumption: B2 binds bradykinin at sub-nM to nM (U)", low=1e-6)
     elastase_ec50_nM: float = param(10.0, "nM", "assumption: PAR2 cleavage by leukocyte elastase, nM range (U)",
                                     low=1e-6)  # fmt: skip
     # --- peripheral: efficacies, fractional current increase at full occupancy -----------------
@@ -79,6 +80,17 @@ class PainParams:
                                          "in the DRG causes mechanical allodynia, blocked by SerpinA3N)")  # fmt: skip
     elastase_trpa1: float = param(0.3, "1", "assumption: elastase is a biased PAR2 agonist that sensitizes "
                                             "mechanosensitive channels (Zhao 2015 J Biol Chem, U)")  # fmt: skip
+    bradykinin_na: float = param(0.3, "1", "assumption: B2 -> PKCε raises TTX-r Na (Khasar 1999 Neuron 24:253, U)")
+    bradykinin_trpv1: float = param(
+        1.0, "1", "assumption: B2 -> PLC/PKCε sensitizes TRPV1 strongly (Chuang 2001 Nature 411:957; Sugiura 2002 "
+        "J Neurophysiol 88:544; V for direction)")  # fmt: skip
+    bradykinin_trpa1: float = param(
+        0.5, "1", "assumption: TRPA1 carries much of bradykinin's hyperalgesia (Bautista 2006 Cell 124:1269, V)")
+    b2_tachyphylaxis_min: float = param(
+        240.0, "min", "assumption: B2 receptors tire of lasting bradykinin (tachyphylaxis of nociceptor responses; "
+        "Dray & Perkins 1993 Trends Neurosci 16:99, V for direction, U for the time): the time to lose them at full "
+        "occupancy; a B2 antagonist barely touches CFA hyperalgesia (Perkins 1993 Pain 53:191, V)", low=1e-3)
+    b2_recovery_min: float = param(480.0, "min", "assumption: B2 receptors come back within hours (U)", low=1e-3)
     il10_block: float = param(0.5, "1", "assumption; direction Shen 2013 Exp Neurol (U: IL-10 lowers Na "
                                         "channels): divides the pro-nociceptive drive", high=1.0)  # fmt: skip
     # --- endogenous opioid analgesia at the terminals (immune-cell opioid peptides on μ receptors) -------

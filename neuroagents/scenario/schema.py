@@ -282,6 +282,7 @@ class Scenario(_Table):
     stroma: dict[str, Any] = _table("a table [stroma] of StromaParams overrides (neuroagents/stroma.py)", dict)
     swelling: dict[str, Any] = _table("a table [swelling] of SwellingParams overrides (neuroagents/swelling.py)",
                                       dict)  # fmt: skip
+    kinins: dict[str, Any] = _table("a table [kinins] of KininParams overrides (neuroagents/kinins.py)", dict)
     mediators: dict[str, MediatorOverride] = _table("tables [mediators.<name>] of catalogue overrides", dict)
     drugs: list[dict[str, Any]] = _table("an array of tables [[drugs]] (dosing schedules, docs/drugs.md)", list)
     inhibition: dict[str, Any] = _table("a table [inhibition] of fractions per kinase, pathway or receptor", dict)
@@ -359,6 +360,15 @@ class Scenario(_Table):
         from neuroagents.swelling import SwellingParams
 
         build_params(SwellingParams, v, "swelling")
+        return v
+
+    @field_validator("kinins")
+    @classmethod
+    def _kinins(cls, v: dict) -> dict:
+        from neuroagents.kinins import KininParams
+        from neuroagents.params import build_params
+
+        build_params(KininParams, v, "kinins")
         return v
 
     @field_validator("mediators", mode="before")
@@ -480,6 +490,7 @@ class Scenario(_Table):
             "pain_params": dict(self.pain) or None,
             "stroma_params": dict(self.stroma) or None,
             "swelling_params": dict(self.swelling) or None,
+            "kinin_params": dict(self.kinins) or None,
             "species": self.scenario.species,
             "sex": self.scenario.sex,
             "compartments": compartments,
