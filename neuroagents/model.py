@@ -46,6 +46,7 @@ from neuroagents.cells.kernels import fused_for, resolve_cell_kernels
 from neuroagents.compartment import Compartment
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
+from neuroagents.kinins import build_kinins
 from neuroagents.model_args import check_arguments, check_cell_params, check_count, layouts_of
 from neuroagents.model_inputs import ModelInputs
 from neuroagents.model_readouts import ModelReadouts, _reported  # noqa: F401  (_reported: imported from here)
@@ -56,7 +57,6 @@ from neuroagents.schedule import Event, Schedule
 from neuroagents.sex import sex_adjusted
 from neuroagents.stroma import build_stroma
 from neuroagents.swelling import build_swelling
-from neuroagents.kinins import build_kinins
 from neuroagents.timeline import (
     HeldDepletions,
     activate,
@@ -311,7 +311,8 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
                     comp.cell_types[kind].seeded += n
         self.cell_types = first.cell_types
 
-    def _build_readouts(self, stroma_params, pain_params, species: str, swelling_params=None, kinin_params=None) -> None:
+    def _build_readouts(self, stroma_params, pain_params, species: str, swelling_params=None,
+                        kinin_params=None) -> None:  # fmt: skip
         """Stromal COX-2, swelling, the pain model, and the recorder with its first record (t = 0)."""
         for key, value, cls in (("stroma_params", stroma_params, "StromaParams"),
                                 ("swelling_params", swelling_params, "SwellingParams"),

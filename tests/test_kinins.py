@@ -54,7 +54,7 @@ def test_a_knockout_of_bradykinin_stops_it_and_the_params_are_checked():
     m.env.clear_sources()
     m.compartments["tissue"].kinins.secrete(10.0)
     assert float(np.abs(source(m)).max()) == 0.0
-    with pytest.raises(ConfigError, match="kinin_params.bradykinin_nM_per_min"):
+    with pytest.raises(ConfigError, match=r"kinin_params\.bradykinin_nM_per_min"):
         tissue(kinin_params={"bradykinin_nM_per_min": -1.0})
 
 

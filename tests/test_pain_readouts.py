@@ -84,7 +84,8 @@ def test_time_course_of_a_model_run_is_continuous_and_finite():
     # tests/test_kinins.py)
     m = NeuroImmuneModel(seed=3, width_um=300, height_um=300, n_mast_cells=6, n_macrophages=10, n_neurons=8,
                          injured_fraction=0.3, injury_time_min=2.0,
-                         stroma_params={"pge2_max_nM_per_min": 0.0}, kinin_params={"bradykinin_nM_per_min": 0.0})  # fmt: skip
+                         stroma_params={"pge2_max_nM_per_min": 0.0},
+                         kinin_params={"bradykinin_nM_per_min": 0.0})  # fmt: skip
     m.pain = PainModel(m)
     rows = []
     for k in range(90):

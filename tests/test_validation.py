@@ -147,8 +147,8 @@ def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
     assert early[1][heat].mean() > 1.075 * early[0][heat].mean()
     assert ko[thr].iloc[-1] == pytest.approx(wt[thr].iloc[-1], rel=0.1)
     sw = [t["swelling_pct_paw"] for t in (wt, ko)]
-    assert sw[1].max() == pytest.approx(sw[0].max(), rel=0.01) and sw[1].iloc[-1] == pytest.approx(sw[0].iloc[-1],
-                                                                                                   rel=0.01)  # fmt: skip
+    assert sw[1].max() == pytest.approx(sw[0].max(), rel=0.01)
+    assert sw[1].iloc[-1] == pytest.approx(sw[0].iloc[-1], rel=0.01)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
