@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from neuroagents.validation import CASES, SEEDS, run
@@ -42,6 +44,20 @@ def _seeded(case: str, label: str, seed: int):
 def _window(table, column, first_day, last_day):
     """Mean of ``column`` over the records from ``first_day`` to ``last_day`` (inclusive)."""
     return table.query(f"{first_day} <= day <= {last_day}")[column].mean()
+
+
+DATA = Path(__file__).resolve().parents[1] / "validation" / "data"
+"""Published time courses transcribed from printed tables (validation/data/README.md)."""
+
+
+def _shape_distance(table, column: str, csv: str) -> float:
+    """RMS difference between the model's ``column`` and a published curve, each divided by its own maximum over the
+    published time points (the shape: the units differ, per cent of a tissue section against mL of paw)."""
+    pub = pd.read_csv(DATA / csv)
+    hours, values = table["time_min"].to_numpy() / 60.0, table[column].to_numpy()
+    model = np.array([values[np.abs(hours - h).argmin()] for h in pub["time_h"]])
+    published = pub["mean"].to_numpy()
+    return float(np.sqrt(np.mean((model / model.max() - published / published.max()) ** 2)))
 
 
 def _daily(table, column):
@@ -149,6 +165,16 @@ def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
     sw = [t["swelling_pct_paw"] for t in (wt, ko)]
     assert sw[1].max() == pytest.approx(sw[0].max(), rel=0.01)
     assert sw[1].iloc[-1] == pytest.approx(sw[0].iloc[-1], rel=0.01)
+
+
+@pytest.mark.xfail(strict=True, reason="the model's oedema rises too slowly: it peaks at 6.5-7.5 h, the published one "
+                   "at 3 h (docs/validation.md, 'Swelling')")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_carrageenan_oedema_has_the_published_shape(seed):
+    """The rat paw's oedema 1-5 h after carrageenan (validation/data/carrageenan_rat_ecam2012_108626.csv, the vehicle
+    row of a printed table): shape distance (RMS of the curves over their maxima) below 0.15."""
+    t = _seeded("carrageenan", "carrageenan", seed)
+    assert _shape_distance(t, "swelling_pct_paw", "carrageenan_rat_ecam2012_108626.csv") < 0.15
 
 
 @pytest.mark.parametrize("seed", SEEDS)
