@@ -26,7 +26,8 @@ The parameters are the very dataclasses of ``neuroagents/cells/*.py`` (the
 same instances, with the same overrides), the tissue is the vectorized
 model's (same :class:`~neuroagents.tissue.Grid`, regions,
 :class:`~neuroagents.tissue.Microenvironment` and stromal COX-2 rule,
-:class:`~neuroagents.stroma.Stroma`, which is vectorized over voxels and runs
+:class:`~neuroagents.stroma.Stroma`, and the kinin source,
+:class:`~neuroagents.kinins.Kinins`, both vectorized over voxels and run
 after the cells' release as in the vectorized secrete phase), and the
 initial cells are the vectorized model's cells for the same keyword
 arguments and seed. Only the cell code differs. The baseline covers one
@@ -60,6 +61,7 @@ import mesa
 from neuroagents.cells.mast_cell import GRANULE_CONTENT
 from neuroagents.cells.microglia import MICROGLIAL_IFNGR
 from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor, receptor_gate
+from neuroagents.kinins import Kinins
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.stroma import Stroma
 from neuroagents.units import MOLECULES_PER_NM_UM3
@@ -564,6 +566,7 @@ class NaiveMesaModel(mesa.Model):
         comp = next(iter(template.compartments.values()))
         self.stroma = Stroma(comp, comp.stroma.params)  # the tissue's stromal COX-2, with its own state
         self.stroma.induction = comp.stroma.induction.copy()
+        self.kinins = Kinins(comp, comp.kinins.params)  # bradykinin from the tissue's leak (vectorized over voxels)
         self.per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * self.grid.voxel_volume_um3)
         self.time_min = 0.0
         self.priming = float(template.cell_types["t_cell"].priming)
@@ -666,6 +669,7 @@ class NaiveMesaModel(mesa.Model):
         self._constants()
         self.agents.shuffle_do("step")
         self.stroma.secrete(dt_min)  # the tissue's PGE2, after the cells' release (as the vectorized secrete)
+        self.kinins.secrete(dt_min)  # and its bradykinin
         macs = self.agents_by_type.get(NaiveMacrophage, ())
         drive = sum(c.activity["NFKB"] for c in macs) / len(macs) if len(macs) else 0.0
         drive = max(drive, self.params["t_cell"].systemic_priming)
