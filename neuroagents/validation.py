@@ -117,8 +117,8 @@ CASES: dict[str, Case] = {
         {"CFA": ("cfa_rat", ()),
          "CFA, no opioid peptides": ("cfa_rat", ('interventions=[{kind="knockout", mediator="opioid"}]',))},
         "withdrawal_threshold_interp_g",
-        "without the peptides: lower threshold and shorter heat latency from the first week, the gap growing as μ "
-        "receptors reach the terminals; the paw as swollen",
+        "without the peptides: lower threshold and shorter heat latency while the paw is inflamed (days 5-12), the "
+        "gap growing as μ receptors reach the terminals; the paw as swollen",
     ),
 }
 
