@@ -79,13 +79,15 @@ class Kinins:
         self.params = params
         self.produced_molecules = comp.model.xp.zeros((), dtype=comp.model.xp.float64)
 
-    def secrete(self, dt_min: float) -> None:
-        """Add the step's bradykinin source, ``(V,)`` over the interstitial voxels, from the exudation now."""
+    def secrete(self, dt_min: float, exudation=None) -> None:
+        """Add the step's bradykinin source, ``(V,)`` over the interstitial voxels, from the exudation now
+        (``exudation``: the swelling's drive this step when the caller has it, else computed here)."""
         comp = self.comp
         env, sw = comp.env, comp.swelling
         if "bradykinin" not in env.names or "bradykinin" in comp.knockouts.mediators or sw.voxels.size == 0:
             return
-        rate = self.params.bradykinin_nM_per_min * sw.drive() ** 2
+        e = sw.drive() if exudation is None else exudation
+        rate = self.params.bradykinin_nM_per_min * e**2
         q_row, _ = env.source_rows(env.index("bradykinin"))
         q_row.reshape(-1)[sw.voxels] += rate.astype(q_row.dtype)  # interstitial voxels are distinct: no scatter
         per_nM = MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3

@@ -413,9 +413,9 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
                 ct.secrete()
         for comp in self.compartments.values():  # over compartments: stromal PGE2, leak (vectorized over voxels)
             comp.stroma.secrete(dt)
-            comp.swelling.update(dt)
+            exudation = comp.swelling.update(dt)
             if getattr(comp, "kinins", None) is not None:  # a checkpoint from before the kinins has none
-                comp.kinins.secrete(dt)
+                comp.kinins.secrete(dt, exudation)
         for inj in self.given_injections:  # depots release on
             inj.release(self.compartments, self.time_min, dt)
 

@@ -165,13 +165,20 @@ class Swelling:
                 flow = flow + getattr(p, g_attr) * self._hill(name, getattr(p, k_attr))
         return (1.0 - closed) * flow
 
-    def update(self, dt_min: float) -> None:
+    def update(self, dt_min: float):
         """Advance fluid and matrix over ``dt_min`` with the drive held at its value now (exact for a constant
-        drive: the fluid relaxes to ``V∞``, the matrix integrates the fluid's exact path)."""
+        drive: the fluid relaxes to ``V∞``, the matrix integrates the fluid's exact path).
+
+        Returns
+        -------
+        ndarray of shape (V,) or None
+            The drive ``P F`` per interstitial voxel it used (the kinins read it), None without interstitium.
+        """
         p, xp = self.params, self.comp.model.xp
         if self.voxels.size == 0:
-            return
-        target = p.leak_per_min * p.drainage_min * xp.mean(self.drive())
+            return None
+        drive = self.drive()
+        target = p.leak_per_min * p.drainage_min * xp.mean(drive)
         tau_v, tau_m = p.drainage_min, p.matrix_turnover_days * 1440.0
         k = p.matrix_per_fluid_day / 1440.0
         a, b = math.exp(-dt_min / tau_v), math.exp(-dt_min / tau_m)
@@ -182,6 +189,7 @@ class Swelling:
             gap = dt_min * a
         self.matrix = self.matrix * b + k * (target * tau_m * (1.0 - b) + (self.fluid - target) * gap)
         self.fluid = target + (self.fluid - target) * a
+        return drive
 
     def cell_um3(self) -> float:
         """Volume of the compartment's immune cells now, µm³ (cell counts are host integers: no sync)."""
