@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from neuroagents.params import build_params, param
-from neuroagents.units import MOLECULES_PER_NM_UM3
+from neuroagents.tissue.exchange import add_tissue_source
 
 __all__ = ["KininParams", "Kinins", "build_kinins"]
 
@@ -87,11 +87,8 @@ class Kinins:
         if "bradykinin" not in env.names or "bradykinin" in comp.knockouts.mediators or sw.voxels.size == 0:
             return
         e = sw.drive() if exudation is None else exudation
-        rate = self.params.bradykinin_nM_per_min * e**2
-        q_row, _ = env.source_rows(env.index("bradykinin"))
-        q_row.reshape(-1)[sw.voxels] += rate.astype(q_row.dtype)  # interstitial voxels are distinct: no scatter
-        per_nM = MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3
-        self.produced_molecules = self.produced_molecules + rate.sum() * per_nM * dt_min
+        added = add_tissue_source(env, "bradykinin", sw.voxels, self.params.bradykinin_nM_per_min * e**2, dt_min)
+        self.produced_molecules = self.produced_molecules + added
 
 
 def build_kinins(comp, overrides: Mapping | None, where: str = "kinins") -> Kinins:

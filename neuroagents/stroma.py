@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from neuroagents.params import build_params, param
-from neuroagents.units import MOLECULES_PER_NM_UM3
+from neuroagents.tissue.exchange import add_tissue_source
 
 __all__ = ["Stroma", "StromaParams", "build_stroma"]
 
@@ -133,11 +133,8 @@ class Stroma:
         self.induction = target + (self.induction - target) * xp.exp(-dt_min / self.params.induction_min)
         if "PGE2" not in env.names or "PGE2" in comp.knockouts.mediators:
             return
-        rate = self.rate_nM_per_min()
-        q_row, _ = env.source_rows(env.index("PGE2"))
-        q_row.reshape(-1)[self.voxels] += rate.astype(q_row.dtype)  # interstitial voxels are distinct: no scatter
-        per_nM = MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3
-        self.produced_molecules = self.produced_molecules + rate.sum() * per_nM * dt_min
+        added = add_tissue_source(env, "PGE2", self.voxels, self.rate_nM_per_min(), dt_min)
+        self.produced_molecules = self.produced_molecules + added
 
 
 def build_stroma(comp, overrides: Mapping | None, where: str = "stroma") -> Stroma:

@@ -6,8 +6,8 @@ post-capillary venules, the leukocytes that have entered the tissue, and the new
 behind. The fluid follows the mediators within hours; the cells last as long as the infiltrate; the new tissue
 lasts weeks: plasma fibrinogen that leaks out clots into a fibrin gel, which fibroblasts and new vessels turn into
 granulation tissue (Dvorak 1986 N Engl J Med 315:1650, V), which is why a CFA paw stays swollen after its pain is
-gone (J Pain 2020 21:988; ``docs/validation.md``). All three are readouts here: nothing in the model reads them
-back.
+gone (J Pain 2020 21:988; ``docs/validation.md``). The swelling is a readout: nothing in the model reads it back.
+The leak's drive is read, by the kinins (``kinins.py``: leaked plasma brings the kininogen).
 
 Per compartment, from its interstitial voxels:
 

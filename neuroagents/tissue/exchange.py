@@ -32,7 +32,10 @@ import numpy as np
 from neuroagents.errors import ConfigError
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
-__all__ = ["PendingChecks", "add_export", "add_saturating_secretion", "add_uptake", "gather", "scatter_add"]
+__all__ = [
+    "PendingChecks", "add_export", "add_saturating_secretion", "add_tissue_source", "add_uptake", "gather",
+    "scatter_add",
+]  # fmt: skip
 
 
 def gather(fields, voxel_index):
@@ -145,6 +148,29 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
         name=f"secretion.{mediator}.molecules_per_min",
         pending=env.pending_checks,
     )
+
+
+def add_tissue_source(env, mediator: str, voxels, rate_nM_per_min, dt_min: float):
+    """A rule of the tissue itself (stromal COX-2, kinin formation) adds ``rate_nM_per_min`` to each of ``voxels``.
+
+    Parameters
+    ----------
+    env : Microenvironment
+    mediator : str
+    voxels : ndarray of shape (V,), int
+        Flat voxel indices, all distinct (a compartment's interstitium): a plain add, no scatter.
+    rate_nM_per_min : ndarray of shape (V,)
+    dt_min : float
+        The step, for the count.
+
+    Returns
+    -------
+    0-d array
+        Molecules added over the step (on the backend: no host sync).
+    """
+    q_row, _ = env.source_rows(env.index(mediator))
+    q_row.reshape(-1)[voxels] += rate_nM_per_min.astype(q_row.dtype)
+    return rate_nM_per_min.sum() * (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3 * dt_min)
 
 
 def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, saturation_nM, cell_volume_um3):
