@@ -307,7 +307,7 @@ def _same_numbers() -> list[tuple]:
     for cell in naive.agents:
         cell.secrete()
     naive.stroma.secrete(1.0)  # the tissue's PGE2 (the vectorized secrete phase runs it after the cells)
-    naive.kinins.secrete(1.0)  # and its bradykinin
+    naive.kinins.secrete(1.0, naive.swelling.update(1.0))  # its leak, and the leak's bradykinin
     diff = np.abs(q - vec.env.production_nM_per_min).max(axis=tuple(range(1, q.ndim))) / q.max()
     rel = max(float(diff.max()), float(np.abs(k - vec.env.consumption_per_min).max() / k.max()))
     where = f" (worst: {vec.env.names[int(diff.argmax())]})" if rel > 1e-12 else ""

@@ -26,8 +26,9 @@ The parameters are the very dataclasses of ``neuroagents/cells/*.py`` (the
 same instances, with the same overrides), the tissue is the vectorized
 model's (same :class:`~neuroagents.tissue.Grid`, regions,
 :class:`~neuroagents.tissue.Microenvironment` and stromal COX-2 rule,
-:class:`~neuroagents.stroma.Stroma`, and the kinin source,
-:class:`~neuroagents.kinins.Kinins`, both vectorized over voxels and run
+:class:`~neuroagents.stroma.Stroma`, the leak, :class:`~neuroagents.swelling.Swelling`
+(its endothelial B2 receptors tire of bradykinin), and the kinin source,
+:class:`~neuroagents.kinins.Kinins`, all vectorized over voxels and run
 after the cells' release as in the vectorized secrete phase), and the
 initial cells are the vectorized model's cells for the same keyword
 arguments and seed. Only the cell code differs. The baseline covers one
@@ -64,6 +65,7 @@ from neuroagents.cells.signaling import PATHWAYS, RECEPTORS, Receptor, receptor_
 from neuroagents.kinins import Kinins
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.stroma import Stroma
+from neuroagents.swelling import Swelling
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 __all__ = ["NaiveMesaModel"]
@@ -566,6 +568,9 @@ class NaiveMesaModel(mesa.Model):
         comp = next(iter(template.compartments.values()))
         self.stroma = Stroma(comp, comp.stroma.params)  # the tissue's stromal COX-2, with its own state
         self.stroma.induction = comp.stroma.induction.copy()
+        self.swelling = Swelling(comp, comp.swelling.params)  # the tissue's leak, with its own state
+        self.swelling.b2 = comp.swelling.endothelial_b2().copy()
+        self.swelling.fluid, self.swelling.matrix = comp.swelling.fluid.copy(), comp.swelling.matrix
         self.kinins = Kinins(comp, comp.kinins.params)  # bradykinin from the tissue's leak (vectorized over voxels)
         self.per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * self.grid.voxel_volume_um3)
         self.time_min = 0.0
@@ -669,7 +674,7 @@ class NaiveMesaModel(mesa.Model):
         self._constants()
         self.agents.shuffle_do("step")
         self.stroma.secrete(dt_min)  # the tissue's PGE2, after the cells' release (as the vectorized secrete)
-        self.kinins.secrete(dt_min)  # and its bradykinin
+        self.kinins.secrete(dt_min, self.swelling.update(dt_min))  # its leak, and the leak's bradykinin
         macs = self.agents_by_type.get(NaiveMacrophage, ())
         drive = sum(c.activity["NFKB"] for c in macs) / len(macs) if len(macs) else 0.0
         drive = max(drive, self.params["t_cell"].systemic_priming)

@@ -22,9 +22,9 @@ The square is mass action: both the substrate (kininogen) and the enzyme (prekal
 come in with the leaked plasma, each in proportion to the leak (Griesbacher 2003), so a brisk leak makes kinins and
 the trickle of a resting or resolving tissue almost none.
 
-Nothing else makes bradykinin; a knockout of the ``bradykinin`` mediator stops it. Bradykinin is not a gap opener
-here (its B2 receptors on the endothelium would make the leak feed itself; the kinin-driven part of the oedema is
-in the calibrated leak of ``swelling.py``).
+Nothing else makes bradykinin; a knockout of the ``bradykinin`` mediator stops it (the kininogen-deficient or
+B2-blocked paw). Bradykinin opens venular gaps through the endothelium's B2 receptors (``swelling.py``), so the
+leak feeds itself until those receptors tire: the kinin phase of an oedema.
 
 Examples
 --------
@@ -55,8 +55,8 @@ class KininParams:
 
     bradykinin_nM_per_min: float = param(
         10.0, "nM/min", "assumption, calibrated: bradykinin formed per minute at unit exudation drive; with a 1-min "
-        "half-life the carrageenan paw reaches 1-3 nM (B2 K 1 nM) in its kinin phase, 2-3 h (Di Rosa 1971, V for "
-        "the timing; U for the size)", low=0.0)  # fmt: skip
+        "half-life the carrageenan paw reaches a few nM (nociceptor B2 K 2 nM) in its kinin phase, 1-4 h (Di Rosa "
+        "1971, V for the timing; U for the size)", low=0.0)  # fmt: skip
 
 
 class Kinins:

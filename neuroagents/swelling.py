@@ -7,7 +7,8 @@ behind. The fluid follows the mediators within hours; the cells last as long as 
 lasts weeks: plasma fibrinogen that leaks out clots into a fibrin gel, which fibroblasts and new vessels turn into
 granulation tissue (Dvorak 1986 N Engl J Med 315:1650, V), which is why a CFA paw stays swollen after its pain is
 gone (J Pain 2020 21:988; ``docs/validation.md``). The swelling is a readout: nothing in the model reads it back.
-The leak's drive is read, by the kinins (``kinins.py``: leaked plasma brings the kininogen).
+The leak's drive is read, by the kinins (``kinins.py``: leaked plasma brings the kininogen), whose bradykinin
+opens gaps in turn.
 
 Per compartment, from its interstitial voxels:
 
@@ -17,8 +18,20 @@ Per compartment, from its interstitial voxels:
 
   histamine (H1) and serotonin (Majno & Palade 1961 J Biophys Biochem Cytol 11:571, V), substance P from the
   nociceptors (NK1, neurogenic plasma extravasation: Lembeck & Holzer 1979 Naunyn Schmiedebergs Arch Pharmacol
-  310:175, V), TNF and IL-1β (endothelial activation over hours, U for size); ``f_i`` the free fraction
-  (neutralizing antibodies), ``b_i`` the receptor's blockade (TNFR1, IL1R1);
+  310:175, V), TNF and IL-1β (endothelial activation over hours, U for size), and bradykinin (endothelial B2: a B2
+  antagonist lowers the carrageenan oedema, Buritova 1997, V) times the B2 receptors the endothelium has left,
+  ``B`` per voxel; ``f_i`` the free fraction (neutralizing antibodies), ``b_i`` the receptor's blockade (TNFR1,
+  IL1R1, B2);
+* **endothelial B2** ``B`` in [0, 1] per voxel, lost to tachyphylaxis while bradykinin occupies it and coming
+  back slowly (exact over a step for the occupancy held)::
+
+      dB/dt = (1 − B)/τ_rec − occ B/τ_tach,   occ = c_BK/(c_BK + K_BK)
+
+  The leak brings the plasma kininogen the kinins are cut from (``kinins.py``), and bradykinin opens more gaps:
+  the kinin phase feeds itself once the amines have started a leak, and ends as the endothelium's B2 receptors
+  tire. That is what makes the carrageenan oedema rise within the first hour and level off by 3-5 h (Di Rosa 1971
+  J Pathol 104:15, V: amines, then kinins, then prostaglandins), and why a B2 antagonist lowers it by 25-41 %
+  (Buritova 1997 Eur J Pharmacol 320:73, V; ``docs/validation.md``, *Kinins*);
 * **flow** ``F = 1 + g_PGE2 H_PGE2 + g_CGRP H_CGRP``: vasodilators do not open gaps but potentiate the leak the
   others cause (PGE2: Williams & Morley 1973 Nature 246:215, V; CGRP: Brain & Williams 1985 Br J Pharmacol
   86:855, V);
@@ -63,12 +76,13 @@ class SwellingParams:
     """Numbers of the swelling readout (see the module docstring)."""
 
     leak_per_min: float = param(
-        8.5e-3, "1/min", "calibrated: the carrageenan paw swells by about half its volume at 3-5 h (rat paw "
+        1.3e-2, "1/min", "calibrated: the carrageenan paw swells by about half its volume at 3-5 h (rat paw "
         "volume, Winter 1962 Proc Soc Exp Biol Med 111:544, V for the time course, U for the size) - "
         "fractional fluid volume per minute at full permeability and no vasodilator")  # fmt: skip
     drainage_min: float = param(
-        120.0, "min", "assumption: lymph clears interstitial fluid over hours (carrageenan oedema falls within a "
-        "day of its peak, Winter 1962, U)", low=1e-3)  # fmt: skip
+        60.0, "min", "assumption, calibrated: lymph clears interstitial fluid within hours, so the oedema follows its "
+        "mediators with about an hour's lag (the carrageenan oedema levels off by 3-5 h and falls within a day of "
+        "its peak, Winter 1962, V for the time course, U for the constant)", low=1e-3)  # fmt: skip
     matrix_per_fluid_day: float = param(
         0.07, "1/day", "assumption, calibrated: new tissue (fibrin, then granulation tissue) laid down per day per "
         "unit of leaked fluid; a lasting leak leaves a lasting swelling (the CFA paw still swollen on day 28 after "
@@ -100,6 +114,20 @@ class SwellingParams:
     cgrp_potentiation: float = param(
         1.0, "1", "assumption: CGRP potentiates oedema by vasodilation (Brain & Williams 1985 Br J Pharmacol 86:855, "
         "V for direction)")  # fmt: skip
+    bradykinin_ec50_nM: float = param(
+        1.0, "nM", "assumption: B2 on venular endothelium, as on the nociceptors (U)", low=1e-9)
+    bradykinin_efficacy: float = param(
+        0.8, "1", "assumption, calibrated: bradykinin opens venular gaps through endothelial B2; a B2 antagonist "
+        "lowers the carrageenan oedema by 25-41 % (Buritova 1997 Eur J Pharmacol 320:73, V)",
+        high=1.0)  # fmt: skip
+    b2_tachyphylaxis_min: float = param(
+        60.0, "min", "assumption: endothelial B2 receptors tire of lasting bradykinin (B2 is internalized within "
+        "minutes of binding; the permeability response to repeated bradykinin wanes; U for the time): the time to "
+        "lose them at full occupancy", low=1e-3)  # fmt: skip
+    b2_recovery_min: float = param(
+        1440.0, "min", "assumption, calibrated: the endothelium's B2 receptors, internalized and down-regulated by a "
+        "strong kinin phase, come back over a day (U), so the kinins' self-feeding leak does not keep a resolving "
+        "paw leaking (the carrageenan paw mostly dry and its threshold back by 48 h, Winter 1962, V)", low=1e-3)
 
 
 _OPENERS = (  # mediator, receptor whose blockade counts, K attribute, efficacy attribute
@@ -108,6 +136,7 @@ _OPENERS = (  # mediator, receptor whose blockade counts, K attribute, efficacy 
     ("SP", "NK1", "sp_ec50_nM", "sp_efficacy"),
     ("TNF", "TNFR1", "tnf_half_nM", "tnf_efficacy"),
     ("IL1B", "IL1R1", "il1b_half_nM", "il1b_efficacy"),
+    ("bradykinin", "B2", "bradykinin_ec50_nM", "bradykinin_efficacy"),  # times the B2 left (tachyphylaxis)
 )
 _DILATORS = (("PGE2", "pge2_ec50_nM", "pge2_potentiation"), ("CGRP", "cgrp_ec50_nM", "cgrp_potentiation"))
 
@@ -132,6 +161,7 @@ class Swelling:
     """
 
     matrix = 0.0  # a state saved before the matrix existed starts without one
+    b2 = None  # a state saved before the endothelial B2 receptors existed: all of them on the next step
 
     def __init__(self, comp, params: SwellingParams):
         self.comp = comp
@@ -150,14 +180,36 @@ class Swelling:
         c = c * comp.free_fraction(name)
         return c / (c + k_nM)
 
+    def endothelial_b2(self):
+        """B2 receptors of the venular endothelium not lost to tachyphylaxis, 0..1 per interstitial voxel, ``(V,)``."""
+        if self.b2 is None or self.b2.shape[0] != self.voxels.size:
+            self.b2 = self.comp.model.xp.ones(int(self.voxels.size), dtype=self.comp.model.xp.float64)
+        return self.b2
+
+    def _tire_b2(self, dt_min: float) -> None:
+        """Advance the endothelial B2 receptors over ``dt_min`` (exact for the occupancy held over the step)::
+
+            db/dt = (1 − b)/τ_rec − occ b/τ_tach,   occ = c/(c + K) the bradykinin occupancy before tachyphylaxis
+        """
+        p, xp = self.params, self.comp.model.xp
+        b = self.endothelial_b2()
+        if "bradykinin" not in self.comp.env.names:
+            return
+        occ = self._hill("bradykinin", p.bradykinin_ec50_nM)
+        lam = 1.0 / p.b2_recovery_min + occ / p.b2_tachyphylaxis_min
+        b_inf = 1.0 / p.b2_recovery_min / lam
+        self.b2 = b_inf + (b - b_inf) * xp.exp(-lam * dt_min)
+
     def drive(self):
         """``P F`` per interstitial voxel now, ``(V,)``: permeability times the vasodilators' potentiation."""
         comp, p = self.comp, self.params
         xp, names = comp.model.xp, comp.env.names
         closed = xp.ones(int(self.voxels.size), dtype=xp.float64)  # 1 − P, built up per mediator
-        for name, receptor, k_attr, e_attr in _OPENERS:  # over five mediators
+        for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
             if name in names:
                 h = self._hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
+                if name == "bradykinin":
+                    h = h * self.endothelial_b2()
                 closed = closed * (1.0 - getattr(p, e_attr) * h)
         flow = 1.0
         for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
@@ -178,6 +230,7 @@ class Swelling:
         if self.voxels.size == 0:
             return None
         drive = self.drive()
+        self._tire_b2(dt_min)
         target = p.leak_per_min * p.drainage_min * xp.mean(drive)
         tau_v, tau_m = p.drainage_min, p.matrix_turnover_days * 1440.0
         k = p.matrix_per_fluid_day / 1440.0

@@ -82,23 +82,26 @@ CASES: dict[str, Case] = {
         "threshold falls within hours; back near baseline by 48 h",
     ),
     "carrageenan_kinins": Case(
-        "Carrageenan in the rat paw: kinins deepen the early hyperalgesia",
+        "Carrageenan in the rat paw: kinins deepen the early hyperalgesia and the oedema",
         "a B2 antagonist (HOE 140) inhibits carrageenin hyperalgesia dose-dependently (Ferreira 1993 Br J Pharmacol "
-        "110:1227); kinins follow the amines in the carrageenan paw (Di Rosa 1971 J Pathol 104:15)",
+        "110:1227) and lowers the oedema by 25-41 % (Buritova 1997 Eur J Pharmacol 320:73); kinins follow the amines "
+        "in the carrageenan paw (Di Rosa 1971 J Pathol 104:15)",
         {"carrageenan": ("carrageenan", ()),
          "carrageenan, no bradykinin": ("carrageenan", ('interventions=[{kind="knockout", mediator="bradykinin"}]',))},
         "withdrawal_threshold_interp_g",
-        "without bradykinin: a higher threshold and a longer heat latency in the first hours (2-4 h)",
+        "without bradykinin: a higher threshold and a longer heat latency in the first hours (2-4 h), and less "
+        "oedema at 3 h",
     ),
     "carrageenan_nsaid": Case(
-        "Carrageenan in the rat paw: a COX-2 inhibitor reduces the hyperalgesia",
+        "Carrageenan in the rat paw: a COX-2 inhibitor reduces the hyperalgesia and the oedema",
         "NSAIDs and COX-2 inhibitors reverse carrageenan hyperalgesia; COX-2 and PGE2 rise in parallel in the paw "
-        "(Nantel 1999 Br J Pharmacol 128:853); indomethacin lowers carrageenan-exudate PGE2 (Barbieri 1977)",
+        "(Nantel 1999 Br J Pharmacol 128:853); indomethacin lowers carrageenan-exudate PGE2 (Barbieri 1977); a "
+        "selective COX-2 inhibitor lowers the oedema (Seibert 1994 Proc Natl Acad Sci USA 91:12013)",
         {"carrageenan": ("carrageenan", ()),
          "celecoxib 30 mg/kg p.o.": ("carrageenan", (
              'drugs=[{drug="celecoxib", route="oral", dose_mg_per_kg=30.0, n_doses=1}]',))},
         "withdrawal_threshold_interp_g",
-        "threshold higher with celecoxib during the prostaglandin phase (2-6 h)",
+        "threshold higher with celecoxib during the prostaglandin phase (2-6 h), less oedema at 3 h",
     ),
     "arthritis_jak": Case(
         "Arthritis: a JAK inhibitor reduces pain, more at a higher dose",

@@ -80,7 +80,7 @@ def test_it_drains_when_the_mediators_are_gone():
     assert float(sw.fluid) == pytest.approx(0.4 / math.e, rel=1e-12)
 
 
-@pytest.mark.parametrize("mediator", ["histamine", "serotonin", "SP", "TNF", "IL1B"])
+@pytest.mark.parametrize("mediator", ["histamine", "serotonin", "SP", "TNF", "IL1B", "bradykinin"])
 def test_each_gap_opener_leaks_and_more_of_it_leaks_more(mediator):
     m = tissue()
     sw = swelling_of(m)
@@ -91,6 +91,31 @@ def test_each_gap_opener_leaks_and_more_of_it_leaks_more(mediator):
         drives.append(float(sw.drive().mean()))
     assert drives[0] == 0.0
     assert np.all(np.diff(drives) > 0), drives
+
+
+def test_the_endothelial_b2_receptors_tire_exactly_and_come_back():
+    """``dB/dt = (1 − B)/τ_rec − occ B/τ_tach`` with bradykinin held: 1 or 6 steps give the closed form; the leak that
+    bradykinin drives falls with B; with the kinin gone, B comes back over τ_rec."""
+    m = tissue()
+    sw = swelling_of(m)
+    p = sw.params
+    m.env.field("bradykinin")[...] = p.bradykinin_ec50_nM  # occ = 1/2
+    first = float(sw.drive().mean())
+    assert first == pytest.approx(0.5 * p.bradykinin_efficacy, rel=1e-12)
+    lam = 1.0 / p.b2_recovery_min + 0.5 / p.b2_tachyphylaxis_min
+    b_inf = 1.0 / p.b2_recovery_min / lam
+    other = build_swelling(m.compartments["tissue"], {})
+    sw.update(120.0)
+    for _ in range(6):  # over sub-steps
+        other.update(20.0)
+    expect = b_inf + (1.0 - b_inf) * math.exp(-lam * 120.0)
+    np.testing.assert_allclose(sw.endothelial_b2(), expect, rtol=1e-12)
+    np.testing.assert_allclose(other.endothelial_b2(), expect, rtol=1e-12)
+    assert float(sw.drive().mean()) == pytest.approx(0.5 * p.bradykinin_efficacy * expect, rel=1e-12)
+    assert expect < 0.5  # tired within two hours of a half-occupying kinin phase
+    m.env.fields[...] = 0.0
+    sw.update(p.b2_recovery_min)
+    np.testing.assert_allclose(sw.endothelial_b2(), 1.0 - (1.0 - expect) / math.e, rtol=1e-12)
 
 
 def test_vasodilators_potentiate_the_leak_but_do_not_open_gaps():

@@ -50,14 +50,24 @@ DATA = Path(__file__).resolve().parents[1] / "validation" / "data"
 """Published time courses transcribed from printed tables (validation/data/README.md)."""
 
 
-def _shape_distance(table, column: str, csv: str) -> float:
-    """RMS difference between the model's ``column`` and a published curve, each divided by its own maximum over the
-    published time points (the shape: the units differ, per cent of a tissue section against mL of paw)."""
+def _shape_distance(table, column: str, csv: str) -> tuple[float, float]:
+    """How far the model's ``column`` is from a published curve, each divided by its own maximum over the published
+    time points (the shape: the units differ, per cent of a tissue section against mL of paw).
+
+    Returns
+    -------
+    rms : float
+        Root mean square of the differences of the two scaled curves.
+    z_rms : float
+        The same in units of the published spread (SD or SEM, scaled likewise): below 1, the model lies within one
+        spread of the published means on average.
+    """
     pub = pd.read_csv(DATA / csv)
     hours, values = table["time_min"].to_numpy() / 60.0, table[column].to_numpy()
     model = np.array([values[np.abs(hours - h).argmin()] for h in pub["time_h"]])
-    published = pub["mean"].to_numpy()
-    return float(np.sqrt(np.mean((model / model.max() - published / published.max()) ** 2)))
+    published, spread = pub["mean"].to_numpy(), pub["spread"].to_numpy()
+    diff = model / model.max() - published / published.max()
+    return float(np.sqrt(np.mean(diff**2))), float(np.sqrt(np.mean((diff / (spread / published.max())) ** 2)))
 
 
 def _daily(table, column):
@@ -135,8 +145,8 @@ def test_carrageenan_paw_swells_within_hours_and_subsides_by_48_h(seed):
     sw, hours = t["swelling_pct_paw"].to_numpy(), t["time_min"].to_numpy() / 60.0
     peak = sw.max()
     assert 25.0 < peak < 100.0, peak  # about half the paw's volume, not a doubling
-    assert 2.0 <= hours[sw.argmax()] <= 12.0, hours[sw.argmax()]  # published 3-5 h; the model's mediators peak later
-    assert sw[hours <= 4.0].max() > 0.3 * peak  # well under way by 4 h
+    assert 2.0 <= hours[sw.argmax()] <= 6.0, hours[sw.argmax()]  # published 3-5 h
+    assert sw[hours <= 1.0].max() > 0.3 * peak  # under way within the first hour (the amines, then the kinins)
     assert sw[-1] < 0.15 * peak, (sw[-1], peak)  # mostly gone at 48 h
 
 
@@ -154,27 +164,27 @@ def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
     """Ferreira 1993 (Br J Pharmacol 110:1227): HOE 140, a B2 antagonist, inhibits carrageenin hyperalgesia. In the
     model the leaked plasma's kininogen gives bradykinin (neuroagents/kinins.py); knocking it out is the kininogen-
     deficient or B2-blocked paw. The bars: 10 % (threshold) and 5 % (heat latency), each with 1.5x its margin, over
-    2-4 h; by 48 h the two arms are back within a few per cent of each other; the swelling is the same (bradykinin
-    opens no venular gaps here: Buritova 1997's 25-41 % less oedema with HOE 140 is not reproduced)."""
+    2-4 h; by 48 h the two arms are back within a few per cent of each other. Bradykinin also opens venular gaps
+    (swelling.py): HOE 140 given with carrageenan lowers the oedema at 3 h by 25-41 % (Buritova 1997 Eur J Pharmacol
+    320:73); the model's must be at least 25 % lower and not gone (the amines and cytokines still open gaps)."""
     wt, ko = (_seeded("carrageenan_kinins", label, seed) for label in CASES["carrageenan_kinins"].arms)
     early = [t.query("120 <= time_min <= 240") for t in (wt, ko)]
     thr, heat = "withdrawal_threshold_interp_g", "heat_latency_s"
     assert early[1][thr].mean() > 1.15 * early[0][thr].mean()
     assert early[1][heat].mean() > 1.075 * early[0][heat].mean()
     assert ko[thr].iloc[-1] == pytest.approx(wt[thr].iloc[-1], rel=0.1)
-    sw = [t["swelling_pct_paw"] for t in (wt, ko)]
-    assert sw[1].max() == pytest.approx(sw[0].max(), rel=0.01)
-    assert sw[1].iloc[-1] == pytest.approx(sw[0].iloc[-1], rel=0.01)
+    at_3_h = [t.iloc[np.abs(t["time_min"].to_numpy() - 180.0).argmin()]["swelling_pct_paw"] for t in (wt, ko)]
+    assert 0.3 * at_3_h[0] < at_3_h[1] < 0.75 * at_3_h[0], at_3_h
 
 
-@pytest.mark.xfail(strict=True, reason="the model's oedema rises too slowly: it peaks at 6.5-7.5 h, the published one "
-                   "at 3 h (docs/validation.md, 'Swelling')")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_carrageenan_oedema_has_the_published_shape(seed):
     """The rat paw's oedema 1-5 h after carrageenan (validation/data/carrageenan_rat_ecam2012_108626.csv, the vehicle
-    row of a printed table): shape distance (RMS of the curves over their maxima) below 0.15."""
+    row of a printed table): the shapes (each curve over its maximum) within one published SEM of each other in root
+    mean square. Without the kinins' phase the model's oedema fails it (docs/validation.md, *Swelling*)."""
     t = _seeded("carrageenan", "carrageenan", seed)
-    assert _shape_distance(t, "swelling_pct_paw", "carrageenan_rat_ecam2012_108626.csv") < 0.15
+    rms, z_rms = _shape_distance(t, "swelling_pct_paw", "carrageenan_rat_ecam2012_108626.csv")
+    assert z_rms < 1.0, (rms, z_rms)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -188,6 +198,10 @@ def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     thr = [w["withdrawal_threshold_interp_g"].mean() for w in window]
     assert thr[1] > 1.1 * thr[0], thr
     assert cox["withdrawal_threshold_interp_g"].min() < 0.7 * cox["withdrawal_threshold_interp_g"].iloc[0]  # partial
+    # the assay's own readout: a COX-2 inhibitor lowers the oedema at 3 h (Seibert 1994 PNAS 91:12013, SC-58125;
+    # Winter 1962 built the assay for such drugs), as PGE2 no longer potentiates the leak; partly (the amines, kinins)
+    oedema = [t.iloc[np.abs(t["time_min"].to_numpy() - 180.0).argmin()]["swelling_pct_paw"] for t in (ctrl, cox)]
+    assert 0.3 * oedema[0] < oedema[1] < 0.8 * oedema[0], oedema
 
 
 @pytest.mark.parametrize("seed", SEEDS)

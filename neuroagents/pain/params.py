@@ -47,7 +47,9 @@ class PainParams:
     histamine_ec50_nM: float = param(1000.0, "nM", "assumption: H1, µM range (U)", low=1e-6)
     serotonin_ec50_nM: float = param(100.0, "nM", "assumption: 5-HT2A/4/7, 0.1 µM range (U)", low=1e-6)
     il10_kd_nM: float = param(0.14, "nM", "IL-10 Kd 140 pM (M)", low=1e-6)
-    bradykinin_kd_nM: float = param(1.0, "nM", "assumption: B2 binds bradykinin at sub-nM to nM (U)", low=1e-6)
+    bradykinin_kd_nM: float = param(
+        2.0, "nM", "assumption: B2 binds bradykinin at sub-nM to nM; the nociceptor's response needs a few nM (U)",
+        low=1e-6)
     elastase_ec50_nM: float = param(10.0, "nM", "assumption: PAR2 cleavage by leukocyte elastase, nM range (U)",
                                     low=1e-6)  # fmt: skip
     # --- peripheral: efficacies, fractional current increase at full occupancy -----------------
