@@ -186,31 +186,42 @@ class Swelling:
             self.b2 = self.comp.model.xp.ones(int(self.voxels.size), dtype=self.comp.model.xp.float64)
         return self.b2
 
-    def _tire_b2(self, dt_min: float) -> None:
-        """Advance the endothelial B2 receptors over ``dt_min`` (exact for the occupancy held over the step)::
+    def _b2_occupancy(self):
+        """Bradykinin's occupancy of the endothelial B2 receptors before tachyphylaxis, ``(V,)`` (a blocked receptor
+        is not occupied); None without the mediator."""
+        if "bradykinin" not in self.comp.env.names:
+            return None
+        blocked = self.comp.inhibition.get("B2", 0.0)
+        return self._hill("bradykinin", self.params.bradykinin_ec50_nM) * (1.0 - blocked)
+
+    def _tire_b2(self, dt_min: float, occ) -> None:
+        """Advance the endothelial B2 receptors over ``dt_min`` (exact for the occupancy ``occ`` held over the step)::
 
             db/dt = (1 − b)/τ_rec − occ b/τ_tach,   occ = c/(c + K) the bradykinin occupancy before tachyphylaxis
         """
         p, xp = self.params, self.comp.model.xp
         b = self.endothelial_b2()
-        if "bradykinin" not in self.comp.env.names:
+        if occ is None:
             return
-        occ = self._hill("bradykinin", p.bradykinin_ec50_nM)
         lam = 1.0 / p.b2_recovery_min + occ / p.b2_tachyphylaxis_min
         b_inf = 1.0 / p.b2_recovery_min / lam
         self.b2 = b_inf + (b - b_inf) * xp.exp(-lam * dt_min)
 
-    def drive(self):
-        """``P F`` per interstitial voxel now, ``(V,)``: permeability times the vasodilators' potentiation."""
+    def drive(self, b2_occupancy=None):
+        """``P F`` per interstitial voxel now, ``(V,)``: permeability times the vasodilators' potentiation
+        (``b2_occupancy``: :meth:`_b2_occupancy` when the caller has it)."""
         comp, p = self.comp, self.params
         xp, names = comp.model.xp, comp.env.names
         closed = xp.ones(int(self.voxels.size), dtype=xp.float64)  # 1 − P, built up per mediator
         for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
-            if name in names:
+            if name not in names:
+                continue
+            if name == "bradykinin":  # times the receptors left after tachyphylaxis
+                occ = self._b2_occupancy() if b2_occupancy is None else b2_occupancy
+                h = occ * self.endothelial_b2()
+            else:
                 h = self._hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
-                if name == "bradykinin":
-                    h = h * self.endothelial_b2()
-                closed = closed * (1.0 - getattr(p, e_attr) * h)
+            closed = closed * (1.0 - getattr(p, e_attr) * h)
         flow = 1.0
         for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
             if name in names:
@@ -229,8 +240,9 @@ class Swelling:
         p, xp = self.params, self.comp.model.xp
         if self.voxels.size == 0:
             return None
-        drive = self.drive()
-        self._tire_b2(dt_min)
+        occ = self._b2_occupancy()
+        drive = self.drive(occ)
+        self._tire_b2(dt_min, occ)
         target = p.leak_per_min * p.drainage_min * xp.mean(drive)
         tau_v, tau_m = p.drainage_min, p.matrix_turnover_days * 1440.0
         k = p.matrix_per_fluid_day / 1440.0
