@@ -42,7 +42,8 @@ def figure(key: str) -> Path:
              "minocycline_timing": "mean_BDNF_nM_dorsal_horn",
              "t_cells": "mean_IFNG_nM_dorsal_horn", "crush_vs_transection": "n_macrophage_M1_drg",
              "cfa_opioids": "mean_mu_opioid_receptors",
-             "carrageenan_kinins": "mean_bradykinin_nM_paw"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "carrageenan_kinins": "mean_bradykinin_nM_paw",
+             "cci": "heat_latency_s"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
@@ -51,7 +52,8 @@ def figure(key: str) -> Path:
     unit = "days" if next(iter(runs.values()))["day"].max() > 3 else "hours"
     title = "\n".join(textwrap.wrap(case.title, 56))
     axes[0].set(xlabel=f"time ({unit})", ylabel="withdrawal threshold (g, interpolated)", title=title)
-    axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title="cells")
+    second = "cells" if extra.startswith(("n_", "mean_")) else ""
+    axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title=second)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"expected: {case.expectation} — {case.source[:70]}", fontsize=8)
     fig.tight_layout()

@@ -6,8 +6,8 @@ steps a scenario to its end and returns the time series (one row per record).
 
 Examples
 --------
->>> len(CASES), sorted(CASES)[:4]
-(10, ['arthritis_jak', 'carrageenan', 'carrageenan_kinins', 'carrageenan_nsaid'])
+>>> len(CASES), sorted(CASES)[:5]
+(11, ['arthritis_jak', 'carrageenan', 'carrageenan_kinins', 'carrageenan_nsaid', 'cci'])
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ CASES: dict[str, Case] = {
         "withdrawal_threshold_interp_g",
         "crush: threshold back most of the way to baseline by day 56, the DRG macrophages no longer M1; SNI: still "
         "hypersensitive on day 56",
+    ),
+    "cci": Case(
+        "Chronic constriction injury (rat): mechanical and heat hypersensitivity from day 2, lasting",
+        "Bennett & Xie 1988 Pain 33:87 (heat hyperalgesia from the second postoperative day, lasting over 2 months; "
+        "allodynia to innocuous mechanical stimulation)",
+        {"CCI": ("cci", ()), "sham": ("cci", ("injury.injured_fraction=0.0", "injections=[]"))},
+        "withdrawal_threshold_interp_g",
+        "threshold and heat latency below sham on every day from 2 to 28, not wearing off",
     ),
     "carrageenan": Case(
         "Carrageenan in the rat paw: hyperalgesia within hours, resolving within about 48 h",
