@@ -223,11 +223,12 @@ def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
     """Tofacitinib takes away the IFN-γ/GM-CSF (JAK-STAT) rescue of the synovial macrophages from tolerance and
-    evens out the Th17 lottery (IL-6/IL-23 -> STAT3); pain falls with the dose (mean threshold from day 10)."""
+    evens out the Th17 lottery (IL-6/IL-23 -> STAT3); pain falls with the dose (mean threshold from day 10). The bar
+    +20 % at 15 mg/kg is asked with 1.5x its margin."""
     after = {label: _seeded("arthritis_jak", label, seed).query("day >= 10")["withdrawal_threshold_interp_g"].mean()
              for label in CASES["arthritis_jak"].arms}  # fmt: skip
     untreated, low, high = after["untreated"], after["tofacitinib 1 mg/kg"], after["tofacitinib 15 mg/kg"]
-    assert untreated < low < high and high > 1.2 * untreated, after
+    assert untreated < low < high and high > 1.3 * untreated, after
 
 
 @pytest.mark.parametrize("seed", SEEDS)
