@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from neuroagents.params import build_params, param
 from neuroagents.tissue.exchange import add_tissue_source
 
-__all__ = ["KininParams", "Kinins", "build_kinins"]
+__all__ = ["KininParams", "Kinins", "b2_left", "build_kinins"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,42 @@ class Kinins:
         e = sw.drive() if exudation is None else exudation
         added = add_tissue_source(env, "bradykinin", sw.voxels, self.params.bradykinin_nM_per_min * e**2, dt_min)
         self.produced_molecules = self.produced_molecules + added
+
+
+def b2_left(left, occupancy, tachyphylaxis_min: float, recovery_min: float, dt_min: float, xp):
+    """B2 receptors left after ``dt_min`` of tachyphylaxis, exact for the ``occupancy`` held over the step.
+
+    ``dB/dt = (1 − B)/τ_rec − occ B/τ_tach``: receptors are lost while bradykinin occupies them and come back when it
+    is gone. One rule for every cell that reads bradykinin through B2 (nociceptors, ``pain/nociceptor.py``; the
+    venular endothelium, ``swelling.py``), each with its own time constants.
+
+    Parameters
+    ----------
+    left : ndarray
+        Receptors left now, 0..1.
+    occupancy : ndarray
+        Bradykinin's occupancy of the receptors before tachyphylaxis, 0..1, the shape of ``left``.
+    tachyphylaxis_min, recovery_min : float
+        Time to lose them at full occupancy and to get them back, min.
+    dt_min : float
+        Step, min.
+    xp : module
+        The array module.
+
+    Returns
+    -------
+    ndarray
+        Receptors left after the step, the shape of ``left``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(b2_left(np.ones(1), np.ones(1), 60.0, 1e12, 60.0, np)[0]), 6)  # 1/e after τ_tach, fully occupied
+    0.367879
+    """
+    lam = 1.0 / recovery_min + occupancy / tachyphylaxis_min
+    b_inf = 1.0 / recovery_min / lam
+    return b_inf + (left - b_inf) * xp.exp(-lam * dt_min)
 
 
 def build_kinins(comp, overrides: Mapping | None, where: str = "kinins") -> Kinins:

@@ -63,6 +63,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from neuroagents.kinins import b2_left
 from neuroagents.params import build_params, param
 
 __all__ = ["IMMUNE_CELL_TYPES", "Swelling", "SwellingParams", "build_swelling"]
@@ -199,13 +200,9 @@ class Swelling:
 
             db/dt = (1 − b)/τ_rec − occ b/τ_tach,   occ = c/(c + K) the bradykinin occupancy before tachyphylaxis
         """
-        p, xp = self.params, self.comp.model.xp
-        b = self.endothelial_b2()
-        if occ is None:
-            return
-        lam = 1.0 / p.b2_recovery_min + occ / p.b2_tachyphylaxis_min
-        b_inf = 1.0 / p.b2_recovery_min / lam
-        self.b2 = b_inf + (b - b_inf) * xp.exp(-lam * dt_min)
+        p, b = self.params, self.endothelial_b2()
+        if occ is not None:
+            self.b2 = b2_left(b, occ, p.b2_tachyphylaxis_min, p.b2_recovery_min, dt_min, self.comp.model.xp)
 
     def drive(self, b2_occupancy=None):
         """``P F`` per interstitial voxel now, ``(V,)``: permeability times the vasodilators' potentiation

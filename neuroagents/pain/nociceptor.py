@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuroagents.cells.signaling import RECEPTORS, Receptor, SignalingNetwork
+from neuroagents.kinins import b2_left
 from neuroagents.tissue.exchange import gather
 
 __all__ = [
@@ -280,9 +281,7 @@ class Nociceptors:
         """Advance drives and priming by ``dt_min`` minutes with mediators held at ``conc`` (exact)."""
         xp, p = self.xp, self.p
         occ = b2_occupancy(conc.get("bradykinin", xp.zeros(self.n)), p, xp)  # tachyphylaxis (exact)
-        lam = 1.0 / p.b2_recovery_min + occ / p.b2_tachyphylaxis_min
-        b_inf = 1.0 / p.b2_recovery_min / lam
-        self.b2 = b_inf + (self.b2 - b_inf) * xp.exp(-lam * dt_min)
+        self.b2 = b2_left(self.b2, occ, p.b2_tachyphylaxis_min, p.b2_recovery_min, dt_min, xp)
         raw = undivided_targets(conc, self.n, inhibition, p, xp, self.b2)
         x_r = p.mech_na_weight * raw["na"] + p.mech_trpa1_weight * raw["trpa1"]
         m_inf = p.mor_rest + (1.0 - p.mor_rest) * x_r / (x_r + p.mor_half_drive)  # inflammation brings μ receptors
