@@ -14,13 +14,21 @@ the first hours of an inflammation and little in a lasting one (a B2 antagonist 
 Perkins 1993 Pain 53:191, V).
 
 Per interstitial voxel of each compartment, with ``E`` the swelling module's exudation drive there
-(permeability times the vasodilators' potentiation, ``P F`` in [0, 1 + Σg])::
+(permeability times the vasodilators' potentiation, ``P F`` in [0, 1 + Σg]) and ``A`` the contact activation::
 
-    q = k_BK E²       nM/min, into the bradykinin field (kininases in its decay)
+    q = k_BK A E²,    A = c_PAMP / (c_PAMP + K_A)       nM/min, into the bradykinin field (kininases in its decay)
 
-The square is mass action: both the substrate (kininogen) and the enzyme (prekallikrein, activated on contact)
-come in with the leaked plasma, each in proportion to the leak (Griesbacher 2003), so a brisk leak makes kinins and
-the trickle of a resting or resolving tissue almost none.
+The square is mass action: both the substrate (kininogen) and the enzyme (prekallikrein) come in with the leaked
+plasma, each in proportion to the leak (Griesbacher 2003), so a brisk leak makes kinins and the trickle of a resting
+or resolving tissue almost none. Prekallikrein is activated on a contact surface, and a leak without one makes no
+kinins: exudates of carrageenan peritonitis carry bradykinin, those of zymosan peritonitis none ('Kinins and
+peritoneal exudates induced by carrageenin and zymosan in rats', Br J Pharmacol 1990, V), and carrageenan activates
+rat plasma prekallikrein in vitro (Inflammation 1983 7:121, doi:10.1007/BF00917817, V). ``A`` reads the injected
+agent's field (``PAMP``, ``injections.py``): carrageenan's sulfated polymer is the surface (V); the mycobacterial
+depots of CFA and adjuvant are assumed to be one (U). Without an injected agent ``A = 0``: an inflamed skin or an
+injured nerve forms no plasma kinins here (the heparin that degranulating mast cells release activates factor XII,
+Oschatz 2011 Immunity 34:258, V; not modelled). This gate is what keeps the kinins' self-feeding leak (below) from
+igniting on any small leak.
 
 Nothing else makes bradykinin; a knockout of the ``bradykinin`` mediator stops it (the kininogen-deficient or
 B2-blocked paw). Bradykinin opens venular gaps through the endothelium's B2 receptors (``swelling.py``), so the
@@ -34,6 +42,13 @@ Examples
 >>> m.step(); float(kin.produced_molecules)          # no leak, no kinin
 0.0
 >>> m.env.field("histamine")[...] = 1000.0             # 1 µM histamine: venules leak
+>>> m.step(); float(kin.produced_molecules)          # but no contact surface: no kinin
+0.0
+>>> inj = [{"agent": "carrageenan", "compartment": "tissue", "dose_ug_per_mL": 500.0}]
+>>> m = NeuroImmuneModel(seed=1, width_um=200, height_um=200, n_mast_cells=0, n_macrophages=0, n_neurons=0,
+...                      injections=inj)                 # carrageenan's surface activates prekallikrein
+>>> kin = m.compartments["tissue"].kinins
+>>> m.env.field("histamine")[...] = 1000.0
 >>> m.step(); float(kin.produced_molecules) > 0
 True
 """
@@ -54,9 +69,14 @@ class KininParams:
     """Numbers of the kinin source (see the module docstring)."""
 
     bradykinin_nM_per_min: float = param(
-        10.0, "nM/min", "assumption, calibrated: bradykinin formed per minute at unit exudation drive; with a 1-min "
-        "half-life the carrageenan paw reaches a few nM (nociceptor B2 K 2 nM) in its kinin phase, 1-4 h (Di Rosa "
-        "1971, V for the timing; U for the size)", low=0.0)  # fmt: skip
+        10.0, "nM/min", "assumption, calibrated: bradykinin formed per minute at unit exudation drive, fully "
+        "activated; with a 1-min half-life the carrageenan paw reaches a few nM (nociceptor B2 K 2 nM) in its "
+        "kinin phase, 1-4 h (Di Rosa 1971, V for the timing; U for the size)", low=0.0)  # fmt: skip
+    contact_half_nM: float = param(
+        1.0, "nM", "assumption: the injected agent's concentration (PAMP field, nM of its 500 kDa unit) at which "
+        "half the leaked prekallikrein is activated on its surface; 0.1 % of the carrageenan paw's dose, so the "
+        "paw's kinins follow its leak while carrageenan lasts (Inflammation 1983 7:121, V for activation; U for "
+        "the constant)", low=1e-9)  # fmt: skip
 
 
 class Kinins:
@@ -86,8 +106,14 @@ class Kinins:
         env, sw = comp.env, comp.swelling
         if "bradykinin" not in env.names or "bradykinin" in comp.knockouts.mediators or sw.voxels.size == 0:
             return
+        if "PAMP" not in env.names:  # no agent can be injected: no contact surface
+            return
+        xp = comp.model.xp
+        c = xp.maximum(env.fields.reshape(len(env.names), -1)[env.index("PAMP"), sw.voxels], 0.0)
+        activation = c / (c + self.params.contact_half_nM)
         e = sw.drive() if exudation is None else exudation
-        added = add_tissue_source(env, "bradykinin", sw.voxels, self.params.bradykinin_nM_per_min * e**2, dt_min)
+        rate = self.params.bradykinin_nM_per_min * activation * e**2
+        added = add_tissue_source(env, "bradykinin", sw.voxels, rate, dt_min)
         self.produced_molecules = self.produced_molecules + added
 
 

@@ -377,8 +377,8 @@ CATALOGUE: dict[str, Mediator] = {
                 "seconds in plasma and within about a minute in tissue (U)",
                 "molecular_mass_kda": "bradykinin 1060 g/mol (9 amino acids)",
             },
-            description="bradykinin; cut from leaked plasma kininogen where venules leak (neuroagents/kinins.py); "
-            "B2 receptors on nociceptors",
+            description="bradykinin; cut from leaked plasma kininogen where venules leak and an injected agent "
+            "activates prekallikrein (neuroagents/kinins.py); B2 receptors on nociceptors",
         ),
         Mediator(
             "CGRP",

@@ -27,8 +27,9 @@ Per compartment, from its interstitial voxels:
 
       dB/dt = (1 − B)/τ_rec − occ B/τ_tach,   occ = c_BK/(c_BK + K_BK)
 
-  The leak brings the plasma kininogen the kinins are cut from (``kinins.py``), and bradykinin opens more gaps:
-  the kinin phase feeds itself once the amines have started a leak, and ends as the endothelium's B2 receptors
+  The leak brings the plasma kininogen the kinins are cut from (``kinins.py``, where an injected agent activates
+  prekallikrein), and bradykinin opens more gaps: the kinin phase feeds itself once the amines have started a
+  leak, and ends as the endothelium's B2 receptors
   tire. That is what makes the carrageenan oedema rise within the first hour and level off by 3-5 h (Di Rosa 1971
   J Pathol 104:15, V: amines, then kinins, then prostaglandins), and why a B2 antagonist lowers it by 25-41 %
   (Buritova 1997 Eur J Pharmacol 320:73, V; ``docs/validation.md``, *Kinins*);
