@@ -36,8 +36,10 @@ Per compartment, from its interstitial voxels:
 * **flow** ``F = 1 + g_PGE2 H_PGE2 + g_CGRP H_CGRP``: vasodilators do not open gaps but potentiate the leak the
   others cause (PGE2: Williams & Morley 1973 Nature 246:215, V; CGRP: Brain & Williams 1985 Br J Pharmacol
   86:855, V);
-* **fluid** ``V`` (extravasated volume over the tissue volume): ``dV/dt = k ⟨P F⟩ − V / τ``, lymph draining it
-  with time constant ``τ``; ``⟨·⟩`` the mean over interstitial voxels, held over a step (exact update);
+* **fluid** ``V`` (extravasated volume over the tissue volume): ``dV/dt = k β ⟨P F⟩ − V / τ``, lymph draining it
+  with time constant ``τ``; ``⟨·⟩`` the mean over interstitial voxels, held over a step (exact update); ``β`` the
+  barrier: 1 in skin, joint and the fenestrated DRG, ``spinal_barrier`` in a dorsal-horn compartment (the
+  blood-spinal cord barrier);
 * **cells**: the volume of the compartment's immune cells (macrophages, T cells, mast cells; each type's
   ``cell_volume_um3``) above what it held when the model was built, over the tissue volume (interstitial voxels ×
   voxel volume);
@@ -81,6 +83,13 @@ class SwellingParams:
         1.3e-2, "1/min", "calibrated: the carrageenan paw swells by about half its volume at 3-5 h (rat paw "
         "volume, Winter 1962 Proc Soc Exp Biol Med 111:544, V for the time course, U for the size) - "
         "fractional fluid volume per minute at full permeability and no vasodilator")  # fmt: skip
+    spinal_barrier: float = param(
+        0.05, "1", "assumption: the fraction of the leak that crosses the blood-spinal cord barrier of a dorsal-horn "
+        "compartment, relative to skin or a fenestrated DRG: its endothelium is sealed by tight junctions and "
+        "restricts plasma proteins (Bartanusz 2011 Ann Neurol 70:194, V for the barrier), though nerve injury opens "
+        "it to albumin (Beggs 2010 Mol Pain 6:74; Echeverry 2011 J Neurosci 31:10819, V for direction); DRG vessels "
+        "are fenestrated and leak albumin (Jimenez-Andrade 2008 Mol Pain 4:10, V), so the DRG takes the whole leak. "
+        "At 1 the SNI dorsal horn's cytokines and PGE2 swelled it by 79 % (U for the value)", low=0.0, high=1.0)
     drainage_min: float = param(
         60.0, "min", "assumption, calibrated: lymph clears interstitial fluid within hours, so the oedema follows its "
         "mediators with about an hour's lag (the carrageenan oedema levels off by 3-5 h and falls within a day of "
@@ -241,7 +250,8 @@ class Swelling:
         occ = self._b2_occupancy()
         drive = self.drive(occ)
         self._tire_b2(dt_min, occ)
-        target = p.leak_per_min * p.drainage_min * xp.mean(drive)
+        leak = p.leak_per_min * (p.spinal_barrier if self.comp.kind == "dorsal_horn" else 1.0)
+        target = leak * p.drainage_min * xp.mean(drive)
         tau_v, tau_m = p.drainage_min, p.matrix_turnover_days * 1440.0
         k = p.matrix_per_fluid_day / 1440.0
         a, b = math.exp(-dt_min / tau_v), math.exp(-dt_min / tau_m)

@@ -171,3 +171,23 @@ def test_a_scenario_file_table_reaches_the_model(tmp_path):
     path.write_text('base = "healthy"\n[swelling]\ndrainage = 30.0\n')
     with pytest.raises(ConfigError, match="drainage"):
         load_scenario(str(path), [])
+
+
+def test_the_blood_spinal_cord_barrier_lets_a_fraction_of_the_leak_through():
+    """For the same drive a dorsal-horn compartment leaks ``spinal_barrier`` times what skin or a (fenestrated) DRG
+    leaks: the SNI dorsal horn's cytokines and PGE2 no longer swell the spinal cord by three quarters."""
+    m = NeuroImmuneModel(seed=1, compartments=[
+        {"name": "paw", "kind": "periphery", "width_um": 200, "height_um": 200},
+        {"name": "drg", "kind": "drg", "width_um": 200, "height_um": 200},
+        {"name": "dorsal_horn", "kind": "dorsal_horn", "width_um": 200, "height_um": 200}])  # fmt: skip
+    fluid = {}
+    for name, comp in m.compartments.items():
+        comp.env.field("histamine")[...] = 1000.0  # the same drive, P = 1/2
+        sw = comp.swelling
+        assert float(sw.drive().mean()) == pytest.approx(0.5, rel=1e-12)
+        sw.update(30.0)
+        fluid[name] = float(sw.fluid)
+    beta = m.compartments["dorsal_horn"].swelling.params.spinal_barrier
+    assert 0.0 < beta < 1.0
+    assert fluid["drg"] == pytest.approx(fluid["paw"], rel=1e-12)
+    assert fluid["dorsal_horn"] == pytest.approx(beta * fluid["paw"], rel=1e-12)
