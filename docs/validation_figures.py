@@ -43,15 +43,30 @@ def figure(key: str) -> Path:
              "t_cells": "mean_IFNG_nM_dorsal_horn", "crush_vs_transection": "n_macrophage_M1_drg",
              "cfa_opioids": "mean_mu_opioid_receptors",
              "carrageenan_kinins": "mean_bradykinin_nM_paw",
-             "cci": "heat_latency_s"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "cci": "heat_latency_s",
+             "carrageenan_indomethacin": "mean_PGE2_nM_paw"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
         axes[0].plot(x, t[case.readout], label=label)
         axes[1].plot(x, t[extra], label=label)
     unit = "days" if next(iter(runs.values()))["day"].max() > 3 else "hours"
+    if key == "carrageenan_indomethacin":  # the printed rows, scaled to the model's control maximum over 1-5 h
+        data = Path(__file__).resolve().parents[1] / "validation" / "data"
+        ctrl = next(iter(runs.values()))
+        top = ctrl[ctrl["time_min"].between(60, 300)][case.readout].max()
+        for name, marker in (("carrageenan_rat_ecam2012_108626.csv", "o"),
+                             ("carrageenan_rat_ecam2012_108626_indomethacin.csv", "s")):  # fmt: skip
+            pub = pd.read_csv(data / name)
+            k = top / pd.read_csv(data / "carrageenan_rat_ecam2012_108626.csv")["mean"].max()
+            axes[0].errorbar(pub["time_h"], pub["mean"] * k, yerr=pub["spread"] * k, fmt=marker, color="k",
+                             ms=4, label="published (scaled)" if marker == "o" else "published, indomethacin")
+        axes[0].set_xlim(0, 12)
+        axes[1].set_xlim(0, 12)
+    ylabel = {"swelling_pct_paw": "paw swelling (% of the tissue)"}.get(case.readout,
+                                                                        "withdrawal threshold (g, interpolated)")
     title = "\n".join(textwrap.wrap(case.title, 56))
-    axes[0].set(xlabel=f"time ({unit})", ylabel="withdrawal threshold (g, interpolated)", title=title)
+    axes[0].set(xlabel=f"time ({unit})", ylabel=ylabel, title=title)
     second = "cells" if extra.startswith(("n_", "mean_")) else ""
     axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title=second)
     axes[0].legend(fontsize=8)

@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> len(CASES), sorted(CASES)[:5]
-(11, ['arthritis_jak', 'carrageenan', 'carrageenan_kinins', 'carrageenan_nsaid', 'cci'])
+(12, ['arthritis_jak', 'carrageenan', 'carrageenan_indomethacin', 'carrageenan_kinins', 'carrageenan_nsaid'])
 """
 
 from __future__ import annotations
@@ -110,6 +110,17 @@ CASES: dict[str, Case] = {
              'drugs=[{drug="celecoxib", route="oral", dose_mg_per_kg=30.0, n_doses=1}]',))},
         "withdrawal_threshold_interp_g",
         "threshold higher with celecoxib during the prostaglandin phase (2-6 h), less oedema at 3 h",
+    ),
+    "carrageenan_indomethacin": Case(
+        "Carrageenan in the rat paw: indomethacin lowers the oedema by about half over 1-5 h",
+        "indomethacin 10 mg/kg, the positive control of a printed table, lowered the carrageenan oedema by 45, 42, 57, "
+        "55 and 48 % at 1-5 h (Evid Based Complement Alternat Med 2012:108626, Table 1; "
+        "validation/data/carrageenan_rat_ecam2012_108626_indomethacin.csv)",
+        {"carrageenan": ("carrageenan", ()),
+         "indomethacin 10 mg/kg p.o.": ("carrageenan", (
+             'drugs=[{drug="indomethacin", route="oral", dose_mg_per_kg=10.0, n_doses=1}]',))},
+        "swelling_pct_paw",
+        "less oedema at 1-3 h and less paw PGE2 with indomethacin; the published size over 1-5 h",
     ),
     "arthritis_jak": Case(
         "Arthritis: a JAK inhibitor reduces pain, more at a higher dose",

@@ -220,6 +220,47 @@ def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     assert 0.3 * oedema[0] < oedema[1] < 0.8 * oedema[0], oedema
 
 
+INDOMETHACIN_CSV = "carrageenan_rat_ecam2012_108626_indomethacin.csv"
+
+
+def _indomethacin_distance(ctrl, indo) -> float:
+    """How far the model's indomethacin oedema is from the printed one, both over their own controls' maxima at the
+    published hours (1-5 h), in units of the published SEM scaled likewise (root mean square)."""
+    pub_c = pd.read_csv(DATA / "carrageenan_rat_ecam2012_108626.csv")
+    pub_i = pd.read_csv(DATA / INDOMETHACIN_CSV)
+    hours = ctrl["time_min"].to_numpy() / 60.0
+    at = [np.abs(hours - h).argmin() for h in pub_i["time_h"]]
+    model_c, model_i = ctrl["swelling_pct_paw"].to_numpy()[at], indo["swelling_pct_paw"].to_numpy()[at]
+    scale = pub_c["mean"].max()
+    diff = model_i / model_c.max() - pub_i["mean"].to_numpy() / scale
+    return float(np.sqrt(np.mean((diff / (pub_i["spread"].to_numpy() / scale)) ** 2)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_indomethacin_lowers_the_carrageenan_oedema_and_paw_pge2(seed):
+    """Indomethacin 10 mg/kg by mouth with the carrageenan (COX-2, Kawai 1998 IC50 44 nM): less oedema at 1, 2 and 3 h
+    and less paw PGE2 over 2-5 h, the direction of the printed positive control (45-57 % less oedema at 1-5 h)."""
+    ctrl, indo = (_seeded("carrageenan_indomethacin", label, seed) for label in CASES["carrageenan_indomethacin"].arms)
+    hours = ctrl["time_min"].to_numpy() / 60.0
+    for h in (1.0, 2.0, 3.0):
+        i = np.abs(hours - h).argmin()
+        assert indo["swelling_pct_paw"].iloc[i] < 0.9 * ctrl["swelling_pct_paw"].iloc[i], h
+    pge2 = [t.query("120 <= time_min <= 300")["mean_PGE2_nM_paw"].mean() for t in (ctrl, indo)]
+    assert pge2[1] < 0.7 * pge2[0], pge2
+
+
+@pytest.mark.xfail(strict=True, reason="the model's indomethacin lowers the oedema by about a third at 1 h and less "
+                   "after (its PGE2 potentiates a leak that amines and kinins open, a third of the oedema; its human "
+                   "PK scaled to the rat wears off within hours), against 42-57 % published at 1-5 h: "
+                   "docs/validation.md, *Indomethacin*")  # fmt: skip
+@pytest.mark.parametrize("seed", SEEDS)
+def test_indomethacin_oedema_matches_the_printed_positive_control(seed):
+    """The indomethacin row of the printed table (validation/data, 1-5 h) within one published SEM of the model's
+    indomethacin arm in root mean square, both scaled by their controls' maxima."""
+    ctrl, indo = (_seeded("carrageenan_indomethacin", label, seed) for label in CASES["carrageenan_indomethacin"].arms)
+    assert _indomethacin_distance(ctrl, indo) < 1.0
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
     """Tofacitinib takes away the IFN-γ/GM-CSF (JAK-STAT) rescue of the synovial macrophages from tolerance and

@@ -344,6 +344,23 @@ _SMALL = [
         notes="One compartment with Vss/F under-predicts the peak (~0.39 vs 0.705 mg/L after 200 mg, label).",
     ),
     Drug(
+        "indomethacin", "NSAID: non-selective COX inhibitor", 357.79,
+        (_t("COX2", "enzyme", 44.0, "IL-1β-stimulated human synovial cells: COX-2 IC50 0.044 µM (COX-1 0.013 µM), "
+            f"Kawai 1998 Eur J Pharmacol 347:87 (V){_ASSUME_HILL}", assay="cellular"),),
+        cl_l_per_h=7.35, v1_l=7.35 * 4.5 / _LN2, half_life_h=4.5, f_oral=1.0, ka_oral_per_h=1.79,
+        fraction_unbound=0.01, csf_kp_uu=1.0, tmax_h=1.5,
+        sources=_src(
+            mw_g_per_mol="C19H16ClNO4", cl_l_per_h="derived: 1.75 mL/kg/min x 70 kg, the middle of 1-2.5 mL/kg/min, "
+            "Helleberg 1981 Clin Pharmacokinet 6:245 (V)", v1_l="derived: CL t1/2 / ln2",
+            half_life_h="mean 4.5 h, Indocin label and Swiss Fachinfo (V)",
+            f_oral="about 100 %, Swiss Fachinfo (V)", ka_oral_per_h=f"{_DERIVED_KA}; Tmax 1-2 h, Helleberg 1981 (V)",
+            fraction_unbound="about 99 % bound, Indocin label (V; at least 90 %, Helleberg 1981)",
+            csf_kp_uu=_NSAID_KP, tissue_partition=_SM_TISSUE, cl_exponent=_SM_EXP,
+            tmax_h="1-2 h, Helleberg 1981 (V)",
+        ),
+        notes="Enterohepatic recycling (label; Helleberg 1981) is not modelled; COX-1 is not a model target.",
+    ),
+    Drug(
         "minocycline", "tetracycline; microglial inhibitor (p38 MAPK)", 457.48,
         (_t("P38", "pathway", 20.0, "Tikka 2001 J Neurosci 21:2580: 0.02 µM inhibits microglial p38 activation (V); "
             "taken as IC50 (assumption); Emax 0.7 assumption (stimulus-specific, Nikodemova 2006 J Neurochem)",

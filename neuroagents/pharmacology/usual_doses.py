@@ -104,6 +104,12 @@ USUAL_DOSES: dict[str, dict[str, tuple[float, float, str]]] = {
         "rat": (1.0, 50.0, "rat carrageenan paw: 0.3-30 mg/kg by mouth (U)"),
         "human": (1.0, 6.0, f"100-400 mg, Celebrex label (U); {_H}"),
     },
+    "indomethacin": {
+        "mouse": (1.0, 20.0, "rodent inflammation studies: 1-10 mg/kg (U)"),
+        "rat": (1.0, 20.0, "rat carrageenan paw: 10 mg/kg by mouth as the positive control (Evid Based Complement "
+                           "Alternat Med 2012:108626, Table 1, V for the dose)"),
+        "human": (0.3, 3.0, f"25-200 mg/day, label (U); {_H}"),
+    },
     "minocycline": {
         "mouse": (5.0, 100.0, "Raghavendra 2003 J Pharmacol Exp Ther 306:624: 10-40 mg/kg/day i.p. in rats (U); "
                               "mouse studies up to 50 mg/kg (U)"),
