@@ -108,9 +108,7 @@ class Kinins:
             return
         if "PAMP" not in env.names:  # no agent can be injected: no contact surface
             return
-        xp = comp.model.xp
-        c = xp.maximum(env.fields.reshape(len(env.names), -1)[env.index("PAMP"), sw.voxels], 0.0)
-        activation = c / (c + self.params.contact_half_nM)
+        activation = sw.hill("PAMP", self.params.contact_half_nM)  # A, (V,)
         e = sw.drive() if exudation is None else exudation
         rate = self.params.bradykinin_nM_per_min * activation * e**2
         added = add_tissue_source(env, "bradykinin", sw.voxels, rate, dt_min)

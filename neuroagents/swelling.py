@@ -184,7 +184,9 @@ class Swelling:
         self.tissue_um3 = float(self.voxels.size) * float(comp.env.grid.voxel_volume_um3)
         self.baseline_cell_um3 = self.cell_um3()
 
-    def _hill(self, name: str, k_nM: float):
+    def hill(self, name: str, k_nM: float):
+        """``c/(c + K)`` of ``name``'s free concentration (after neutralizing antibodies) per interstitial voxel,
+        ``(V,)``: what the venular endothelium, and the kinins' contact activation (``kinins.py``), read."""
         comp = self.comp
         env, xp = comp.env, comp.model.xp
         c = xp.maximum(env.fields.reshape(len(env.names), -1)[env.index(name), self.voxels], 0.0)
@@ -203,7 +205,7 @@ class Swelling:
         if "bradykinin" not in self.comp.env.names:
             return None
         blocked = self.comp.inhibition.get("B2", 0.0)
-        return self._hill("bradykinin", self.params.bradykinin_ec50_nM) * (1.0 - blocked)
+        return self.hill("bradykinin", self.params.bradykinin_ec50_nM) * (1.0 - blocked)
 
     def _tire_b2(self, dt_min: float, occ) -> None:
         """Advance the endothelial B2 receptors over ``dt_min`` (exact for the occupancy ``occ`` held over the step)::
@@ -227,12 +229,12 @@ class Swelling:
                 occ = self._b2_occupancy() if b2_occupancy is None else b2_occupancy
                 h = occ * self.endothelial_b2()
             else:
-                h = self._hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
+                h = self.hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
             closed = closed * (1.0 - getattr(p, e_attr) * h)
         flow = 1.0
         for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
             if name in names:
-                flow = flow + getattr(p, g_attr) * self._hill(name, getattr(p, k_attr))
+                flow = flow + getattr(p, g_attr) * self.hill(name, getattr(p, k_attr))
         return (1.0 - closed) * flow
 
     def update(self, dt_min: float):
