@@ -455,16 +455,18 @@ class NaiveMicroglia(NaiveCell):
         m.export("IL1B", v, drive * p.il1b_molecules_per_s)
 
     def move(self) -> None:
-        """Somata stay; reactive cells divide next to themselves; old ones die."""
+        """Somata stay; reactive cells divide next to themselves, surveillant ones renew the resting density; old
+        ones die."""
         m, p, dt = self.model, self.params, self.model.cell_dt_min
         dies = self.random.random() < 1.0 - math.exp(-p.death_per_min * dt)
-        rate = p.division_per_min * m.microglia_room  # logistic ceiling on proliferation
-        if not dies and self.state == 1 and self.random.random() < 1.0 - math.exp(-rate * dt):
+        # reactive: logistic ceiling on proliferation; surveillant: self-renewal toward the seeded density
+        rate = p.division_per_min * m.microglia_room if self.state == 1 else m.microglia_renewal
+        if not dies and self.random.random() < 1.0 - math.exp(-rate * dt):
             offset = self.random_direction()
             child = [x + d * m.spacing_um[0] for x, d in zip(self.position, offset, strict=True)]
             if m.inside(child) and m.allowed[m.voxel_of(child)]:  # a daughter off the grid or in a vessel: none
                 self.mark("divided")
-                NaiveMicroglia(m, child, state=1, P38=self.activity["P38"])
+                NaiveMicroglia(m, child, state=self.state, P38=self.activity["P38"])
         if dies:
             self.mark("died")
             m.remove_cell(self)
@@ -565,6 +567,7 @@ class NaiveMesaModel(mesa.Model):
         self.tau_min = template.cell_types["macrophage"].signaling.tau_min
         self.seeded = {kind: ct.seeded for kind, ct in template.cell_types.items()}
         self.microglia_room = 1.0
+        self.microglia_renewal = 0.0
         comp = next(iter(template.compartments.values()))
         self.stroma = Stroma(comp, comp.stroma.params)  # the tissue's stromal COX-2, with its own state
         self.stroma.induction = comp.stroma.induction.copy()
@@ -693,6 +696,9 @@ class NaiveMesaModel(mesa.Model):
         n_microglia = len(self.agents_by_type.get(NaiveMicroglia, ()))
         ceiling = self.params["microglia"].max_fold * max(self.seeded["microglia"], 1)
         self.microglia_room = max(0.0, 1.0 - n_microglia / ceiling)  # at the start of the phase, as vectorized
+        p = self.params["microglia"]
+        self.microglia_renewal = max(0.0, p.death_per_min + p.renewal_per_min
+                                     * (1.0 - n_microglia / max(self.seeded["microglia"], 1)))  # fmt: skip
         self.agents.shuffle_do("move")
         self._recruit(dt_min)
         self.time_min += dt_min

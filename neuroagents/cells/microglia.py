@@ -20,6 +20,14 @@ Rules
   Nature), TNF and IL-1β.
 * **Proliferation**: reactive microglia divide locally (microgliosis after
   nerve injury comes from local proliferation, not monocytes: Gu 2016).
+* **Self-renewal**: microglia are a self-renewing population whose density
+  stays constant in health, deaths balanced by the division of resident cells
+  (Askew 2017 Cell Rep 18:391), and a depleted population grows back to its
+  density within about a week, from the cells left (Elmore 2014 Neuron 82:380;
+  Huang 2018 Nat Neurosci 21:530). Surveillant cells divide at
+  ``death + renewal (1 - n/n_0)`` (not below 0), ``n_0`` the seeded number:
+  deaths are replaced at the resting density, a deficit refills, and an excess
+  left by microgliosis is not renewed and dies away.
 * Somata do not move (Nimmerjahn 2005).
 """
 
@@ -52,7 +60,16 @@ class MicrogliaParams:
     activation_per_min: float = param(1 / 60, "1/min", "assumption: reactive morphology within hours")
     deactivation_per_min: float = param(1 / 1440, "1/min", "assumption: ~a day")
     division_per_min: float = param(1 / 2880, "1/min", "assumption: proliferation peaks days 2-3 (Gu 2016)")
-    death_per_min: float = param(1 / 43200, "1/min", "assumption: ~30 days")
+    death_per_min: float = param(
+        1 / 43200, "1/min", "assumption: ~30 days; self-renewal replaces the deaths at the resting density (Askew "
+        "2017 Cell Rep 18:391), so this sets the turnover, not the density (in vivo turnover is slower: median "
+        "lifetime of cortical microglia ~15 months, Fuger 2017 Nat Neurosci 20:1371)"
+    )
+    renewal_per_min: float = param(
+        1 / 2160, "1/min", "assumption, calibrated: a depleted population refills from ~10 % to ~90 % of its "
+        "density in about a week (logistic, 4.4 / rate = 6.6 days; Elmore 2014 Neuron 82:380; Huang 2018 Nat "
+        "Neurosci 21:530)"
+    )
     max_fold: float = param(
         3.0, "1", "logistic ceiling on proliferation, x the seeded number: dorsal-horn microgliosis after nerve "
         "injury is a few-fold (Gu 2016, U)", low=1.0
@@ -95,15 +112,24 @@ class Microglia(CellType):
         self.export("TNF", drive * p.tnf_molecules_per_s)
         self.export("IL1B", drive * p.il1b_molecules_per_s)
 
+    def division_rates(self):
+        """Per-cell division rate, 1/min, ``(n,)``: reactive cells proliferate up to ``max_fold`` × the seeded
+        number (logistic), surveillant ones renew it (see the module docstring)."""
+        p = self.params
+        n0 = max(self.seeded, 1)
+        room = max(0.0, 1.0 - self.n / (p.max_fold * n0))  # logistic: proliferation slows, stops
+        renew = max(0.0, p.death_per_min + p.renewal_per_min * (1.0 - self.n / n0))
+        return self.xp.where(self.pop["state"] == 1, p.division_per_min * room, renew)
+
     def move(self, dt_min: float) -> None:
-        """Somata stay; reactive cells divide next to themselves, old ones die."""
+        """Somata stay; reactive cells divide next to themselves, surveillant ones renew the resting density, old
+        ones die."""
         if self.n == 0:
             return
         m, p, xp = self.model, self.params, self.xp
         dies = motility.event_mask(m.rng, self.n, p.death_per_min, dt_min, xp)
-        room = max(0.0, 1.0 - self.n / (p.max_fold * max(self.seeded, 1)))  # logistic: proliferation slows, stops
-        divides = (self.pop["state"] == 1) & motility.event_mask(m.rng, self.n, p.division_per_min * room, dt_min,
-                                                                 xp) & ~dies  # fmt: skip
+        rate = self.division_rates()
+        divides = motility.event_mask(m.rng, self.n, rate, dt_min, xp) & ~dies
         if bool(divides.any()):
             parents = self.pop.position_um[divides]
             k = parents.shape[0]
@@ -114,6 +140,8 @@ class Microglia(CellType):
             done[divides] = ok  # a daughter refused at the edge or a vessel is no division
             self.mark(done, "divided")
             if child.shape[0]:
+                state = self.pop["state"][divides][ok]  # a daughter takes its parent's state
                 self.add_cells(child, "reactive", P38=self.pop["P38"][divides][ok])
+                self.pop["state"][-child.shape[0]:] = state
                 dies = xp.concatenate([dies, xp.zeros(child.shape[0], dtype=bool)])
         self.event_counts["died"] += self.pop.remove(dies)  # remove counts them (the deaths' one sync)
