@@ -44,7 +44,8 @@ def figure(key: str) -> Path:
              "cfa_opioids": "mean_mu_opioid_receptors",
              "carrageenan_kinins": "mean_bradykinin_nM_paw",
              "cci": "heat_latency_s",
-             "carrageenan_indomethacin": "mean_PGE2_nM_paw"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "carrageenan_indomethacin": "mean_PGE2_nM_paw",
+             "arthritis_anti_tnf": "swelling_pct_paw"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
