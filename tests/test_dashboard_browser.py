@@ -305,7 +305,9 @@ def test_change_a_parameter_inspect_a_cell_and_a_lesson(server, chromium):
     s.select("lesson", "Macrophages and miR-21 after nerve injury")
     s.page.wait_for_selector(".na-lesson")
     s.page.wait_for_selector('canvas.na-map[data-mediator="miR21"]')
-    assert s.page.get_by_text("not applied yet").count() == 0  # the sliders show the scenario's values as they are
+    # the sliders show the scenario's values as they are, once the lesson's scenario has loaded (a busy machine may
+    # draw the map a moment before the sliders catch up)
+    s.page.get_by_text("not applied yet").first.wait_for(state="detached", timeout=10_000)
     legend = s.page.locator(".na-legend")
     assert legend.get_attribute("data-where") == "drg"  # counts of the compartment on the map, said so
     s.page.get_by_role("button", name="Knock out miR-21").click()
