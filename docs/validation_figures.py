@@ -71,8 +71,9 @@ def figure(key: str) -> Path:
     second = "cells" if extra.startswith(("n_", "mean_")) else ""
     axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title=second)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"expected: {case.expectation} — {case.source[:70]}", fontsize=8)
-    fig.tight_layout()
+    note = textwrap.wrap(f"expected: {case.expectation} — {case.source}", 170)
+    fig.suptitle("\n".join(note[:2] + (["…"] if len(note) > 2 else [])), fontsize=8)  # wrapped: none cut at the edges
+    fig.tight_layout(rect=(0, 0, 1, 0.97 - 0.035 * min(len(note), 3)))
     OUT.mkdir(exist_ok=True)
     path = OUT / f"validation_{key}.png"
     fig.savefig(path, dpi=110)

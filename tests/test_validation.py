@@ -387,6 +387,13 @@ def test_t_cell_deficiency_reduces_hypersensitivity_and_transfer_restores_it(see
     assert days.max() >= 7 and at(7) >= 10 and at(2) < 0.25 * at(7), (at(2), at(7))
 
 
+CFA_STILL_SWOLLEN_PCT = 15.0
+"""The CFA paw's swelling on days 21-28 must exceed this, % of the paw: J Pain 2020 reports a significant oedema at
+day 28 (P < .01) without a size we transcribed; a difference of 10 % of the paw's volume is about what eight rats per
+arm show as significant at the usual spread of paw volumes (assumption), asked with 1.5x that margin. (It was 30 %,
+with no source; seeds 1-5 give 30-39 % at this version.)"""
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
     """Rittner 2009 (PLoS Pathog 5:e1000362): in the mycobacteria-inflamed paw, leukocyte opioid peptides hold the
@@ -402,7 +409,7 @@ def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
     assert late[0] / late[1] > first_day[0] / first_day[1], (first_day, late)  # the relief grows with the receptors
     assert wt.query("5 <= day <= 12")["mean_mu_opioid_receptors"].min() > 2 * wt["mean_mu_opioid_receptors"].iloc[0]
     swell = [_window(t, "swelling_pct_paw", 21, 28) for t in (wt, ko)]
-    assert swell[0] > 30.0 and swell[0] == pytest.approx(swell[1], rel=0.05), swell  # inflammation unchanged
+    assert swell[0] > CFA_STILL_SWOLLEN_PCT and swell[0] == pytest.approx(swell[1], rel=0.05), swell  # unchanged
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -435,5 +442,5 @@ def test_cfa_pain_resolves_while_the_paw_stays_swollen(seed):
     assert _window(t, thr, 1, 7) < 0.6 * t[thr].iloc[0]
     assert _window(t, heat, 14, 28) > 0.9 * t[heat].iloc[0]  # heat hyperalgesia gone
     assert _window(t, thr, 25, 28) > 0.7 * t[thr].iloc[0]  # mechanical mostly gone
-    assert _window(t, "swelling_pct_paw", 21, 28) > 30.0  # still swollen ...
+    assert _window(t, "swelling_pct_paw", 21, 28) > CFA_STILL_SWOLLEN_PCT  # still swollen ...
     assert _window(t, m1, 21, 28) < 0.1 * t[m1].max()  # ... with the inflammatory macrophages gone
