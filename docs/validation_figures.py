@@ -45,7 +45,8 @@ def figure(key: str) -> Path:
              "carrageenan_kinins": "mean_bradykinin_nM_paw",
              "cci": "heat_latency_s",
              "carrageenan_indomethacin": "mean_PGE2_nM_paw",
-             "arthritis_anti_tnf": "swelling_pct_paw"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "arthritis_anti_tnf": "swelling_pct_paw",
+             "sex": "mean_BDNF_nM_dorsal_horn"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0
@@ -68,7 +69,7 @@ def figure(key: str) -> Path:
                                                                         "withdrawal threshold (g, interpolated)")
     title = "\n".join(textwrap.wrap(case.title, 56))
     axes[0].set(xlabel=f"time ({unit})", ylabel=ylabel, title=title)
-    second = "cells" if extra.startswith(("n_", "mean_")) else ""
+    second = "cells" if extra.startswith("n_") else "mediator" if "_nM" in extra else ""
     axes[1].set(xlabel=f"time ({unit})", ylabel=extra.replace("_", " "), title=second)
     axes[0].legend(fontsize=8)
     note = textwrap.wrap(f"expected: {case.expectation} — {case.source}", 170)

@@ -14,6 +14,15 @@ The model expresses that as multipliers on cell parameters for ``"female"``
 The multipliers scale the parameter's value, whether the default or one a
 scenario sets (scenarios are calibrated on males, as most of the literature).
 
+What they give (docs/validation.md, *Sex*, case ``sex``): female and male
+nerve-injury pain alike, and female pain without T cells relieved by
+minocycline; what they do not give: female pain that minocycline spares.
+In the model both sexes need the microglia, because the dorsal-horn T cells
+are restimulated by reactive microglia and the microglia's IL-1β/TNF switch
+the astrocytes on. Female microglia held back from the start (Kuhn 2021
+eLife 10:e69056: meningeal Tregs) and a T-cell route to the neurons that
+bypasses microglia are what is missing.
+
 Examples
 --------
 >>> sex_adjusted({}, "female")["microglia"]["bdnf_molecules_per_s"]

@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> len(CASES), sorted(CASES)[:5]
-(13, ['arthritis_anti_tnf', 'arthritis_jak', 'carrageenan', 'carrageenan_indomethacin', 'carrageenan_kinins'])
+(14, ['arthritis_anti_tnf', 'arthritis_jak', 'carrageenan', 'carrageenan_indomethacin', 'carrageenan_kinins'])
 """
 
 from __future__ import annotations
@@ -64,6 +64,22 @@ CASES: dict[str, Case] = {
          "SNI, Rag1-/- + T cells": ("sni_rag1_transfer", ())},
         "withdrawal_threshold_interp_g",
         "Rag1-/-: threshold higher than wild type from the second week; with T cells transferred, as wild type",
+    ),
+    "sex": Case(
+        "Sex: female and male mice develop similar pain after nerve injury, carried by different immune cells",
+        "Sorge 2015 Nat Neurosci 18:1081 (SNI: similar mechanical hypersensitivity in both sexes; microglial "
+        "inhibition (minocycline, TAT-P2X4) relieves it in males only; in T-cell-deficient females (nude, Rag1) it "
+        "is microglia-dependent again); Kuhn 2021 eLife 10:e69056 (Tregs hold female microglia back); Taves 2016 "
+        "Brain Behav Immun 55:70 (spinal p38 inhibition, males only)",
+        {"SNI, male": ("sni", ()), "SNI, female": ("sni", ("scenario.sex=female",)),
+         "minocycline from the injury, male": ("sni_minocycline_early", ()),
+         "minocycline from the injury, female": ("sni_minocycline_early", ("scenario.sex=female",)),
+         "Rag1-/-, female": ("sni_rag1", ("scenario.sex=female",)),
+         "Rag1-/- + minocycline from the injury, female": ("sni_minocycline_early", (
+             "scenario.sex=female", 'interventions=[{kind="knockout", cell_type="t_cell"}]'))},
+        "withdrawal_threshold_interp_g",
+        "female threshold as low as male; minocycline relieves males, not females; without T cells, minocycline "
+        "relieves females too",
     ),
     "crush_vs_transection": Case(
         "Nerve injury: pain resolves after a crush, whose axons regrow, and lasts after a transection (SNI, ligated)",

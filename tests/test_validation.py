@@ -17,18 +17,60 @@ import pandas as pd
 import pytest
 
 from neuroagents.validation import CASES, SEEDS, run
+from neuroagents.validation_pool import RunPool, pool_workers
 
 pytestmark = pytest.mark.slow
 
+_POOL: RunPool | None = None
+"""The runs of the selected checks, started in worker processes when the module's first check runs."""
+_DECLARED: tuple[str, ...] = ()
+"""The cases the running check declared (``@pytest.mark.cases``): the only ones it may read."""
+
+
+def _seed_arg(seed: int) -> int | None:
+    return None if seed == 1 else seed  # seed 1 is the built-in scenarios' own
+
+
+def _cases(item) -> tuple[str, ...]:
+    marker = item.get_closest_marker("cases")
+    return tuple(marker.args) if marker else ()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _runs_in_parallel(request):
+    """Start every run the selected checks of this module read (their ``cases`` markers, at their seeds), in
+    ``NEUROAGENTS_VALIDATION_WORKERS`` worker processes (neuroagents/validation_pool.py), longest first."""
+    global _POOL
+    keys = []
+    for item in request.session.items:
+        if getattr(item, "module", None) is not request.module:
+            continue
+        callspec = getattr(item, "callspec", None)
+        seed = callspec.params.get("seed", 1) if callspec else 1
+        for case in _cases(item):
+            keys += [(scenario, overrides, _seed_arg(seed)) for scenario, overrides in CASES[case].arms.values()]
+    _POOL = RunPool(pool_workers())
+    _POOL.submit(keys)
+    yield
+    _POOL.close()
+    _POOL = None
+
+
+@pytest.fixture(autouse=True)
+def _declared_cases(request):
+    global _DECLARED
+    _DECLARED = _cases(request.node)
+    yield
+    _DECLARED = ()
+
 
 def _arm(case: str, label: str):
-    scenario, overrides = CASES[case].arms[label]
-    return _run(scenario, overrides)
+    return _seeded(case, label, 1)
 
 
 @functools.cache
 def _run(scenario: str, overrides: tuple[str, ...], seed: int | None = None):  # cases share arms: each runs once
-    table = run(scenario, overrides, seed=seed)
+    table = _POOL.result(scenario, overrides, seed) if _POOL is not None else run(scenario, overrides, seed=seed)
     out = os.environ.get("NEUROAGENTS_VALIDATION_DUMP")  # a folder: keep every run for docs/validation.md's numbers
     if out:
         name = f"{scenario}_{seed or 1}_{hashlib.sha1(repr(overrides).encode()).hexdigest()[:8]}.parquet"
@@ -37,8 +79,10 @@ def _run(scenario: str, overrides: tuple[str, ...], seed: int | None = None):  #
 
 
 def _seeded(case: str, label: str, seed: int):
+    # a check reads only the cases it declares, so that their runs were started in parallel before it asked
+    assert case in _DECLARED, f"this check reads case {case!r}: add it to its @pytest.mark.cases(...)"
     scenario, overrides = CASES[case].arms[label]
-    return _run(scenario, overrides, None if seed == 1 else seed)  # seed 1 is the built-in scenarios' own
+    return _run(scenario, overrides, _seed_arg(seed))
 
 
 def _window(table, column, first_day, last_day):
@@ -77,6 +121,7 @@ def _daily(table, column):
     return days, table[column].to_numpy()[idx]
 
 
+@pytest.mark.cases("sni")
 def test_sni_hypersensitivity_from_day_1_through_day_28():
     sni, sham = _arm("sni", "SNI"), _arm("sni", "sham")
     days, thr = _daily(sni, "withdrawal_threshold_interp_g")
@@ -93,6 +138,7 @@ def test_sni_hypersensitivity_from_day_1_through_day_28():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("mir21")
 def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity(seed):
     wt, ko = _seeded("mir21", "SNI", seed), _seeded("mir21", "SNI, no neuronal miR-21", seed)
     late = slice(int(np.searchsorted(wt["day"], 3.0)), None)  # days 3-28
@@ -109,6 +155,7 @@ def test_mir21_knockout_reduces_drg_macrophages_and_hypersensitivity(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("mir21")
 def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivity(seed):
     """Simeoli 2017: the antagomir, given intrathecally, does what the knockout does."""
     wt, ag = _seeded("mir21", "SNI", seed), _seeded("mir21", "SNI, intrathecal antagomir-21", seed)
@@ -120,6 +167,7 @@ def test_intrathecal_mir21_antagomir_reduces_drg_macrophages_and_hypersensitivit
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan")
 def test_carrageenan_hyperalgesia_develops_within_hours(seed):
     t = _seeded("carrageenan", "carrageenan", seed)
     base = t["withdrawal_threshold_interp_g"].iloc[0]
@@ -130,6 +178,7 @@ def test_carrageenan_hyperalgesia_develops_within_hours(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan")
 def test_carrageenan_hyperalgesia_resolves_within_48_h(seed):
     """The paw macrophages tolerize to the agonist (cells/macrophage.py), so their TNF/IL-1β loop stops."""
     t = _seeded("carrageenan", "carrageenan", seed)
@@ -138,6 +187,7 @@ def test_carrageenan_hyperalgesia_resolves_within_48_h(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("cci")
 def test_cci_hypersensitivity_from_day_2_through_day_28(seed):
     """Bennett & Xie 1988 (Pain 33:87): loose ligatures around the rat sciatic nerve give heat hyperalgesia from the
     second postoperative day, lasting over 2 months, and allodynia to innocuous touch. The model's CCI was built like
@@ -154,6 +204,7 @@ def test_cci_hypersensitivity_from_day_2_through_day_28(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan")
 def test_carrageenan_paw_swells_within_hours_and_subsides_by_48_h(seed):
     """Winter 1962 (Proc Soc Exp Biol Med 111:544): the carrageenan paw swells within hours and the oedema subsides
     within a day or two. The swelling readout (neuroagents/swelling.py) is calibrated on the size only."""
@@ -167,6 +218,7 @@ def test_carrageenan_paw_swells_within_hours_and_subsides_by_48_h(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan")
 def test_carrageenan_reaches_minus_70_percent_at_2_5_h(seed):
     """docs/references.md (rat paw, about −80 % at 2.5 h): the issue's bar for the model is −70 % at 2.5 h."""
     t = _seeded("carrageenan", "carrageenan", seed)
@@ -176,6 +228,7 @@ def test_carrageenan_reaches_minus_70_percent_at_2_5_h(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan_kinins")
 def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
     """Ferreira 1993 (Br J Pharmacol 110:1227): HOE 140, a B2 antagonist, inhibits carrageenin hyperalgesia. In the
     model the leaked plasma's kininogen gives bradykinin (neuroagents/kinins.py); knocking it out is the kininogen-
@@ -194,6 +247,7 @@ def test_kinins_deepen_the_early_carrageenan_hyperalgesia(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan")
 def test_carrageenan_oedema_has_the_published_shape(seed):
     """The rat paw's oedema 1-5 h after carrageenan (validation/data/carrageenan_rat_ecam2012_108626.csv, the vehicle
     row of a printed table): the shapes (each curve over its maximum) within one published SEM of each other in root
@@ -204,6 +258,7 @@ def test_carrageenan_oedema_has_the_published_shape(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan_nsaid")
 def test_cox2_inhibitor_reduces_carrageenan_hyperalgesia(seed):
     """Celecoxib blocks the stromal COX-2 (neuroagents/stroma.py) and the M1 macrophages' PGE2: less paw PGE2 and a
     higher threshold in the prostaglandin phase (2-6 h), the direction NSAIDs show in the carrageenan paw."""
@@ -237,6 +292,7 @@ def _indomethacin_distance(ctrl, indo) -> float:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan_indomethacin")
 def test_indomethacin_lowers_the_carrageenan_oedema_and_paw_pge2(seed):
     """Indomethacin 10 mg/kg by mouth with the carrageenan (COX-2, Kawai 1998 IC50 44 nM): less oedema at 1, 2 and 3 h
     and less paw PGE2 over 2-5 h, the direction of the printed positive control (45-57 % less oedema at 1-5 h)."""
@@ -254,6 +310,7 @@ def test_indomethacin_lowers_the_carrageenan_oedema_and_paw_pge2(seed):
                    "PK scaled to the rat wears off within hours), against 42-57 % published at 1-5 h: "
                    "docs/validation.md, *Indomethacin*")  # fmt: skip
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("carrageenan_indomethacin")
 def test_indomethacin_oedema_matches_the_printed_positive_control(seed):
     """The indomethacin row of the printed table (validation/data, 1-5 h) within one published SEM of the model's
     indomethacin arm in root mean square, both scaled by their controls' maxima."""
@@ -262,6 +319,7 @@ def test_indomethacin_oedema_matches_the_printed_positive_control(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("arthritis_jak")
 def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
     """Tofacitinib takes away the IFN-γ/GM-CSF (JAK-STAT) rescue of the synovial macrophages from tolerance and
     evens out the Th17 lottery (IL-6/IL-23 -> STAT3); pain falls with the dose (mean threshold from day 10). The bar
@@ -273,6 +331,7 @@ def test_jak_inhibitor_reduces_arthritis_pain_dose_dependently(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("arthritis_jak")
 def test_jak_inhibitor_reduces_synovial_swelling(seed):
     """Tofacitinib (CP-690,550) reduced paw swelling in rat adjuvant and mouse collagen arthritis (Milici 2008 Arthritis
     Res Ther 10:R14): the swelling of the synovium from day 10 falls with the dose, and stays above a resting
@@ -292,6 +351,7 @@ def _anti_tnf_days_3_to_21(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("arthritis_anti_tnf")
 def test_anti_tnf_relieves_arthritis_pain_while_the_joint_stays_inflamed(seed):
     """Boettger 2008: in antigen-induced arthritis TNF neutralization lowers the pain while the swelling is only
     weakly attenuated and the synovitis persists (TNF sensitizes the joint's nociceptors through TNFR1). In the model
@@ -311,6 +371,7 @@ def test_anti_tnf_relieves_arthritis_pain_while_the_joint_stays_inflamed(seed):
                    "drugs: TNF is one of many sensitizers of the model's synovial nociceptors (PGE2, NGF, IL-6, IL-1β, "
                    "bradykinin), docs/validation.md, *Anti-TNF*")  # fmt: skip
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("arthritis_anti_tnf")
 def test_anti_tnf_relieves_arthritis_pain_by_a_quarter_or_more(seed):
     """The size: a quarter, about the smallest difference 10 rats per arm show as significant at the spread of
     von Frey and pressure thresholds (coefficient of variation 20-30 %; assumption, the paper's numbers not
@@ -320,6 +381,7 @@ def test_anti_tnf_relieves_arthritis_pain_by_a_quarter_or_more(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("minocycline_timing")
 def test_minocycline_from_the_injury_attenuates_the_development_of_hypersensitivity(seed):
     """Raghavendra 2003: minocycline from the day of nerve injury attenuates the development of mechanical
     hypersensitivity and microglial activation. In the model it keeps the microglia from the spinal IL-1β/TNF that
@@ -339,6 +401,7 @@ def test_minocycline_from_the_injury_attenuates_the_development_of_hypersensitiv
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("minocycline_timing")
 def test_minocycline_started_after_pain_is_established_does_not_reverse_it(seed):
     """Raghavendra 2003: started on day 5 minocycline lowers microglial activation but does not reverse the
     established hypersensitivity: reactive astrocytes, kept so by the injured afferents' discharge, now keep KCC2
@@ -356,6 +419,7 @@ def test_minocycline_started_after_pain_is_established_does_not_reverse_it(seed)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("sni")
 def test_sni_hypersensitivity_and_sham_baseline_on_every_seed(seed):
     """Smith 2013 (SNI from day 1 to day 28), on three seeds; sham stays sham (no drift of its threshold)."""
     sni, sham = _seeded("sni", "SNI", seed), _seeded("sni", "sham", seed)
@@ -367,7 +431,52 @@ def test_sni_hypersensitivity_and_sham_baseline_on_every_seed(seed):
     assert thr_sham[-1] > 0.9 * thr_sham[0], thr_sham
 
 
+def _sex_days_7_to_28(seed, *labels):
+    """Mean threshold over days 7-28 of each arm of the sex case, and the baseline (day 0)."""
+    arms = [_seeded("sex", label, seed) for label in labels]
+    thr = "withdrawal_threshold_interp_g"
+    return [_window(t, thr, 7, 28) for t in arms], arms[0][thr].iloc[0]
+
+
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("sex")
+def test_female_and_male_mice_develop_similar_nerve_injury_pain(seed):
+    """Sorge 2015: after SNI, female and male mice reach similar levels of mechanical hypersensitivity."""
+    (male, female), base = _sex_days_7_to_28(seed, "SNI, male", "SNI, female")
+    lost = [1.0 - t / base for t in (male, female)]  # the fraction of the baseline threshold lost (the same naive
+    assert min(lost) > 0.5, (male, female, base)  # threshold in both sexes: neuroagents/sex.py changes no neuron)
+    # "similar": within 1.5x of each other, asked with 1.5x the margin (a ratio within 1.5^(1/1.5) = 1.31x)
+    assert 1 / 1.31 < lost[1] / lost[0] < 1.31, lost
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("sex")
+def test_without_t_cells_female_pain_relies_on_microglia(seed):
+    """Sorge 2015: in female mice without T cells (nude, Rag1-/-) the hypersensitivity is there and microglial
+    inhibition relieves it, as in males."""
+    (rag, rag_mino), base = _sex_days_7_to_28(seed, "Rag1-/-, female", "Rag1-/- + minocycline from the injury, female")
+    assert rag < 0.5 * base, (rag, base)  # still hypersensitive without T cells
+    assert rag_mino > 2.25 * rag, (rag_mino, rag)  # relieved: 1.5x the bar of 1.5x
+
+
+@pytest.mark.xfail(strict=True, reason="female pain in the model needs microglia as much as male pain: minocycline "
+                   "from the injury keeps the threshold over days 7-28 10x or more higher in both sexes (female "
+                   "12-13x, male 10-15x): the dorsal-horn T cells are restimulated by reactive microglia, and the "
+                   "microglia's IL-1β/TNF switch the astrocytes on. Female microglia held back from the start "
+                   "(Kuhn 2021: meningeal Tregs) and a T-cell route to the neurons that bypasses microglia are "
+                   "missing; docs/validation.md, *Sex*")  # fmt: skip
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("sex")
+def test_microglial_inhibition_spares_female_nerve_injury_pain(seed):
+    """Sorge 2015: minocycline and other microglial inhibitors relieve SNI hypersensitivity in male mice, not in
+    female ones, whose pain is carried by T cells (the male half: test_minocycline_from_the_injury_...)."""
+    (female, female_mino), base = _sex_days_7_to_28(seed, "SNI, female", "minocycline from the injury, female")
+    assert female_mino < 0.5 * base, (female_mino, base)  # still hypersensitive with minocycline
+    assert female_mino < 1.5 * female, (female_mino, female)  # not clearly relieved (the bar of the male case)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("t_cells")
 def test_t_cell_deficiency_reduces_hypersensitivity_and_transfer_restores_it(seed):
     """Costigan 2009: Rag1-/- mice develop less mechanical hypersensitivity after SNI; T cells infiltrate the
     dorsal horn, and their IFN-γ drives microglia (Tsuda 2009, cells/microglia.py). Transferred T cells restore it."""
@@ -395,6 +504,7 @@ with no source; seeds 1-5 give 30-39 % at this version.)"""
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("cfa_opioids")
 def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
     """Rittner 2009 (PLoS Pathog 5:e1000362): in the mycobacteria-inflamed paw, leukocyte opioid peptides hold the
     hyperalgesia down and naloxone deepens it. In the model macrophages and T cells release them (neutrophils are
@@ -413,6 +523,7 @@ def test_blocking_immune_cell_opioids_deepens_cfa_hyperalgesia(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("crush_vs_transection")
 def test_pain_resolves_after_a_crush_and_lasts_after_a_transection(seed):
     """A crushed nerve regrows and its hypersensitivity resolves; SNI's ligated branches never do (Savastano 2014;
     Decosterd & Woolf 2000). In the model the injury signals stop as the neurons regenerate; the DRG
@@ -430,6 +541,7 @@ def test_pain_resolves_after_a_crush_and_lasts_after_a_transection(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.cases("cfa_opioids")
 def test_cfa_pain_resolves_while_the_paw_stays_swollen(seed):
     """J Pain 2020 21:988 (Fig. 1, rat paw): heat hyperalgesia gone by about day 14, mechanical hypersensitivity
     mostly gone by day 28, the oedema still there on day 28 — inflammation outlasts pain. In the model the T cells'
