@@ -3,7 +3,8 @@ minutes).
 
 Every curve is a run of a built-in scenario (neuroagents/validation.py); nothing is drawn from stored numbers. With
 ``NEUROAGENTS_VALIDATION_DUMP=DIR`` the seed-1 runs that ``tests/test_validation.py`` kept in ``DIR`` (same variable)
-are read instead of run again: the same runs, a few seconds instead of half an hour.
+are read instead of run again: the same runs, a few seconds instead of a quarter of an hour. The arms not kept run in
+worker processes, all at once (``NEUROAGENTS_VALIDATION_WORKERS``; neuroagents/validation_pool.py).
 """
 
 from __future__ import annotations
@@ -21,18 +22,28 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from neuroagents.validation import CASES, run
+from neuroagents.validation_pool import RunPool, pool_workers
 
 OUT = Path(__file__).parent / "img"
 
 
+_POOL: RunPool | None = None
+"""The arms to run, started in worker processes by the script (neuroagents/validation_pool.py)."""
+
+
+def _kept(scenario: str, overrides: tuple[str, ...]) -> Path | None:
+    """The validation tests' own seed-1 run of this arm, where they kept it (tests/test_validation.py names it so)."""
+    kept = os.environ.get("NEUROAGENTS_VALIDATION_DUMP")
+    path = kept and Path(kept) / f"{scenario}_1_{hashlib.sha1(repr(overrides).encode()).hexdigest()[:8]}.parquet"
+    return path if path and path.exists() else None
+
+
 @functools.cache  # arms shared by several cases (sni) run once
 def _run(scenario: str, overrides: tuple[str, ...]):
-    kept = os.environ.get("NEUROAGENTS_VALIDATION_DUMP")
-    if kept:  # the validation tests' own seed-1 run of this arm (tests/test_validation.py names it so)
-        path = Path(kept) / f"{scenario}_1_{hashlib.sha1(repr(overrides).encode()).hexdigest()[:8]}.parquet"
-        if path.exists():
-            return pd.read_parquet(path)
-    return run(scenario, overrides)
+    path = _kept(scenario, overrides)
+    if path is not None:
+        return pd.read_parquet(path)
+    return _POOL.result(scenario, overrides) if _POOL is not None else run(scenario, overrides)
 
 
 def figure(key: str) -> Path:
@@ -93,5 +104,11 @@ def figure(key: str) -> Path:
 if __name__ == "__main__":
     import sys
 
-    for key in sys.argv[1:] or CASES:  # python docs/validation_figures.py [CASE ...]
-        print(figure(key))
+    keys = sys.argv[1:] or list(CASES)  # python docs/validation_figures.py [CASE ...]
+    _POOL = RunPool(pool_workers())  # every arm not kept starts at once, one worker per core
+    _POOL.submit([(sc, ov, None) for key in keys for sc, ov in CASES[key].arms.values() if _kept(sc, ov) is None])
+    try:
+        for key in keys:
+            print(figure(key))
+    finally:
+        _POOL.close()
