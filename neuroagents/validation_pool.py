@@ -129,8 +129,16 @@ class RunPool:
         return future.result() if future is not None else _run(key)
 
     def close(self) -> None:
-        """Stop the workers; runs not yet started are cancelled."""
+        """Stop the workers: runs nobody asked for (a check failed under ``-x``, or read only some arms of its cases)
+        are cancelled, or stopped where they already run."""
         if self._executor is not None:
+            if any(not f.done() for f in self._futures.values()):
+                stop = getattr(self._executor, "terminate_workers", None)  # Python >= 3.14
+                if stop is not None:
+                    stop()
+                else:
+                    for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+                        process.terminate()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
         self._futures.clear()
