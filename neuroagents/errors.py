@@ -37,6 +37,15 @@ class ConfigError(NeuroagentsError, ValueError):
         prefix = f"{where}: " if where else ""
         super().__init__(f"{prefix}{key} = {value!r}: must be {allowed}")
 
+    def __reduce__(self):
+        """Pickled with its own arguments, so that it crosses to and from worker processes as itself.
+
+        >>> import pickle
+        >>> str(pickle.loads(pickle.dumps(ConfigError("seed", -1, ">= 0", "a.toml"))))
+        'a.toml: seed = -1: must be >= 0'
+        """
+        return (type(self), (self.key, self.value, self.allowed, self.where))
+
 
 class BackendUnavailableError(NeuroagentsError, RuntimeError):
     """The requested array backend cannot run on this machine."""

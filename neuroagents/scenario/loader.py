@@ -95,6 +95,9 @@ class ScenarioSyntaxError(ConfigError):
         self.line, self.column, self.problem = line, column, problem
         Exception.__init__(self, f"{where}:{line}:{column}: not valid TOML: {problem}")
 
+    def __reduce__(self):
+        return (type(self), (self.where, self.line, self.column, self.problem))
+
 
 # --- finding files -------------------------------------------------------------------------------
 def builtin_scenarios() -> dict[str, Path]:
