@@ -20,8 +20,9 @@ minocycline; what they do not give: female pain that minocycline spares.
 In the model both sexes need the microglia, because the dorsal-horn T cells
 are restimulated by reactive microglia and the microglia's IL-1β/TNF switch
 the astrocytes on. Female microglia held back from the start (Kuhn 2021
-eLife 10:e69056: meningeal Tregs) and a T-cell route to the neurons that
-bypasses microglia are what is missing.
+eLife 10:e69056: meningeal Tregs) and a T-cell input to the spinal
+maintenance (astrocytes, KCC2) that does not go through microglia are what
+is missing.
 
 Examples
 --------

@@ -463,8 +463,8 @@ def test_without_t_cells_female_pain_relies_on_microglia(seed):
                    "from the injury keeps the threshold over days 7-28 10x or more higher in both sexes (female "
                    "12-13x, male 10-15x): the dorsal-horn T cells are restimulated by reactive microglia, and the "
                    "microglia's IL-1β/TNF switch the astrocytes on. Female microglia held back from the start "
-                   "(Kuhn 2021: meningeal Tregs) and a T-cell route to the neurons that bypasses microglia are "
-                   "missing; docs/validation.md, *Sex*")  # fmt: skip
+                   "(Kuhn 2021: meningeal Tregs) and a T-cell input to the spinal maintenance (astrocytes, KCC2) "
+                   "that does not go through microglia are missing; docs/validation.md, *Sex*")  # fmt: skip
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.cases("sex")
 def test_microglial_inhibition_spares_female_nerve_injury_pain(seed):
