@@ -35,7 +35,7 @@ __all__ = ["MAX_WORKERS", "RunPool", "pool_workers"]
 MAX_WORKERS = 8
 """Most worker processes a pool starts by default (each run holds a few hundred MB)."""
 
-Key = tuple[str, tuple[str, ...], "int | None"]
+Key = tuple[str, tuple[str, ...], int | None]
 """A run: ``(scenario, overrides, seed)``, the arguments of :func:`neuroagents.validation.run` (``None``: the
 scenario's own seed)."""
 
