@@ -1,6 +1,6 @@
 """Diffusion kernels: NumPy reference, numba (1 thread and all), CuPy, against the machine's copy bandwidth.
 
-``python bench/diffusion.py [--quick] [--repeats N] [--no-reference]``
+``python bench/diffusion.py [--quick] [--repeats N] [--no-reference] [--gpu-only]``
 
 In one run, for each grid (2D 1024² x 6 mediators, 3D 128³ x 4, 3D 256³ x 4;
 ``--quick``: 2D 256² x 6 and 3D 48³ x 4) and each dtype (float32, float64):
@@ -13,7 +13,9 @@ In one run, for each grid (2D 1024² x 6 mediators, 3D 128³ x 4, 3D 256³ x 4;
   fraction of the machine's copy bandwidth that this amounts to;
 * the copy bandwidth itself, measured in the same run on large arrays
   (``np.copyto`` on one thread; a numba ``prange`` copy on one thread and on
-  all threads), read + write bytes counted.
+  all threads), read + write bytes counted; on a GPU also a device-to-device
+  ``cupy.copyto`` of the same size, which the CuPy rows are compared with
+  (``--gpu-only``: the CuPy rows alone, with the GPU targets on 3D 256³).
 
 Bytes counted per step (the roofline):
     explicit: read c + write c per sub-step (the kernels run in place; with
@@ -88,6 +90,8 @@ QUICK_CASES = [("2D 256² x 6", (256, 256), 6), ("3D 48³ x 4", (48, 48, 48), 4)
 DTYPES = ("float32", "float64")
 SPACING_UM = 20.0
 LOD_DT_MIN = 0.5
+GPU_TARGETS = {"explicit": 0.60, "lod": 0.40}
+"""CuPy on 3D 256³: fraction of the GPU's measured copy bandwidth (issue "Ensembles on one device")."""
 TARGETS_MS = {"float64": 4.0, "float32": 2.5}  # LOD, 2D 1024² x 6, one thread (issue 19)
 EXPLICIT_TARGET = 0.70  # fraction of the copy bandwidth
 PARITY_TOL = {"float64": 1e-12, "float32": 1e-5}  # max |fast - reference| / max |reference| after one step
@@ -151,6 +155,17 @@ def machine_info() -> dict:
     }
 
 
+def gpu_copy_bandwidth(nbytes: int, repeats: int) -> float:
+    """Device-to-device copy bandwidth of the GPU (GB/s, read + write counted): ``cupy.copyto`` of ``nbytes``."""
+    import cupy
+
+    src = cupy.ones(nbytes // 8)
+    dst = cupy.zeros_like(src)
+    sync = cupy.cuda.Device().synchronize
+    med, _ = _median_min(lambda: cupy.copyto(dst, src), repeats, sync)
+    return 2 * src.nbytes / med / 1e9
+
+
 def copy_bandwidth(nbytes: int, repeats: int) -> dict:
     """Copy bandwidth (GB/s, read + write counted) of ``np.copyto`` and of a numba prange copy."""
     src = np.ones(nbytes // 8)
@@ -199,7 +214,7 @@ def parity(shape, m, dtype, solver, kernel, backend="numpy") -> float:
     return float(np.abs(got - want).max() / max(float(np.abs(want).max()), 1e-300))
 
 
-def run_case(label, shape, m, dtype, repeats, ref_repeats, with_reference, gpu):
+def run_case(label, shape, m, dtype, repeats, ref_repeats, with_reference, gpu, cpu=True):
     """All rows of one grid and dtype."""
     rows = []
     voxels = m * math.prod(shape)
@@ -229,7 +244,7 @@ def run_case(label, shape, m, dtype, repeats, ref_repeats, with_reference, gpu):
             med, mn = _median_min(lambda env=env, dt=dt: env.step(dt), ref_repeats)
             row("NumPy reference", solver, 1, med, mn, env.backend.name, env.kernel)
             del env
-    for solver in ("explicit", "lod"):
+    for solver in ("explicit", "lod") if cpu else ():
         env = _env(shape, m, dtype, solver, "numba")
         kernels = load_kernels("numba", "numpy")
         step = kernels.lod_step if solver == "lod" else kernels.explicit_step
@@ -268,7 +283,7 @@ def run_case(label, shape, m, dtype, repeats, ref_repeats, with_reference, gpu):
 def roofline(r, bw):
     """Copy bandwidth (GB/s) that row ``r`` is compared with, and its label."""
     if r["impl"] == "CuPy":
-        return None, "-"
+        return bw.get(("cupy copy", 0)), "the GPU's copy"
     if r["impl"].startswith("numba"):
         return bw[("numba copy", r["threads"])], f"numba copy ({r['threads']} thr)"
     return bw[("np.copyto", 1)], "np.copyto"
@@ -312,6 +327,16 @@ def print_targets(rows, bw):
                 f"- explicit {r['case']} {r['dtype']}, {r['threads']} thread(s): {100 * frac:.0f}% of {label} "
                 f"(>= {100 * EXPLICIT_TARGET:.0f}%: {ok})"
             )
+    for r in rows:
+        ref, label = roofline(r, bw)
+        if r["impl"] == "CuPy" and r["case"].startswith("3D 256") and ref:
+            frac = r["bytes"] / (r["ms"] * 1e-3) / 1e9 / ref
+            want = GPU_TARGETS[r["solver"]]
+            ok = "met" if frac >= want else "MISSED"
+            print(
+                f"- CuPy {r['solver']} {r['case']} {r['dtype']}: {100 * frac:.0f}% of {label} "
+                f"(>= {100 * want:.0f}%: {ok})"
+            )
 
 
 def main(argv=None) -> int:
@@ -319,6 +344,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small grids and few repeats (a few seconds)")
     ap.add_argument("--repeats", type=int, default=None, help="timed calls per figure (default 10; quick 3)")
     ap.add_argument("--no-reference", action="store_true", help="skip the NumPy reference rows")
+    ap.add_argument("--gpu-only", action="store_true", help="only the CuPy rows (and the copy bandwidths)")
     args = ap.parse_args(argv)
     cases = QUICK_CASES if args.quick else FULL_CASES
     repeats = args.repeats or (3 if args.quick else 10)
@@ -331,23 +357,29 @@ def main(argv=None) -> int:
         print(f"- {k}: {v}")
     print(f"- GPU: {why if usable else 'none usable (' + why + ')'}")
     print(f"- load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    if args.gpu_only and not usable:
+        print(f"--gpu-only: no usable GPU ({why})", file=sys.stderr)
+        return 1
     bw = copy_bandwidth((64 if args.quick else 512) * 2**20, repeats)
+    if usable:
+        bw[("cupy copy", 0)] = gpu_copy_bandwidth((64 if args.quick else 512) * 2**20, repeats)
     print(f"- numba threading layer: {numba.threading_layer()}")
     print("\nCopy bandwidth (read + write counted, large arrays):")
     for (name, n), v in bw.items():
-        print(f"- {name}, {n} thread(s): {v:.1f} GB/s")
+        print(f"- {name}, {n} thread(s): {v:.1f} GB/s" if n else f"- {name} (GPU): {v:.1f} GB/s")
     print()
     rows = []
     for label, shape, m in cases:
         for dtype in DTYPES:
             ref_repeats = 1 if math.prod(shape) > 4_000_000 else (1 if args.quick else 3)
-            rows += run_case(label, shape, m, dtype, repeats, ref_repeats, not args.no_reference, usable)
+            with_ref = not (args.no_reference or args.gpu_only)
+            rows += run_case(label, shape, m, dtype, repeats, ref_repeats, with_ref, usable, cpu=not args.gpu_only)
             print(f"  ... {label} {dtype} done ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
     print_table(rows, bw)
     print_targets(rows, bw)
     ok = True
-    if args.no_reference:
-        print("\nParity with the NumPy reference: not checked (--no-reference)")
+    if args.no_reference or args.gpu_only:
+        print("\nParity with the NumPy reference: not checked (--no-reference or --gpu-only; the gpu tests check it)")
     else:
         print("\nParity with the NumPy reference (one step from the same fields; max |diff| / max |reference|):")
         kernels = [("numba", "numpy")] + ([("cupy", "cupy")] if usable else [])

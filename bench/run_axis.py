@@ -14,6 +14,10 @@ Run::
     python bench/run_axis.py                 # sni, 300 warm-up steps, 3 x 100 timed steps at each size
     python bench/run_axis.py carrageenan --scale 2
     python bench/run_axis.py --quick         # a few steps: the code path and the checks (the tests run this)
+    python bench/run_axis.py sni --backend cupy --profile 50   # on a GPU; plus a profile of 50 steps
+
+On CuPy every timer waits for the device first (``Backend.synchronize``), so a phase is charged with the device
+work it queued; ``--profile N`` prints the 25 functions with the most own time over ``N`` steps at 1x.
 
 Checks (exit status 1 when one fails): the scaled model has k x the voxels and k x the seeded cells of each
 compartment, every field stays finite and non-negative, and every time is finite and positive. Times are printed,
@@ -23,9 +27,11 @@ never checked.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
 import os
 import platform
+import pstats
 import statistics
 import sys
 import time
@@ -68,12 +74,14 @@ def _fields_ok(model) -> bool:
     return all(bool(np.all(np.isfinite(c.env.fields)) and np.all(c.env.fields >= 0)) for c in comps.values())
 
 
-def per_step(scenario: str, overrides: list[str], warm: int, timed: int, phases: bool):
+def per_step(scenario: str, overrides: list[str], warm: int, timed: int, phases: bool, backend: str = "numpy"):
     """Median ms per cell step over 3 blocks of ``timed // 3`` steps after ``warm``; phase ms per step; the model."""
-    model = load_scenario(scenario, overrides).build_model(backend="numpy")
+    model = load_scenario(scenario, overrides).build_model(backend=backend)
+    sync = model.backend.synchronize
     seeded = _sizes(model)
     for _ in range(warm):
         model.step()
+    sync()
     spent: dict[str, float] = {}
     if phases:
         for ph in model.phase_order:  # over the phases: wrap each in a timer
@@ -82,6 +90,7 @@ def per_step(scenario: str, overrides: list[str], warm: int, timed: int, phases:
             def timed_phase(dt, run=run, ph=ph):
                 t0 = time.perf_counter()
                 run(dt)
+                sync()
                 spent[ph] = spent.get(ph, 0.0) + time.perf_counter() - t0
 
             setattr(model, f"_phase_{ph}", timed_phase)
@@ -91,6 +100,7 @@ def per_step(scenario: str, overrides: list[str], warm: int, timed: int, phases:
         t0 = time.perf_counter()
         for _ in range(block):
             model.step()
+        sync()
         blocks.append((time.perf_counter() - t0) / block * 1e3)
     return statistics.median(blocks), {k: v / (3 * block) * 1e3 for k, v in spent.items()}, model, seeded
 
@@ -102,16 +112,19 @@ def main(argv=None) -> int:
     ap.add_argument("--warm", type=int, default=300)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--quick", action="store_true", help="5 warm-up and 6 timed steps: the code path and the checks")
+    ap.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
+    ap.add_argument("--profile", type=int, default=0, metavar="N", help="also profile N steps at 1x (own time)")
     args = ap.parse_args(argv)
     if args.quick:
         args.warm, args.steps = 5, 6
     k = args.scale**2
-    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, NumPy backend; "
-          f"load average before {os.getloadavg()[0]:.2f}")  # fmt: skip
-    t1, ph1, m1, seeded1 = per_step(args.scenario, [], args.warm, args.steps, phases=False)
-    _, ph1, _, _ = per_step(args.scenario, [], args.warm, args.steps, phases=True)
+    b = args.backend
+    t1, ph1, m1, seeded1 = per_step(args.scenario, [], args.warm, args.steps, phases=False, backend=b)
+    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, backend "
+          f"{m1.backend.name} ({m1.backend.device}); load average before {os.getloadavg()[0]:.2f}")  # fmt: skip
+    _, ph1, _, _ = per_step(args.scenario, [], args.warm, args.steps, phases=True, backend=b)
     tk, _, mk, seededk = per_step(args.scenario, scaled_overrides(args.scenario, args.scale), args.warm, args.steps,
-                                  phases=False)  # fmt: skip
+                                  phases=False, backend=b)  # fmt: skip
     problems = []
     for name, (vox, cells) in seeded1.items():
         vk, ck = seededk[name]
@@ -134,6 +147,15 @@ def main(argv=None) -> int:
         print(f"| {b} | {b * t1:.1f} | {lock:.1f} | {b * t1 / lock:.2f}x |" if w > 0 else f"| {b} | – | – | – |")
     if w > 0:
         print(f"ceiling (B -> infinity): (o + w) / w = {t1 / w:.2f}x")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.profile):
+            m1.step()
+        m1.backend.synchronize()
+        prof.disable()
+        print(f"\nprofile of {args.profile} steps at 1x (own time):")
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     for p in problems:
         print("CHECK FAILED:", p)
     return 1 if problems else 0
