@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -50,11 +51,11 @@ from neuroagents.kinins import build_kinins
 from neuroagents.model_args import check_arguments, check_cell_params, check_count, layouts_of
 from neuroagents.model_inputs import ModelInputs
 from neuroagents.model_readouts import ModelReadouts, _reported  # noqa: F401  (_reported: imported from here)
-from neuroagents.pain import PainModel
+from neuroagents.pain import PainModel, PainParams
 from neuroagents.pain.trace import TRACE_COLUMNS, TraceBuffer
 from neuroagents.registry import CELL_TYPES, MEDIATORS
 from neuroagents.schedule import Event, Schedule
-from neuroagents.sex import sex_adjusted
+from neuroagents.sex import sex_adjusted, sex_adjusted_pain
 from neuroagents.stroma import build_stroma
 from neuroagents.swelling import build_swelling
 from neuroagents.timeline import (
@@ -327,6 +328,10 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
             comp.swelling = build_swelling(comp, self.swelling_params, "swelling_params")
             comp.kinins = build_kinins(comp, self.kinin_params, "kinin_params")
         self.neurons = self.axons.soma.cell_types["neuron"]
+        if isinstance(pain_params, PainParams):
+            pain_params = dataclasses.asdict(pain_params)
+        if pain_params is None or isinstance(pain_params, Mapping):  # anything else: PainModel's own error
+            pain_params = sex_adjusted_pain(pain_params, self.sex)
         self.pain = PainModel(self, params=pain_params, species=species)
         self._pain_trace = TraceBuffer(TRACE_COLUMNS)  # a row every cell step (neuroagents.pain.trace)
 

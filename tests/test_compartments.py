@@ -1,4 +1,4 @@
-"""Compartments linked by axons, injected agents and sex, in the model and in scenario files."""
+"""Compartments linked by axons and injected agents, in the model and in scenario files (sex: tests/test_sex.py)."""
 
 from __future__ import annotations
 
@@ -103,16 +103,6 @@ def test_a_bolus_raises_the_agonist_by_its_dose_and_a_depot_releases_its_dose_ov
     env = depot.compartments["paw"].env
     pamp = env.fields[env.index("PAMP")].reshape(-1)
     assert pamp[inter].mean() == pytest.approx(50.0, rel=1e-6)
-
-
-def test_female_mice_have_less_microglial_bdnf_and_more_t_cell_infiltration():
-    male, female = _model(sex="male"), _model(sex="female")
-    mg_m, mg_f = (m.compartments["dorsal_horn"].cell_types["microglia"].params for m in (male, female))
-    assert mg_f.bdnf_molecules_per_s == pytest.approx(0.2 * mg_m.bdnf_molecules_per_s)
-    t_m, t_f = (m.compartments["drg"].cell_types["t_cell"].params for m in (male, female))
-    assert t_f.infiltration_per_min == pytest.approx(3 * t_m.infiltration_per_min)
-    with pytest.raises(ConfigError, match="sex"):
-        _model(sex="f")
 
 
 def test_scenario_errors_for_compartments_name_the_key():

@@ -459,17 +459,13 @@ def test_without_t_cells_female_pain_relies_on_microglia(seed):
     assert rag_mino > 2.25 * rag, (rag_mino, rag)  # relieved: 1.5x the bar of 1.5x
 
 
-@pytest.mark.xfail(strict=True, reason="female pain in the model needs microglia as much as male pain: minocycline "
-                   "from the injury keeps the threshold over days 7-28 10x or more higher in both sexes (female "
-                   "12-13x, male 10-15x): the dorsal-horn T cells are restimulated by reactive microglia, and the "
-                   "microglia's IL-1β/TNF switch the astrocytes on. Female microglia held back from the start "
-                   "(Kuhn 2021: meningeal Tregs) and a T-cell input to the spinal maintenance (astrocytes, KCC2) "
-                   "that does not go through microglia are missing; docs/validation.md, *Sex*")  # fmt: skip
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.cases("sex")
 def test_microglial_inhibition_spares_female_nerve_injury_pain(seed):
     """Sorge 2015: minocycline and other microglial inhibitors relieve SNI hypersensitivity in male mice, not in
-    female ones, whose pain is carried by T cells (the male half: test_minocycline_from_the_injury_...)."""
+    female ones, whose pain is carried by T cells (the male half: test_minocycline_from_the_injury_...). In the
+    model the female microglia are held back by Tregs (Kuhn 2021) and the dorsal-horn T cells' IFN-γ throws the
+    astrocytes' switch without them (neuroagents/sex.py)."""
     (female, female_mino), base = _sex_days_7_to_28(seed, "SNI, female", "minocycline from the injury, female")
     assert female_mino < 0.5 * base, (female_mino, base)  # still hypersensitive with minocycline
     assert female_mino < 1.5 * female, (female_mino, female)  # not clearly relieved (the bar of the male case)

@@ -9,6 +9,14 @@ Rules
   activity). Surveillant -> reactive at ``activation_per_min`` while p38 >=
   ``p38_on``; reactive -> surveillant at ``deactivation_per_min`` while p38 <
   ``p38_off`` (hysteresis). Microglia inhibitors (minocycline) act on ``P38``.
+* **Restraint by regulatory T cells** (females): meningeal Tregs hold female
+  microglia back, so intrathecal CSF1 causes pain and an inflammatory
+  transcriptional response in male microglia only, and Treg-deficient females
+  respond as males (Kuhn 2021 eLife 10:e69056). Female microglia still turn
+  reactive and proliferate after nerve injury (Sorge 2015 Nat Neurosci
+  18:1081, U) but are not needed for the pain: ``treg_restraint`` (0 in males;
+  neuroagents/sex.py) takes that fraction off the release of reactive cells
+  while the animal has T cells.
 * **IFN-γ** from T cells that reach the dorsal horn acts on microglial IFN-γ
   receptors (JAK1/JAK2): it drives their activation and P2X4 (Tsuda 2009 PNAS
   106:8032: IFNGR-deficient mice have less microglial activation and less
@@ -77,6 +85,12 @@ class MicrogliaParams:
     bdnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     tnf_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
     il1b_molecules_per_s: float = param(0.5, "molecules/cell/s", "assumption; calibrate")
+    treg_restraint: float = param(
+        0.0, "1", "fraction of the reactive microglia's release (BDNF, TNF, IL-1β) held back by meningeal regulatory "
+        "T cells while the animal has T cells: 0 in males, the reference; the female value is in neuroagents/sex.py "
+        "(Kuhn 2021 eLife 10:e69056: Tregs hold female microglia back; Treg-deficient females respond as males)",
+        high=1.0,
+    )
 
 
 class Microglia(CellType):
@@ -105,9 +119,20 @@ class Microglia(CellType):
         self.mark(on, "activated")
         self.mark(off, "deactivated")
 
+    def restrained(self) -> bool:
+        """Whether meningeal Tregs hold these microglia back: ``treg_restraint`` > 0 and the animal has T cells.
+
+        Meningeal Tregs restrain the microglia of female mice (Kuhn 2021 eLife 10:e69056): a resident pool, there
+        before any injury, so the restraint is a constant of the animal, lifted where T cells are knocked out
+        (Rag1-/-, nude: no Tregs).
+        """
+        return self.params.treg_restraint > 0.0 and "t_cell" not in self.model.knockouts.cell_types
+
     def secrete(self) -> None:
         p = self.params
         drive = (self.pop["state"] == 1) * self.pop["P38"] * 60.0
+        if self.restrained():  # Tregs (females): reactive microglia release less of each
+            drive = drive * (1.0 - p.treg_restraint)
         self.export("BDNF", drive * p.bdnf_molecules_per_s)
         self.export("TNF", drive * p.tnf_molecules_per_s)
         self.export("IL1B", drive * p.il1b_molecules_per_s)

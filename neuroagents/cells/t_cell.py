@@ -84,6 +84,12 @@ class TCellParams:
         0.0, "1", "assumption: 0 = the antigen is shown here only by activated antigen-presenting cells; 1 = it is "
         "deposited in the tissue (an immunization antigen or adjuvant depot) and every APC presents it, so effector "
         "T cells are restimulated whatever the APCs' state (floor of restimulation)", high=1.0)
+    meningeal_restimulation: float = param(
+        0.0, "1", "floor of restimulation in the dorsal horn from the antigen-presenting cells of the spinal meninges "
+        "(border macrophages, dendritic cells), without reactive microglia: 0 in males, the reference; the female "
+        "value is in neuroagents/sex.py (assumption: female nerve-injury pain needs T cells and not microglia, "
+        "Sorge 2015 Nat Neurosci 18:1081; lymphocytes expand in the spinal meninges, Kuhn 2021 eLife 10:e69056)",
+        high=1.0)
     antigen_half_nM: float = param(
         0.0, "nM", "0 = the T cells' antigen stays (an autoantigen in a joint); > 0: it goes with the depot's "
         "agonist, restimulation scaled by c/(c + K) with c the compartment's mean PAMP (heat-killed mycobacteria carry "
@@ -175,6 +181,9 @@ class TCell(CellType):
                 active += (apc.pop["state"] == state).sum()  # an array on a device: no host sync
                 total += apc.n
         floor = self.params.antigen_in_tissue
+        meninges = self.params.meningeal_restimulation
+        if meninges > 0.0 and self.model.kind == "dorsal_horn":  # their APCs (sex.py: females)
+            floor = 1.0 - (1.0 - floor) * (1.0 - meninges)
         out = floor + (1.0 - floor) * (active / total if total else 0.0)
         k = self.params.antigen_half_nM
         if k > 0.0:  # T cells primed against the depot's antigen: no antigen left, no restimulation

@@ -45,7 +45,12 @@ explicit input, so that a dorsal-horn compartment can replace the grid mean):
   Haroutounian 2014 Pain 155:1272)::
 
       dA/dt = (θ_cyt / τ_A,ind + s_aff h(A) / τ_A,sus) (1 − A) − A / τ_A,off
-      θ_cyt = (1 − (1 − θ_IL1)(1 − θ_TNF))²,   s_aff = f / (f + f½),   h(A) = A² / (A² + A½²)
+      θ_cyt = (1 − (1 − θ_IL1)(1 − θ_TNF)(1 − a_Aγ θ_IFNγ))²,   s_aff = f / (f + f½),   h(A) = A² / (A² + A½²)
+
+  ``a_Aγ`` (``astro_ifng_induction``) is 0 in males; in females T-cell IFN-γ
+  switches the astrocytes on too (neuroagents/sex.py), the route by which
+  female pain needs T cells and not microglia (Sorge 2015 Nat Neurosci
+  18:1081) and still ends in the loss of KCC2 (Mapplebeck 2019 Cell Rep 28:590).
 
   With the afferents silent (sham, or after regeneration) ``A = 0`` is the only
   state; with ectopic input a reactive state persists once induced and needs
@@ -253,7 +258,10 @@ class DorsalHorn:
         tau_f = p.tau_disinhibition_on_min if f_star > self.fast_disinhibition else p.tau_disinhibition_off_min
         self.fast_disinhibition = f_star + (self.fast_disinhibition - f_star) * math.exp(-dt_min / tau_f)
         self.disinhibition = 1.0 - (1.0 - p.bdnf_disinhibition * self.kcc2_loss) * (1.0 - self.fast_disinhibition)
-        cytokines = (1.0 - (1.0 - occ["IL1B"]) * (1.0 - occ["TNF"])) ** 2  # cooperative: both, or much of one
+        spared = (1.0 - occ["IL1B"]) * (1.0 - occ["TNF"])
+        if p.astro_ifng_induction > 0.0:  # T-cell IFN-γ (females, neuroagents/sex.py)
+            spared = spared * (1.0 - p.astro_ifng_induction * occ["IFNG"])
+        cytokines = (1.0 - spared) ** 2  # cooperative: both, or much of one
         self.astrocytes = self._advance_astrocytes(cytokines, float(afferent_hz), dt_min)
         g_star = self._gain_target(occ, self.astrocytes)  # the occupancies of this step, computed once
         self.nmda_gain = g_star + (self.nmda_gain - g_star) * math.exp(-dt_min / p.tau_nmda_gain_min)

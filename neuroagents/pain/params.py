@@ -244,6 +244,12 @@ class PainParams:
         high=1.0)
     astro_nmda_gain: float = param(0.5, "1", "assumption: astrocytic CCL2/CXCL1 raise NMDA currents (Gao 2009; "
                                               "Zhang 2013 J Neurosci 33:1345, V for direction)")  # fmt: skip
+    astro_ifng_induction: float = param(
+        0.0, "1", "weight of T-cell IFN-γ in switching the astrocytes on, beside microglial IL-1β/TNF: 0 in males, "
+        "the reference (male pain goes through microglia); the female value is in neuroagents/sex.py (assumption: "
+        "female nerve-injury pain is carried by T cells, not microglia, Sorge 2015 Nat Neurosci 18:1081, and it "
+        "converges on the same loss of spinal KCC2 as in males, Mapplebeck 2019 Cell Rep 28:590; astrocytes answer "
+        "T-cell IFN-γ, e.g. with MHC class II, Fierz 1985 J Immunol 134:3785, U)", high=1.0)
     astro_substep_min: float = param(60.0, "min", "numerical: largest sub-step of the astrocyte equation",
                                      low=1e-3)  # fmt: skip
     # --- behavioural protocols ------------------------------------------------------------------------
