@@ -57,7 +57,8 @@ def figure(key: str) -> Path:
              "cci": "heat_latency_s",
              "carrageenan_indomethacin": "mean_PGE2_nM_paw",
              "arthritis_anti_tnf": "swelling_pct_paw",
-             "sex": "mean_BDNF_nM_dorsal_horn"}.get(key, "n_macrophage_M1_paw")  # fmt: skip
+             "sex": "mean_BDNF_nM_dorsal_horn", "csf1_intrathecal": "mean_BDNF_nM_dorsal_horn",
+             }.get(key, "n_macrophage_M1_paw")  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, t in runs.items():
         x = t["day"] if t["day"].max() > 3 else t["time_min"] / 60.0

@@ -7,7 +7,7 @@ steps a scenario to its end and returns the time series (one row per record).
 Examples
 --------
 >>> len(CASES), sorted(CASES)[:5]
-(14, ['arthritis_anti_tnf', 'arthritis_jak', 'carrageenan', 'carrageenan_indomethacin', 'carrageenan_kinins'])
+(15, ['arthritis_anti_tnf', 'arthritis_jak', 'carrageenan', 'carrageenan_indomethacin', 'carrageenan_kinins'])
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ class Case:
     readout: str
     expectation: str
 
+
+CSF1_IT = ("injury.injured_fraction=0.0", "scenario.duration_days=5", "time.record_every_min=360",
+           'injections=[{mediator="CSF1", compartment="dorsal_horn", dose_nM=50.0}]')
+"""Intrathecal CSF1 into a naive mouse (`sni` without injury, 5 days, a record every 6 h): a bolus of 50 nM CSF1 in
+the dorsal horn's interstitium (assumption: the order of what an intrathecal injection of recombinant CSF1 leaves in
+the cord, not transcribed from Kuhn 2021 or Guan 2016)."""
+NO_T_CELLS = 'interventions=[{kind="knockout", cell_type="t_cell"}]'
+"""A T-cell knockout (Rag1-/-, nude)."""
 
 CASES: dict[str, Case] = {
     "sni": Case(
@@ -76,10 +84,22 @@ CASES: dict[str, Case] = {
          "minocycline from the injury, female": ("sni_minocycline_early", ("scenario.sex=female",)),
          "Rag1-/-, female": ("sni_rag1", ("scenario.sex=female",)),
          "Rag1-/- + minocycline from the injury, female": ("sni_minocycline_early", (
-             "scenario.sex=female", 'interventions=[{kind="knockout", cell_type="t_cell"}]'))},
+             "scenario.sex=female", NO_T_CELLS))},
         "withdrawal_threshold_interp_g",
         "female threshold as low as male; minocycline relieves males, not females; without T cells, minocycline "
         "relieves females too",
+    ),
+    "csf1_intrathecal": Case(
+        "Intrathecal CSF1: mechanical hypersensitivity in male mice, not in female ones unless they lack Tregs",
+        "Kuhn 2021 eLife 10:e69056 (intrathecal CSF1 caused pain and an inflammatory microglial response in males "
+        "only; Treg-deficient Foxp3-DTR females responded as males); Guan 2016 Nat Neurosci 19:94 (intrathecal CSF1 "
+        "causes mechanical hypersensitivity and microglial proliferation)",
+        {"vehicle, male": ("sni", CSF1_IT[:3]), "CSF1, male": ("sni", CSF1_IT),
+         "CSF1, female": ("sni", (*CSF1_IT, "scenario.sex=female")),
+         "CSF1, female without T cells": ("sni", (*CSF1_IT, "scenario.sex=female", NO_T_CELLS))},
+        "withdrawal_threshold_interp_g",
+        "males: the threshold falls within a day; females: hardly; females without T cells (no Tregs, the model's "
+        "stand-in for Kuhn's Treg depletion): as males",
     ),
     "crush_vs_transection": Case(
         "Nerve injury: pain resolves after a crush, whose axons regrow, and lasts after a transection (SNI, ligated)",
