@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 from cells import workload  # bench/cells.py: the same tissue; importing it sets one CPU thread
+from run_axis import step_blocks
 
 from neuroagents.model import NeuroImmuneModel
 
@@ -54,15 +55,9 @@ def main(argv=None) -> int:
         model.step()
     sync()
     block = max(1, args.steps // 3)
-    blocks = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(block):
-            model.step()
-        sync()
-        blocks.append((time.perf_counter() - t0) / block)
-    ms = statistics.median(blocks) * 1e3
-    print(f"whole step: {ms:.2f} ms (median of 3 blocks of {block}; min {min(blocks) * 1e3:.2f}) = "
+    blocks = step_blocks(model, args.steps, sync)
+    ms = statistics.median(blocks)
+    print(f"whole step: {ms:.2f} ms (median of 3 blocks of {block}; min {min(blocks):.2f}) = "
           f"{1e3 / ms:.1f} steps/s")  # fmt: skip
     problems = []
     steps = args.warm + 3 * block

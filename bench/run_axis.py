@@ -94,15 +94,22 @@ def per_step(scenario: str, overrides: list[str], warm: int, timed: int, phases:
                 spent[ph] = spent.get(ph, 0.0) + time.perf_counter() - t0
 
             setattr(model, f"_phase_{ph}", timed_phase)
+    blocks = step_blocks(model, timed, sync)
     block = max(1, timed // 3)
-    blocks = []
+    return statistics.median(blocks), {k: v / (3 * block) * 1e3 for k, v in spent.items()}, model, seeded
+
+
+def step_blocks(model, steps: int, sync) -> list[float]:
+    """Milliseconds per step in each of 3 blocks of ``steps // 3`` steps (at least 1), ``sync()`` after each block."""
+    block = max(1, steps // 3)
+    out = []
     for _ in range(3):
         t0 = time.perf_counter()
         for _ in range(block):
             model.step()
         sync()
-        blocks.append((time.perf_counter() - t0) / block * 1e3)
-    return statistics.median(blocks), {k: v / (3 * block) * 1e3 for k, v in spent.items()}, model, seeded
+        out.append((time.perf_counter() - t0) / block * 1e3)
+    return out
 
 
 def main(argv=None) -> int:
