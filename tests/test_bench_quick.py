@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,27 @@ def test_naive_mesa_docstring_example():
     spec.loader.exec_module(module)
     result = doctest.testmod(module, verbose=False)
     assert result.attempted > 0 and result.failed == 0, result
+
+
+def _device_run_commands() -> list[list[str]]:
+    """The commands of bench/device_run.sh's parts (``part NAME LIMIT cmd ...``, continuation lines joined)."""
+    text = (BENCH / "device_run.sh").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [line.split()[3:] for line in text.splitlines() if line.startswith("part ")]
+
+
+@pytest.mark.bench
+def test_the_gpu_script_calls_scripts_tests_and_options_that_exist():
+    """bench/device_run.sh runs only on a borrowed GPU: here its shell parses, and every bench script, option and
+    test file it names exists, so a rename cannot leave it broken until the next GPU."""
+    assert subprocess.run(["bash", "-n", str(BENCH / "device_run.sh")]).returncode == 0
+    commands = _device_run_commands()
+    assert len(commands) >= 5, commands
+    root = BENCH.parent
+    for cmd in commands:  # over the script's parts
+        paths = [a for a in cmd if a.startswith(("bench/", "tests/"))]
+        assert paths and all((root / p).is_file() for p in paths), cmd
+        if cmd[1].startswith("bench/"):
+            usage = subprocess.run([sys.executable, cmd[1], "--help"], cwd=root, capture_output=True, text=True)
+            assert usage.returncode == 0, usage.stderr
+            flags = [a for a in cmd[2:] if a.startswith("--")]
+            assert all(re.search(re.escape(f) + r"(?![\w-])", usage.stdout) for f in flags), (cmd, usage.stdout)
