@@ -369,10 +369,10 @@ def main(argv=None) -> int:
         print(f"- {name}, {n} thread(s): {v:.1f} GB/s" if n else f"- {name} (GPU): {v:.1f} GB/s")
     print()
     rows = []
+    with_ref = not (args.no_reference or args.gpu_only)
     for label, shape, m in cases:
         for dtype in DTYPES:
             ref_repeats = 1 if math.prod(shape) > 4_000_000 else (1 if args.quick else 3)
-            with_ref = not (args.no_reference or args.gpu_only)
             rows += run_case(label, shape, m, dtype, repeats, ref_repeats, with_ref, usable, cpu=not args.gpu_only)
             print(f"  ... {label} {dtype} done ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
     print_table(rows, bw)
