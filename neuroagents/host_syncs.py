@@ -24,7 +24,8 @@ __all__ = ["DECLARED", "KNOWN", "inventory", "run_events", "run_phases", "scenar
 
 DECLARED = {
     "neuroagents/model_readouts.py:ModelReadouts._record": (
-        "recording: the record phase copies what it records (counts, means, pain readouts) to the host, and raises "
+        "recording: the record phase copies what it records (counts, means, pain readouts) and the step's "
+        "deferred cell events (EventLog.flush: counts and ids) to the host, and raises "
         "the exchange's input errors held on the device (PendingChecks)"
     ),
     "neuroagents/cells/population.py:Population.remove": (
@@ -48,10 +49,6 @@ DECLARED = {
 """Declared sync points: data crosses here by design (function -> why)."""
 
 KNOWN = {
-    "neuroagents/cells/base.py:CellType.mark": (
-        "the event log keeps the ids of the cells each event happened to (EventLog, on the host) and skips empty "
-        "events (int of the count): to remove, count events on the device and log ids only when recording"
-    ),
     "neuroagents/cells/motility.py:enforce_crowding": (
         "crowding compacts the movers into overfull voxels (flatnonzero) and stops when there are none: a "
         "fixed-size version ranks every cell each round; it draws a different number of random numbers, so it "

@@ -207,7 +207,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         self.injury_time_min = float(injury_time_min)
         self.injured = False
         self.time_min = 0.0
-        self.events = EventLog()
+        self.events = EventLog(xp=self.xp, to_host=self.backend.to_host)
 
         # compartments: one tissue patch, or several (paw / DRG / dorsal horn) linked by the neurons' axons
         mediators = list(mediators or DEFAULT_MEDIATORS)

@@ -145,7 +145,7 @@ class ModelInputs:
             hit = self.rng.random(ct.n) < d.fraction
             if d.state is not None:
                 hit &= ct.pop["state"] == ct.state_code(d.state)
-            ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
+            ct.count_event("depleted", int(hit.sum()))
             removed += ct.pop.remove(hit)
         return removed
 

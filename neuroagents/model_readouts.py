@@ -29,6 +29,7 @@ class ModelReadouts:
     def _record(self):
         for comp in self.compartments.values():  # over compartments: errors a device step could not raise
             comp.env.check_pending()
+        self.events.flush()  # the step's events, deferred on the device (cells/events.py), cross here
         self._snapshot = self.snapshot()
         self.datacollector.collect(self)
         self._last_record_min = self.time_min

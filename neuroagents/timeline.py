@@ -117,7 +117,7 @@ def hold(model, d: Depletion, mark: int) -> int:
             continue
         hit = new.copy()
         hit[new] = model.rng.random(k) < d.fraction
-        ct.event_counts["depleted"] = ct.event_counts.get("depleted", 0) + int(hit.sum())
+        ct.count_event("depleted", int(hit.sum()))
         removed += ct.pop.remove(hit)
     return removed
 

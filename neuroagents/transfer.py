@@ -58,7 +58,7 @@ def place_cells(model, transfer: Transfer) -> int:
     if transfer.state is not None:
         ct.pop["state"][before:] = ct.state_code(transfer.state)
     ct.seeded += added
-    ct.event_counts["transferred"] = ct.event_counts.get("transferred", 0) + added
+    ct.count_event("transferred", added)
     return added
 
 

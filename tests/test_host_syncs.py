@@ -123,3 +123,40 @@ def test_a_bad_secretion_on_a_device_raises_at_the_next_record():
     with pytest.raises(ConfigError, match=r"secretion\.TNF\.molecules_per_min = -[0-9.e-]+: must be finite and >= 0"):
         env.check_pending()
     env.check_pending()  # reported once
+
+
+def test_cell_events_cross_at_the_record_not_in_the_step():
+    """``CellType.mark`` defers its count and ids (cells/events.py): six steps without a record ask the device
+    nothing about events, and once read the counts and the log are NumPy's."""
+    sc = load_scenario("carrageenan")  # mast cells degranulate, macrophages are recruited and polarize
+    ref = NeuroImmuneModel.from_scenario(sc, backend="numpy", seed=3)
+    strict = NeuroImmuneModel.from_scenario(sc, backend=strict_backend(mode="record", allow=ALLOWED), seed=3)
+    for _ in range(6):
+        ref.step()
+    run_phases(strict, 6, record_last=False)
+    assert not [s for s in strict.backend.xp.syncs if "events.py" in s.where or "mark" in s.where]
+    assert strict.events._pending  # deferred, not lost
+    want = {k: dict(ct.event_counts) for k, ct in ref.cell_types.items()}
+    got = {k: dict(ct.event_counts) for k, ct in strict.cell_types.items()}  # reading sorts them in
+    assert got == want and sum(want["mast_cell"].values()) + sum(want["macrophage"].values()) > 0
+    assert not strict.events._pending
+    chunks = [(t, k, e, ids.tolist()) for t, k, e, ids in ref.events.chunks]
+    assert [(t, k, e, ids.tolist()) for t, k, e, ids in strict.events.chunks] == chunks and chunks
+
+
+def test_deferred_events_keep_the_log_order_and_a_bounded_backlog():
+    from neuroagents.cells.events import EventLog
+
+    log, counts, ids = EventLog(max_pending=3), {}, np.array([4, 9])
+    log.defer(1.0, "macrophage", "to_M1", ids, np.array([True, False]), counts)
+    log.add(2.0, "macrophage", "to_M2", np.array([9]))  # a direct entry comes after the deferred one
+    assert [(t, e, i.tolist()) for t, _, e, i in log.chunks] == [(1.0, "to_M1", [4]), (2.0, "to_M2", [9])]
+    mask = np.array([False, True])
+    for t in (3.0, 4.0):
+        log.defer(t, "macrophage", "to_M1", ids, mask, counts)
+    mask[:] = True  # the caller reuses its mask: what was deferred keeps its own copy
+    ids[:] = 0  # ...and its ids (the population compacts in place)
+    assert len(log._pending) == 2 and counts == {"to_M1": 1}
+    log.defer(5.0, "macrophage", "to_M1", np.array([1, 2]), np.array([False, False]), counts)  # the third: flushed
+    assert not log._pending and counts == {"to_M1": 3}
+    assert log.for_cell("macrophage", 9) == [(2.0, "to_M2"), (3.0, "to_M1"), (4.0, "to_M1")]

@@ -79,7 +79,7 @@ class CellType:
         }
         self.pop = Population(self.kind, ndim, cols, xp=self.xp)
         self.signaling = SignalingNetwork(self.receptors, xp=self.xp) if self.receptors else None
-        self.event_counts = dict.fromkeys(self.events, 0)
+        self._event_counts = dict.fromkeys(self.events, 0)
         self.seeded = 0  # cells placed at the start (the model counts them; a reference for density limits)
         self.fused = None  # fused kernels of some phases (neuroagents.cells.kernels), set by the model
 
@@ -91,15 +91,26 @@ class CellType:
     def state_code(self, name: str) -> int:
         return self.states.index(name)
 
+    @property
+    def event_counts(self) -> dict[str, int]:
+        """How many cells each event has happened to so far (reading it sorts the model's deferred events in)."""
+        self.model.events.flush()
+        return self._event_counts
+
+    def count_event(self, event: str, k: int) -> None:
+        """Add ``k`` (a host number: births, deaths, transfers) to the count of ``event``."""
+        self._event_counts[event] = self._event_counts.get(event, 0) + k
+
     def mark(self, mask, event: str) -> None:
-        """Record ``event`` for the cells in ``mask``: latest-event columns, counts and the model's log."""
-        k = int(mask.sum())
-        if k == 0:
-            return
+        """Record ``event`` for the cells in ``mask``: latest-event columns, counts and the model's log.
+
+        Nothing is asked of the device: the columns are set where ``mask`` holds (no-ops where it holds nowhere)
+        and the count and ids go to the log deferred (:meth:`~neuroagents.cells.events.EventLog.defer`), sorted
+        in when the model records or the log is read.
+        """
         self.pop["last_event"] = self.xp.where(mask, self.events.index(event), self.pop["last_event"])
         self.pop["last_event_min"] = self.xp.where(mask, self.model.time_min, self.pop["last_event_min"])
-        self.event_counts[event] += k
-        self.model.events.add(self.model.time_min, self.kind, event, self.pop.ids[mask])
+        self.model.events.defer(self.model.time_min, self.kind, event, self.pop.ids, mask, self._event_counts)
 
     def add_cells(self, positions_um, state: str | None = None, **values):
         """Place new cells at ``positions_um`` (shape (k, ndim)); returns their ids (none for a knocked-out type)."""
@@ -119,7 +130,7 @@ class CellType:
             last_event_min=self.model.time_min,
             **values,
         )
-        self.event_counts["born"] += k
+        self.count_event("born", k)
         return ids
 
     def seed_cells(self, n: int):
@@ -229,7 +240,7 @@ class CellType:
             self.walk(dt_min, p.speed_um_per_min)
         if self.n and getattr(p, "death_per_min", 0.0) > 0:
             gone = motility.event_mask(self.model.rng, self.n, p.death_per_min, dt_min, self.xp)
-            self.event_counts["died"] = self.event_counts.get("died", 0) + self.pop.remove(gone)  # counted there
+            self.count_event("died", self.pop.remove(gone))  # remove counts them (the deaths' one sync)
 
     def walk(self, dt_min: float, speed) -> None:
         """Turn, step, and refuse moves off the grid, out of compartment, or into a full voxel."""

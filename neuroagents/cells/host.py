@@ -7,7 +7,7 @@ and knockouts as its own exposure sees them) and passes on a few of the model's 
 log, the other compartments).
 
 Cells **write** only through three doors: the fields' sources and sinks (``env``, via
-:mod:`neuroagents.tissue.exchange`), the event log (``events.add``) and draws from ``rng``. Everything else here is
+:mod:`neuroagents.tissue.exchange`), the event log (``events.defer``) and draws from ``rng``. Everything else here is
 read-only for them. ``tests/test_seams.py`` checks that the cell modules use no other name of their host.
 
 Examples

@@ -269,7 +269,7 @@ class Macrophage(CellType):
             self.walk(dt_min, speed)
             rate = self.xp.where(self.pop["recruited"] == 1, p.death_per_min, p.resident_death_per_min)
             gone = motility.event_mask(self.model.rng, self.n, rate, dt_min, self.xp)
-            self.event_counts["died"] += self.pop.remove(gone)  # remove counts them (the deaths' one sync)
+            self.count_event("died", self.pop.remove(gone))  # remove counts them (the deaths' one sync)
         self.recruit(dt_min)
 
     def recruit(self, dt_min: float) -> None:

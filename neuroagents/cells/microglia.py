@@ -169,4 +169,4 @@ class Microglia(CellType):
                 self.add_cells(child, "reactive", P38=self.pop["P38"][divides][ok])
                 self.pop["state"][-child.shape[0]:] = state
                 dies = xp.concatenate([dies, xp.zeros(child.shape[0], dtype=bool)])
-        self.event_counts["died"] += self.pop.remove(dies)  # remove counts them (the deaths' one sync)
+        self.count_event("died", self.pop.remove(dies))  # remove counts them (the deaths' one sync)
