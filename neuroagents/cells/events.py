@@ -99,7 +99,7 @@ class EventLog:
             return
         pending, self._pending = self._pending, []
         sizes = self.to_host(self.xp.stack([mask.sum() for *_, mask, _ in pending])).tolist()
-        for (t, kind, event, ids, mask, counts), k in zip(pending, sizes):  # over deferred events (a few per step)
+        for (t, kind, event, ids, mask, counts), k in zip(pending, sizes, strict=True):  # over deferred events
             if k:
                 counts[event] = counts.get(event, 0) + k
                 self._append(t, kind, event, ids[mask])
