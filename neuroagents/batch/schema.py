@@ -29,7 +29,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from neuroagents.backend import BACKEND_CHOICES
 from neuroagents.errors import ConfigError
 from neuroagents.scenario.messages import MISSING, Invalid
-from neuroagents.scenario.schema import _f, _Table, _table, did_you_mean
+from neuroagents.scenario.schema_base import _f, _Table, _table, did_you_mean
 from neuroagents.tissue.microenvironment import DTYPES
 
 __all__ = ["MAX_RUNS", "METHODS", "AnalysisTable", "DesignTable", "ParameterTable", "SweepFile", "SweepTable"]

@@ -39,9 +39,7 @@ import contextlib
 import math
 import platform
 import shutil
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +69,7 @@ from neuroagents.scenario.checks import check_name, implausible_doses
 from neuroagents.scenario.observers import Checkpoints, FieldsObserver, FinalRecord, ProgressObserver, step_through
 from neuroagents.scenario.run_files import OUTPUT_FILES, kept, write_outputs
 from neuroagents.scenario.schema import Scenario
+from neuroagents.scenario.stop_signal import StopOnSignal
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY_MIN", "OUTPUT_FILES", "Progress", "RunResult", "ScenarioRunError", "format_minutes",
            "planned_steps", "resume_run", "run_scenario"]  # fmt: skip
@@ -183,47 +182,6 @@ class _Run:
         return cls(scenario, path, st["backend"], st["dtype"], st["n_planned"], snaps, st["checkpoint_every_min"],
                    st["next_checkpoint_min"], st["done"], None, list(st["segments"]), list(st["notes"]),
                    st["model_kwargs"], cells=cells)  # fmt: skip
-
-
-class _StopOnSignal:
-    """While active (main thread only), SIGINT and SIGTERM ask the run to stop after the current step.
-
-    A second SIGINT aborts at once (KeyboardInterrupt). Batch schedulers send SIGTERM before they kill a job
-    at its time limit (SLURM waits ``KillWait``, 30 s by default), which is time enough to finish one step and
-    write a checkpoint.
-    """
-
-    def __init__(self, enabled: bool, stream: TextIO | None):
-        self.enabled = enabled and threading.current_thread() is threading.main_thread()
-        self.stream = stream
-        self.requested: str | None = None
-        self.finishing = False
-        self.previous: dict = {}
-
-    def _handle(self, signum, frame):
-        if self.finishing:  # the outputs are being written: never leave them half done (manifest "running")
-            if self.stream is not None:
-                self.stream.write("\nneuroagents: writing the outputs; a moment\n")
-                self.stream.flush()
-            return
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = signal.Signals(signum).name
-        if self.stream is not None:
-            self.stream.write(f"\nneuroagents: {self.requested}: stopping after this step and writing a checkpoint "
-                              "(Ctrl-C again to abort at once)\n")  # fmt: skip
-            self.stream.flush()
-
-    def __enter__(self):
-        if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):  # over the two stop signals
-                self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():  # over the handlers replaced
-            signal.signal(sig, handler)
-        return False
 
 
 # --- starting, resuming -----------------------------------------------------------------------------
@@ -452,7 +410,7 @@ def _drive(run: _Run, model, t0: float, command, progress, handle_signals, resum
     observers = [FinalRecord(), *([FieldsObserver(run)] if run.snapshots is not None else []),
                  *([run.cells] if run.cells is not None else []), checkpoints, ProgressObserver(bar)]  # fmt: skip
     t1 = time.perf_counter()
-    with _StopOnSignal(handle_signals, stream) as stop:
+    with StopOnSignal(handle_signals, stream) as stop:
         try:
             status = step_through(model, run, observers, stop)
             if status == "interrupted":
