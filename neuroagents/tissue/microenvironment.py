@@ -26,6 +26,7 @@ from neuroagents.tissue.diffusion.plans import ExplicitPlan, FieldSpec, LODPlan,
 from neuroagents.tissue.diffusion.registry import SOLVERS, default_kernel, load_kernels
 from neuroagents.tissue.exchange import PendingChecks
 from neuroagents.tissue.grid import Grid, make_boundaries
+from neuroagents.tissue.quiet_fields import QuietFields
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 __all__ = ["DTYPES", "Microenvironment"]
@@ -120,6 +121,8 @@ class Microenvironment:
         self._vessels_dev = self._vessels
         self._base = None  # (q, k) of the vessels' exchange, restored by clear_sources; None without it
         self.pending_checks = PendingChecks(xp)  # the exchange's input checks, on a device (see check_pending)
+        # the host path solves only the fields that can change (neuroagents/tissue/quiet_fields.py)
+        self.quiet = QuietFields() if self.backend.name == "numpy" and self.kernel == "numba" else None
         self.time_min = 0.0
         self.steps = 0
 
@@ -214,6 +217,7 @@ class Microenvironment:
         base_k = xp.asarray(k4.reshape(self._consumption.shape), dtype=self.dtype)
         base_q = xp.asarray((c[:, None] * k4).reshape(self._production.shape), dtype=self.dtype)
         self._base = (base_q, base_k) if np.any(k4 > 0) else None
+        self._base_fed = np.any((c[:, None] * k4) > 0, axis=1)  # mediators the plasma feeds (quiet_fields.py)
         self._production[...] = base_q
         self._consumption[...] = base_k
         self._touched[:] = False
@@ -295,13 +299,25 @@ class Microenvironment:
         """Advance every field by ``dt_min`` minutes."""
         plan = self.plan(dt_min)
         has_sources = self._any_sources()
+        active = None
+        if self.quiet is not None and self.solver == "lod" and has_sources:  # with sources: the per-line path
+            active = self.quiet.live(self, has_sources)
+            if not active.any():
+                self._advanced(dt_min)
+                return
         q4 = self._c4(self._production) if has_sources else None
         k4 = self._c4(self._consumption) if has_sources else None
         if self._work is None and self.kernel != "reference" and self.solver == "explicit":  # LOD sweeps in place
             self._work = self.xp.empty_like(self.fields)
         work4 = None if self._work is None else self._c4(self._work)
         step = self._kernels.lod_step if self.solver == "lod" else self._kernels.explicit_step
-        step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4)
+        if active is None or active.all():
+            step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4)
+        else:
+            step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4, active=active)
+        self._advanced(dt_min)
+
+    def _advanced(self, dt_min: float) -> None:
         self.time_min += float(dt_min)
         self.steps += 1
         if self.check_every and self.steps % self.check_every == 0:

@@ -124,11 +124,11 @@ GENERAL_LINES = 4  # contiguous lines solved together by the per-line-factored s
 def _contiguous(step):
     """Run ``step`` on a C-contiguous copy when ``c4`` is not C-contiguous, then copy back."""
 
-    def wrapper(c4, plan, q4=None, k4=None, vessels=None, work4=None):
+    def wrapper(c4, plan, q4=None, k4=None, vessels=None, work4=None, **options):
         if c4.flags.c_contiguous:
-            return step(c4, plan, q4, k4, vessels, work4)
+            return step(c4, plan, q4, k4, vessels, work4, **options)
         tmp = np.ascontiguousarray(c4)
-        step(tmp, plan, q4, k4, vessels, None)
+        step(tmp, plan, q4, k4, vessels, None, **options)
         c4[...] = tmp
         return None
 

@@ -91,13 +91,13 @@ from neuroagents.tissue.diffusion.numba_lod import _mid_sweep, _react_all, _rows
 from neuroagents.tissue.diffusion.numba_lod_general import _general_mid, _general_rows
 from neuroagents.tissue.diffusion.plans import PERIODIC, ExplicitPlan, LODPlan, Vessels
 
-__all__ = ["SERIAL_BELOW", "explicit_step", "lod_step"]
+__all__ = ["SERIAL_BELOW", "explicit_step", "lod_step", "nonzero_rows"]
 
 _BAND_BYTES = 32 * 1024  # rows of one band of the explicit sweep (fits L1/L2 with its neighbours)
 
 
 @_contiguous
-def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None) -> None:
+def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None, work4=None, active=None) -> None:
     """One LOD step (see :mod:`.plans`) on ``c4`` in place.
 
     Parameters
@@ -111,12 +111,15 @@ def lod_step(c4, plan: LODPlan, q4=None, k4=None, vessels: Vessels | None = None
         Voxels rewritten with fixed values after every sweep.
     work4 : ndarray like ``c4`` or None
         Unused (the LOD kernels work in place).
+    active : ndarray of shape (M,), bool, or None
+        With cell sinks (``k4``): solve only these mediators, the others left as they are
+        (:mod:`neuroagents.tissue.quiet_fields`: fields that are zero and have no input stay zero). None: all.
     """
     with _threads_for(c4):
-        _lod(c4, plan, q4, k4, vessels)
+        _lod(c4, plan, q4, k4, vessels, active=active)
 
 
-def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None):
+def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None, active=None):
     """:func:`lod_step` on a C-contiguous ``c4``.
 
     ``fuse`` forces (or forbids) sweeping axes 2 and 3 together slab by slab;
@@ -136,8 +139,10 @@ def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None):
         _react_all(c4.reshape(shape), decay, has_src, q.reshape(shape), k.reshape(shape), dt, one, 1 << 16)
         return
     if k4 is not None or idx.size:  # cell sinks or vessels: each line is factored as it is swept
-        _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals)
+        _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals, active)
         return
+    if active is not None and not np.all(active):
+        raise ValueError("lod_step: 'active' needs the per-line path (cell sinks k4 or vessels)")
     # ``x <- x f + s q`` before each sweep, as ``(x f + s q) / (1 + 0 k)`` (without sinks, k = 0)
     decay = np.ascontiguousarray(np.stack([plan.sweep_decay_factor, plan.sweep_source_weight], axis=1), dtype=dtype)
     dt = dtype.type(0.0)
@@ -184,10 +189,12 @@ def _lod(c4, plan, q4, k4, vessels, fuse=None, fuse3=None):
         _scatter(flat, idx, vals)
 
 
-def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals):
-    """The LOD sweeps with cell terms or vessels (:mod:`.numba_lod_general`) on a C-contiguous ``c4``."""
+def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals, active=None):
+    """The LOD sweeps with cell terms or vessels (:mod:`.numba_lod_general`) on a C-contiguous ``c4``; only the
+    mediators where ``active`` (all when None)."""
     dtype = c4.dtype
     m_count, n1, n2, n3 = c4.shape
+    active = np.ones(m_count, dtype=np.uint8) if active is None else np.ascontiguousarray(active, dtype=np.uint8)
     axes, fd, sw = _general_coeffs(plan, dtype)
     dummy = c4
     q = dummy if q4 is None else np.ascontiguousarray(q4, dtype=dtype)
@@ -203,7 +210,7 @@ def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals):
             views = [v.reshape(shape) for v in (c4, q, k, held, fixed)]
             _general_rows(
                 views[0], n1 * n2, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
-                flags[2], views[3], views[4], one, GENERAL_LINES,
+                flags[2], views[3], views[4], one, GENERAL_LINES, active,
             )  # fmt: skip
         else:
             pre = m_count * (n1 if ax == 2 else 1)
@@ -212,9 +219,25 @@ def _lod_general(c4, plan, q4, k4, vessels, flat, idx, vals):
             chunk = _general_chunk(shape[1], shape[2], dtype.itemsize, pre)
             _general_mid(
                 views[0], pre // m_count, diag, r, bnd, periodic, fd, sw, tau, flags[0], views[1], flags[1], views[2],
-                flags[2], views[3], views[4], one, chunk,
+                flags[2], views[3], views[4], one, chunk, active,
             )  # fmt: skip
         _scatter(flat, idx, vals)
+
+
+def nonzero_rows(a2):
+    """Boolean ``(M,)``: whether row ``m`` of ``a2`` (M, V) holds a non-zero value (each row read up to its first)."""
+    out = np.zeros(a2.shape[0], dtype=np.bool_)
+    _nonzero_rows(np.ascontiguousarray(a2), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _nonzero_rows(a2, out):
+    for m in range(a2.shape[0]):  # over mediators
+        for j in range(a2.shape[1]):  # over voxels, up to the first non-zero
+            if a2[m, j] != 0:
+                out[m] = True
+                break
 
 
 @_contiguous

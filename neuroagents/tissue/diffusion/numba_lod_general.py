@@ -87,11 +87,13 @@ def _general_block(
 
 @njit(**_PJIT)
 def _general_mid(
-    a, per_m, diag, r, bnd, periodic, fd, sw, tau, has_q, q, has_k, k, has_v, held, fixed, one, chunk,
+    a, per_m, diag, r, bnd, periodic, fd, sw, tau, has_q, q, has_k, k, has_v, held, fixed, one, chunk, active,
 ):  # fmt: skip
     """Solve along axis 1 of ``a`` (P, n, Q) in place, in column blocks of ``chunk``; mediator ``p // per_m``.
 
-    ``q``, ``k``, ``held``, ``fixed`` are shaped like ``a``; ``diag`` and ``bnd`` (M, n), ``r`` and ``sw`` (M,).
+    ``q``, ``k``, ``held``, ``fixed`` are shaped like ``a``; ``diag`` and ``bnd`` (M, n), ``r`` and ``sw`` (M,);
+    ``active`` (M,) uint8: mediators left at 0 are not touched (fields that cannot change, see
+    :mod:`neuroagents.tissue.quiet_fields`).
     """
     pp, n, qq = a.shape
     nch = (qq + chunk - 1) // chunk
@@ -100,6 +102,8 @@ def _general_mid(
         j0 = (t - p * nch) * chunk
         j1 = min(j0 + chunk, qq)
         m = p // per_m
+        if not active[m]:
+            continue
         width = j1 - j0
         cp = np.empty((n, width), dtype=a.dtype)
         z = np.empty((n, width) if periodic else (1, 1), dtype=a.dtype)
@@ -113,9 +117,10 @@ def _general_mid(
 
 @njit(**_PJIT)
 def _general_rows(
-    a, per_m, diag, r, bnd, periodic, fd, sw, tau, has_q, q, has_k, k, has_v, held, fixed, one, lines,
+    a, per_m, diag, r, bnd, periodic, fd, sw, tau, has_q, q, has_k, k, has_v, held, fixed, one, lines, active,
 ):  # fmt: skip
-    """Solve every contiguous line of ``a`` (L, n) in place, ``lines`` at a time; mediator ``line // per_m``."""
+    """Solve every contiguous line of ``a`` (L, n) in place, ``lines`` at a time; mediator ``line // per_m`` (only
+    where ``active[m]``, as :func:`_general_mid`)."""
     nl, n = a.shape
     nb = (nl + lines - 1) // lines
     for t in prange(nb):
@@ -130,6 +135,9 @@ def _general_rows(
             m = line // per_m
             end = min(l1, (m + 1) * per_m)
             wd = end - line
+            if not active[m]:
+                line = end
+                continue
             _general_block(
                 a[line:end].T, q[line:end].T, k[line:end].T, held[line:end].T, fixed[line:end].T,
                 diag[m], r[m], bnd[m], periodic, fd[m], sw[m], tau, has_q, has_k, has_v, one,
