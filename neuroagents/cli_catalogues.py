@@ -1,7 +1,7 @@
 """The catalogue subcommands: ``neuroagents scenarios``, ``mediators`` and ``info`` (what is there, with sources).
 
 Each is a ``configure(parser)`` and a ``handler(args) -> exit status`` pair that :mod:`neuroagents.cli` lists in its
-``COMMANDS``.
+``COMMANDS``; the handlers import what they need when they run (the exit codes too: they are the CLI's).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from neuroagents.errors import NeuroagentsError
 
 __all__ = ["configure_info", "configure_mediators", "configure_scenarios", "info", "mediators", "scenarios"]
 
-EXIT_OK = 0  # as neuroagents.cli
-EXIT_USAGE = 2
-
 
 # --- scenarios ----------------------------------------------------------------------------------
 def configure_scenarios(p: argparse.ArgumentParser) -> None:
@@ -26,6 +23,7 @@ def configure_scenarios(p: argparse.ArgumentParser) -> None:
 
 
 def scenarios(args: argparse.Namespace) -> int:
+    from neuroagents.cli import EXIT_OK, EXIT_USAGE
     from neuroagents.errors import ConfigError
     from neuroagents.scenario import BUILTIN_DIR, builtin_scenarios, load_scenario
 
@@ -68,6 +66,7 @@ def _format_half_life(minutes: float) -> str:
 
 
 def mediators(args: argparse.Namespace) -> int:
+    from neuroagents.cli import EXIT_OK
     from neuroagents.mediators import CATALOGUE
 
     if args.csv:
@@ -121,6 +120,7 @@ def configure_info(p: argparse.ArgumentParser) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
+    from neuroagents.cli import EXIT_OK
     from neuroagents.info import collect, format_info
 
     facts = collect()

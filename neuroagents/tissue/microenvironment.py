@@ -311,10 +311,8 @@ class Microenvironment:
             self._work = self.xp.empty_like(self.fields)
         work4 = None if self._work is None else self._c4(self._work)
         step = self._kernels.lod_step if self.solver == "lod" else self._kernels.explicit_step
-        if active is None or active.all():
-            step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4)
-        else:
-            step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4, active=active)
+        options = {} if active is None else {"active": active}  # the numba LOD kernel's mask
+        step(self._c4(self.fields), plan, q4, k4, self._vessels_dev, work4, **options)
         self._advanced(dt_min)
 
     def _advanced(self, dt_min: float) -> None:
