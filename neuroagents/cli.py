@@ -29,13 +29,10 @@ from dataclasses import dataclass
 import neuroagents
 from neuroagents import cli_catalogues as catalogues
 from neuroagents.errors import NeuroagentsError
+from neuroagents.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-"""Bad options, bad values, an unavailable backend: anything the user can fix."""
-EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):

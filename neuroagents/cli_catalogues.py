@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from neuroagents.errors import NeuroagentsError
+from neuroagents.exit_codes import EXIT_OK, EXIT_USAGE
 
 __all__ = ["configure_info", "configure_mediators", "configure_scenarios", "info", "mediators", "scenarios"]
 
@@ -23,7 +24,6 @@ def configure_scenarios(p: argparse.ArgumentParser) -> None:
 
 
 def scenarios(args: argparse.Namespace) -> int:
-    from neuroagents.cli import EXIT_OK, EXIT_USAGE
     from neuroagents.errors import ConfigError
     from neuroagents.scenario import BUILTIN_DIR, builtin_scenarios, load_scenario
 
@@ -66,7 +66,6 @@ def _format_half_life(minutes: float) -> str:
 
 
 def mediators(args: argparse.Namespace) -> int:
-    from neuroagents.cli import EXIT_OK
     from neuroagents.mediators import CATALOGUE
 
     if args.csv:
@@ -120,7 +119,6 @@ def configure_info(p: argparse.ArgumentParser) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
-    from neuroagents.cli import EXIT_OK
     from neuroagents.info import collect, format_info
 
     facts = collect()

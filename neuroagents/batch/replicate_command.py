@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from neuroagents.exit_codes import EXIT_OK
+
 __all__ = ["check_replicate_options", "run_replicates_command"]
 
 
@@ -48,4 +50,4 @@ def run_replicates_command(args: argparse.Namespace, scenario, out: str | None) 
             v = last[c].to_numpy(dtype=float)
             print(f"  last     {label} {v.mean():.3g} {unit} (mean; {v.min():.3g} to {v.max():.3g} over replicates)")
     print(f"  outputs  {', '.join(str(f) for f in result.files)}")
-    return 0  # EXIT_OK of neuroagents.cli
+    return EXIT_OK
