@@ -233,19 +233,30 @@ class Compartment:
             The field's concentration there, nM.
         """
         xp = self.model.xp
-        stride = int(np.prod(self.grid.shape[2:])) if self.grid.ndim > 2 else 1
-        ny = self.grid.shape[1] if self.grid.ndim > 1 else 1
-        v = self.vessel_voxels
-        y = (v // stride) % ny
+        below, above, below_open, above_open = self._vessel_neighbours()
         flat = field.reshape(-1)
-        labels = xp.asarray(self.regions.reshape(-1))
-        below = xp.where(y > 0, v - stride, v)
-        above = xp.where(y < ny - 1, v + stride, v)
-        lvl_below = xp.where(labels[below] == 0, flat[below], -1.0)
-        lvl_above = xp.where(labels[above] == 0, flat[above], -1.0)
+        lvl_below = xp.where(below_open, flat[below], -1.0)
+        lvl_above = xp.where(above_open, flat[above], -1.0)
         beside = xp.where(lvl_above > lvl_below, above, below)
         level = xp.maximum(xp.maximum(lvl_above, lvl_below), 0.0)
         return beside, level
+
+    def _vessel_neighbours(self):
+        """Each vessel voxel's neighbours across y (itself at the grid's edge) and whether each is interstitium:
+        four ``(K,)`` arrays, fixed by the regions (cached, as :meth:`interstitial_voxels_within` is: the
+        regions never change after the compartment is built; :meth:`beside_vessels` asks every step)."""
+        cached = self.__dict__.get("_beside")
+        if cached is None:
+            xp = self.model.xp
+            stride = int(np.prod(self.grid.shape[2:])) if self.grid.ndim > 2 else 1
+            ny = self.grid.shape[1] if self.grid.ndim > 1 else 1
+            v = self.vessel_voxels
+            y = (v // stride) % ny
+            labels = xp.asarray(self.regions.reshape(-1))
+            below = xp.where(y > 0, v - stride, v)
+            above = xp.where(y < ny - 1, v + stride, v)
+            cached = self.__dict__["_beside"] = (below, above, labels[below] == 0, labels[above] == 0)
+        return cached
 
     def interstitial_voxels_within(self, radius_um: float | None):
         """Flat indices (on the backend) of interstitial voxels within ``radius_um`` of the centre (all for None).

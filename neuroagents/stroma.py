@@ -112,7 +112,7 @@ class Stroma:
         inhibition = comp.inhibition
         off = xp.ones(int(self.voxels.size), dtype=xp.float64)  # 1 − h, built up per cytokine
         for name, receptor, half in (("IL1B", "IL1R1", p.il1b_half_nM), ("TNF", "TNFR1", p.tnf_half_nM)):
-            if name not in env.names:  # over two cytokines
+            if name not in env.names or env.is_zero(name):  # over two cytokines; a zero field: occ = 0 exactly
                 continue
             c = xp.maximum(flat[env.index(name), self.voxels], 0.0) * comp.free_fraction(name)
             cn = c**p.hill

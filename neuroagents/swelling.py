@@ -228,12 +228,14 @@ class Swelling:
             if name == "bradykinin":  # times the receptors left after tachyphylaxis
                 occ = self._b2_occupancy() if b2_occupancy is None else b2_occupancy
                 h = occ * self.endothelial_b2()
+            elif comp.env.is_zero(name):  # its term is exactly 1 − e·0 = 1: the same numbers without it
+                continue
             else:
                 h = self.hill(name, getattr(p, k_attr)) * (1.0 - comp.inhibition.get(receptor, 0.0))
             closed = closed * (1.0 - getattr(p, e_attr) * h)
         flow = 1.0
         for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
-            if name in names:
+            if name in names and not comp.env.is_zero(name):  # a zero field adds exactly 0
                 flow = flow + getattr(p, g_attr) * self.hill(name, getattr(p, k_attr))
         return (1.0 - closed) * flow
 

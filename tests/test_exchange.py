@@ -8,7 +8,7 @@ import pytest
 from neuroagents.errors import ConfigError
 from neuroagents.mediators import Mediator
 from neuroagents.tissue import Grid, Microenvironment
-from neuroagents.tissue.exchange import add_export, add_saturating_secretion, add_uptake, gather
+from neuroagents.tissue.exchange import add_export, add_saturating_secretion, add_uptake, gather, scatter_add
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 STABLE = Mediator("X", 100.0, 0.0, 10.0)  # no decay: every molecule is accounted for
@@ -69,3 +69,40 @@ def test_bad_secretion_rate_is_a_clear_error(bad):
     with pytest.raises(ConfigError, match=r"secretion\.X\.molecules_per_min = .*finite and >= 0"):
         add_export(env, "X", np.array([1, 2]), np.array([1.0, bad]))
     assert not env.production_nM_per_min.any()  # nothing half-written
+
+
+def _reference_scatter(target, idx, values, scale):
+    """The plain NumPy scatter-add the compiled one must equal: broadcast, scale, ``np.add.at``."""
+    np.add.at(target, idx, np.broadcast_to(np.asarray(values, dtype=np.float64) * scale, idx.shape))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.0 / (MOLECULES_PER_NM_UM3 * 1000.0), 3.7])
+@pytest.mark.parametrize("per_cell", [True, False])
+def test_compiled_scatter_add_gives_numpys_sums_bit_for_bit(scale, per_cell):
+    rng = np.random.default_rng(7)
+    idx = rng.integers(0, 40, size=2000)  # ~50 cells per voxel: the order of the additions matters
+    values = rng.lognormal(0.0, 3.0, size=2000) if per_cell else 0.1 + 1e-17
+    start = rng.uniform(0, 1e-3, size=40)
+    fast, ref = start.copy(), start.copy()
+    scatter_add(np, fast, idx, values, scale=scale)
+    _reference_scatter(ref, idx, values, scale)
+    assert fast.tobytes() == ref.tobytes()
+
+
+def test_compiled_scatter_add_checks_before_it_adds():
+    target = np.zeros(5)
+    with pytest.raises(ConfigError, match=r"v = -6.0: .*finite and >= 0"):
+        scatter_add(np, target, np.array([0, 1, 2]), np.array([1.0, -2.0, np.nan]), name="v", scale=3.0)
+    assert not target.any()  # nothing half-added
+    with pytest.raises(ConfigError, match="v = nan"):
+        scatter_add(np, target, np.array([0, 1]), np.nan, name="v")
+    scatter_add(np, target, np.array([], dtype=np.int64), np.array([], dtype=np.float64))  # no cells: nothing
+    assert not target.any()
+
+
+def test_a_float32_field_takes_numpys_scatter():
+    target, ref = np.zeros(4, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    idx, values = np.array([0, 0, 3]), np.array([0.1, 0.2, 0.3])
+    scatter_add(np, target, idx, values)
+    _reference_scatter(ref, idx, values, 1.0)
+    assert target.tobytes() == ref.tobytes()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuroagents.errors import ConfigError
+from neuroagents.tissue.scatter_kernel import scatter_add_scaled
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 __all__ = [
@@ -101,8 +102,10 @@ class PendingChecks:
                 raise ConfigError(name, float(to_host(first)), "finite and >= 0 for every cell")
 
 
-def scatter_add(xp, target_flat, voxel_index, values, *, name="values", pending: PendingChecks | None = None):
-    """``target_flat[voxel_index[i]] += values[i]`` for all i, duplicates summed.
+def scatter_add(
+    xp, target_flat, voxel_index, values, *, name="values", pending: PendingChecks | None = None, scale: float = 1.0
+):
+    """``target_flat[voxel_index[i]] += values[i] * scale`` for all i, duplicates summed.
 
     Parameters
     ----------
@@ -116,8 +119,24 @@ def scatter_add(xp, target_flat, voxel_index, values, *, name="values", pending:
         Used in the error message when ``values`` holds NaN, inf or a negative.
     pending : PendingChecks, optional
         Off NumPy, where that error waits (without it, off NumPy, nothing is checked).
+    scale : float
+        Multiplies every value (a unit conversion); the check applies to the products.
+
+    Notes
+    -----
+    On NumPy with a float64 target the check and the add are one compiled call
+    (:func:`~neuroagents.tissue.scatter_kernel.scatter_add_scaled`, the same sums bit for bit).
     """
-    values = xp.broadcast_to(xp.asarray(values, dtype=xp.float64), voxel_index.shape)
+    if xp is np and target_flat.dtype == np.float64:
+        flat = np.asarray(values, dtype=np.float64).reshape(-1)
+        if flat.shape[0] in (1, voxel_index.shape[0]):
+            bad = scatter_add_scaled(target_flat, voxel_index, flat, float(scale))
+            if bad >= 0:
+                raise ConfigError(name, float(flat[0 if flat.shape[0] == 1 else bad] * scale),
+                                  "finite and >= 0 for every cell")  # fmt: skip
+            return
+    values = xp.asarray(values, dtype=xp.float64)
+    values = xp.broadcast_to(values if scale == 1.0 else values * scale, voxel_index.shape)
     ok = (values >= 0) & (values < xp.inf)  # False for NaN, inf and negatives
     if xp is np:
         if values.size and not bool(ok.all()):
@@ -144,9 +163,10 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
         env.xp,
         q_row.reshape(-1),
         voxel_index,
-        env.xp.asarray(molecules_per_min, dtype=env.xp.float64) * per_molecule_nM,
+        molecules_per_min,
         name=f"secretion.{mediator}.molecules_per_min",
         pending=env.pending_checks,
+        scale=per_molecule_nM,
     )
 
 

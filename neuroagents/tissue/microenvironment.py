@@ -142,6 +142,19 @@ class Microenvironment:
         """The concentration field of one mediator (a view), nM."""
         return self.fields[self.index(name)]
 
+    def is_zero(self, name: str) -> bool:
+        """Whether ``name``'s field is exactly zero everywhere, asked only where it costs no sync: on the host path
+        (NumPy) a compiled scan up to the first non-zero voxel; off it always False.
+
+        A rule that reads a field through ``c/(c + K)`` may skip a zero field: its term is exactly 0 (swelling,
+        stroma), so skipping gives the same numbers.
+        """
+        if self.xp is not np:
+            return False
+        from neuroagents.tissue.diffusion.numba_kernels import nonzero_rows
+
+        return not nonzero_rows(self.fields[self.index(name)].reshape(1, -1))[0]
+
     def _c4(self, a):
         return a.reshape(self.spec.shape4)
 
