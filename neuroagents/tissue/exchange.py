@@ -157,7 +157,7 @@ def add_export(env, mediator: str, voxel_index, molecules_per_min):
     molecules_per_min : float or ndarray of shape (n,)
         Release per cell, molecules/min, >= 0.
     """
-    q_row, _ = env.source_rows(env.index(mediator))
+    q_row, _ = env.source_rows(env.index(mediator), consumption=False)
     per_molecule_nM = 1.0 / (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3)
     scatter_add(
         env.xp,
@@ -188,7 +188,7 @@ def add_tissue_source(env, mediator: str, voxels, rate_nM_per_min, dt_min: float
     0-d array
         Molecules added over the step (on the backend: no host sync).
     """
-    q_row, _ = env.source_rows(env.index(mediator))
+    q_row, _ = env.source_rows(env.index(mediator), consumption=False)
     q_row.reshape(-1)[voxels] += rate_nM_per_min.astype(q_row.dtype)
     return rate_nM_per_min.sum() * (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3 * dt_min)
 

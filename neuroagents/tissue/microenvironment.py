@@ -113,7 +113,8 @@ class Microenvironment:
         self._consumption = xp.zeros(shape, dtype=self.dtype)
         # which mediators' source rows the exchange functions touched since the last clear;
         # None for direct writes we cannot see, which are then detected by a scan
-        self._touched = np.zeros(len(self.mediators), dtype=bool)
+        self._touched = np.zeros(len(self.mediators), dtype=bool)  # q rows written since the last clear
+        self._touched_k = np.zeros(len(self.mediators), dtype=bool)  # k rows written since the last clear
         self._sources_known = False
         self._work = None
         self._plans: dict[tuple[str, float], object] = {}
@@ -234,6 +235,7 @@ class Microenvironment:
         self._production[...] = base_q
         self._consumption[...] = base_k
         self._touched[:] = False
+        self._touched_k[:] = False
         self._sources_known = True
 
     @property
@@ -253,9 +255,15 @@ class Microenvironment:
         self._sources_known = False
         return self._consumption
 
-    def source_rows(self, mediator_index: int):
-        """Writable ``(q, k)`` rows of one mediator for the exchange functions, marked as touched."""
+    def source_rows(self, mediator_index: int, *, consumption: bool = True):
+        """Writable ``(q, k)`` rows of one mediator for the exchange functions, marked as touched.
+
+        ``consumption=False``: the caller writes only ``q`` (an export), so only ``q`` is marked and the next
+        :meth:`clear_sources` resets only that row (``k`` is returned all the same, not to be written).
+        """
         self._touched[mediator_index] = True
+        if consumption:
+            self._touched_k[mediator_index] = True
         return self._production[mediator_index], self._consumption[mediator_index]
 
     def clear_sources(self) -> None:
@@ -267,10 +275,11 @@ class Microenvironment:
         """
         base = self._base
         if self._sources_known:
-            rows = np.flatnonzero(self._touched)
+            rows, k_rows = np.flatnonzero(self._touched), np.flatnonzero(self._touched_k)
             if rows.size:
                 self._production[rows] = 0 if base is None else base[0][rows]
-                self._consumption[rows] = 0 if base is None else base[1][rows]
+            if k_rows.size:
+                self._consumption[k_rows] = 0 if base is None else base[1][k_rows]
         elif base is None:
             self._production.fill(0)
             self._consumption.fill(0)
@@ -278,6 +287,7 @@ class Microenvironment:
             self._production[...] = base[0]
             self._consumption[...] = base[1]
         self._touched[:] = False
+        self._touched_k[:] = False
         self._sources_known = True
 
     def validate_sources(self) -> None:

@@ -222,7 +222,7 @@ def secrete(ct) -> bool:
     knocked = m.knockouts.mediators
     on = np.array([name in env.names and name not in knocked for name in EXPORTS], dtype=np.uint8)
     dummy = np.zeros(1)
-    q_rows = tuple(env.source_rows(env.index(name))[0].reshape(-1) if on[j] else dummy
+    q_rows = tuple(env.source_rows(env.index(name), consumption=False)[0].reshape(-1) if on[j] else dummy
                    for j, name in enumerate(EXPORTS))  # fmt: skip
     cox = 1.0 - m.enzyme_inhibition.get("COX2", 0.0)
     rates = np.array([p.tnf_m1_molecules_per_s, p.tnf_m0_molecules_per_s, p.il1b_m1_molecules_per_s,
