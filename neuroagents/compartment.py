@@ -136,6 +136,10 @@ class Compartment:
         """The model's random generator (on the backend)."""
         return self.model.rng
 
+    def stream_key(self) -> int:
+        """The model's next key for counter-based random numbers (:meth:`NeuroImmuneModel.stream_key`)."""
+        return self.model.stream_key()
+
     @property
     def time_min(self) -> float:
         """Simulated time now, min."""

@@ -48,13 +48,7 @@ DECLARED = {
 }
 """Declared sync points: data crosses here by design (function -> why)."""
 
-KNOWN = {
-    "neuroagents/cells/motility.py:enforce_crowding": (
-        "crowding compacts the movers into overfull voxels (flatnonzero) and stops when there are none: a "
-        "fixed-size version ranks every cell each round; it draws a different number of random numbers, so it "
-        "cannot be NumPy's path without changing the golden series"
-    ),
-}
+KNOWN: dict[str, str] = {}
 """Syncs not fixed yet (function -> what they are and what would remove them); tolerated, never added to."""
 
 

@@ -44,6 +44,7 @@ from neuroagents.axons import link_axons
 from neuroagents.backend import resolve_backend
 from neuroagents.cells.events import EventLog
 from neuroagents.cells.kernels import fused_for, resolve_cell_kernels
+from neuroagents.cells.keyed_random import run_key, stream_key
 from neuroagents.compartment import Compartment
 from neuroagents.errors import ConfigError
 from neuroagents.injections import parse_injections
@@ -194,6 +195,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         self.backend = resolve_backend(backend)
         self.xp = self.backend.xp
         self.cell_kernels = resolve_cell_kernels(cell_kernels, self.backend.name)
+        self._run_key, self._streams = run_key(self.rng), 0  # counter-based numbers (crowding): from the seed
         if self.backend.is_gpu:  # a device generator seeded from the model's own
             self.rng = self.backend.rng(int(self.rng.integers(2**63)))
         elif self.backend.name == "strict":  # tests: NumPy's draws, as device arrays (neuroagents.strict_xp)
@@ -348,6 +350,12 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
     def voxel_centres(self, voxels):
         """Centres (µm) of flat voxel indices of the first compartment, shape ``(k, ndim)``."""
         return next(iter(self.compartments.values())).voxel_centres(voxels)
+
+    def stream_key(self) -> int:
+        """A key no earlier call returned, for counter-based random numbers
+        (:mod:`neuroagents.cells.keyed_random`): the run's key (from its seed) and a counter of calls."""
+        self._streams += 1
+        return stream_key(self._run_key, self._streams)
 
     @property
     def rng_host(self) -> np.random.Generator:

@@ -69,7 +69,7 @@ def test_crowding_limit_is_never_exceeded():
     old = np.repeat(np.arange(n_vox), 6)  # a legal start: 6 cells per voxel, limit 10
     new = np.where(rng.random(old.size) < 0.5, 7, old)  # half try to pile into voxel 7
     moved = new != old
-    stand = motility.enforce_crowding(old, new, moved, 10, n_vox, rng)
+    stand = motility.enforce_crowding(old, new, moved, 10, n_vox, 3, np.arange(old.size))
     final = np.where(stand, new, old)
     assert np.bincount(final, minlength=n_vox).max() <= 10
     assert stand.sum() >= 1  # some moves into voxel 7 stood (room existed)
@@ -90,3 +90,47 @@ def test_event_mask_fraction_is_exponential():
     rng = np.random.default_rng(2)
     removed = motility.event_mask(rng, 200_000, 0.01, 10.0)
     assert removed.mean() == pytest.approx(1 - np.exp(-0.1), abs=0.003)
+
+
+def _crowded(seed: int, n: int = 900, n_vox: int = 300):
+    """Movers crowding into a tenth of the voxels, some already occupied by other types."""
+    rng = np.random.default_rng(seed)
+    old = rng.integers(0, n_vox, n)
+    new = np.where(rng.random(n) < 0.6, rng.integers(0, n_vox // 10, n), old)
+    moved = (new != old) & (rng.random(n) < 0.9)
+    ids = np.sort(rng.choice(5 * n, n, replace=False))
+    return old, new, moved, ids, rng.integers(0, 2, n_vox)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_crowding_off_numpy_keeps_the_same_moves_without_asking_the_device(seed):
+    """The device path ranks every cell in every round, with no host sync (strict module); the moves that stand
+    are NumPy's, which ranks only the movers into overfull voxels."""
+    from neuroagents.backend import strict_backend
+
+    old, new, moved, ids, background = _crowded(seed)
+    expected = motility.enforce_crowding(old, new, moved, 4, 300, 11 + seed, ids, np, background=background)
+    b = strict_backend(mode="record")  # records every host sync
+    xp = b.xp
+    got = motility.enforce_crowding(xp.asarray(old), xp.asarray(new), xp.asarray(moved), 4, 300, 11 + seed,
+                                    xp.asarray(ids), xp, background=xp.asarray(background))  # fmt: skip
+    assert not xp.syncs, xp.syncs
+    assert np.array_equal(b.to_host(got), expected)
+    final = np.where(expected, new, old)
+    assert (np.bincount(final, minlength=300) + background).max() <= max(4, (np.bincount(old, minlength=300)
+                                                                             + background).max())  # fmt: skip
+    assert (moved & ~expected).sum() > 20 and (moved & expected).sum() > 20  # both kinds happened
+
+
+def test_crowding_picks_the_movers_that_stay_uniformly():
+    """Ten movers into a voxel with room for three: over many keys each keeps its place 3/10 of the time, whatever
+    its id or row (the priorities are uniform and independent of the id)."""
+    old = np.arange(10) + 1  # ten cells in voxels 1..10, each moving into voxel 0 (empty, capacity 3)
+    new = np.zeros(10, dtype=np.int64)
+    ids = np.array([0, 1, 2, 3, 4, 1000, 1001, 7**12, 2**40, 2**40 + 1])
+    kept = np.zeros(10)
+    trials = 3000
+    for key in range(trials):  # over keys (a statistical check)
+        kept += motility.enforce_crowding(old, new, np.ones(10, bool), 3, 11, key, ids)
+    share = kept / trials
+    assert np.all(np.abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / trials)), share

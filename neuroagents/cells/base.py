@@ -244,6 +244,8 @@ class CellType:
 
     def walk(self, dt_min: float, speed) -> None:
         """Turn, step, and refuse moves off the grid, out of compartment, or into a full voxel."""
+        if self.n == 0:
+            return  # nothing to draw for, and no stream key taken (the fused walk takes none either)
         if self.fused is not None and self.fused.walk is not None and self.fused.walk(self, dt_min, speed):
             return  # the fused kernel did it (neuroagents.cells.kernels)
         m = self.model
@@ -265,7 +267,8 @@ class CellType:
             changes_voxel,
             m.crowding_limit,
             m.grid.n_voxels,
-            m.rng,
+            m.stream_key(),
+            pop["id"],
             self.xp,
             background=m.occupancy_except(self),
         )

@@ -18,12 +18,14 @@ import math
 import numpy as np
 
 from neuroagents.backend import fixed_bincount
+from neuroagents.cells.keyed_random import keyed_uniform
 from neuroagents.errors import ConfigError
 
 __all__ = [
     "enforce_crowding",
     "event_mask",
     "gradient_at",
+    "group_by_voxel",
     "random_unit_vectors",
     "recruit_at",
     "step_positions",
@@ -135,15 +137,23 @@ def step_positions(position_um, direction, speed_um_per_min, dt_min: float, grid
 
 
 def enforce_crowding(
-    old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, xp=np, background=None, max_rounds: int = 8
+    old_voxel, new_voxel, moved, capacity: int, n_voxels: int, key: int, ids, xp=np, background=None,
+    max_rounds: int = 8,
 ):
     """Send movers back where their target voxel would hold more than ``capacity`` cells.
 
     Cells that did not move are never displaced. Among the movers into an
     overfull voxel, a random subset keeps its place up to the free room; the
-    rest return to their old voxel. Only movers into overfull voxels are
-    ranked, so a round costs a few passes over the cells; rounds repeat (at
-    most ``max_rounds``) because a returning cell can overfill its old voxel.
+    rest return to their old voxel. Rounds repeat (at most ``max_rounds``)
+    because a returning cell can overfill its old voxel.
+
+    Which movers keep their place is decided by a priority per cell,
+    :func:`~neuroagents.cells.keyed_random.keyed_uniform` of ``key`` and the
+    cell's id (the lowest keep it): no generator is drawn from, so the result
+    does not depend on how many movers there are. On NumPy only the movers into
+    overfull voxels are ranked (a round costs a few passes over the cells); on
+    a device every cell is ranked each round, with no copy to the host and
+    nothing sized by the data, and the moves that stand are the same.
 
     Parameters
     ----------
@@ -153,7 +163,11 @@ def enforce_crowding(
     capacity : int
         Most cells one voxel may hold.
     n_voxels : int
-    rng : Generator
+    key : int
+        The call's stream key (:meth:`NeuroImmuneModel.stream_key <neuroagents.model.NeuroImmuneModel.stream_key>`).
+    ids : ndarray of shape (n,), int
+        The cells' ids.
+    xp : module
     background : ndarray of shape (n_voxels,), int, optional
         Cells of other types already in each voxel (they count, and stay).
 
@@ -165,23 +179,61 @@ def enforce_crowding(
     if capacity < 1:
         raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
     moved = moved.copy()
+    if xp is not np:
+        return _crowding_fixed_size(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background,
+                                    max_rounds)  # fmt: skip
     for _ in range(max_rounds):  # a few vectorized rounds, not a loop over cells
-        voxel = xp.where(moved, new_voxel, old_voxel)
-        counts = fixed_bincount(xp, voxel, n_voxels)
+        voxel = np.where(moved, new_voxel, old_voxel)
+        counts = np.bincount(voxel, minlength=n_voxels)
         if background is not None:
             counts = counts + background
-        cand = xp.flatnonzero(moved & (counts > capacity)[voxel])
+        cand = np.flatnonzero(moved & (counts > capacity)[voxel])
         if cand.size == 0:
             return moved
-        stayers = xp.bincount(voxel[~moved], minlength=n_voxels)
+        stayers = np.bincount(voxel[~moved], minlength=n_voxels)
         if background is not None:
             stayers = stayers + background
-        room = xp.maximum(capacity - stayers, 0)
-        target = voxel[cand]
-        order = xp.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel
-        sorted_target = target[order]
-        rank = xp.arange(cand.size) - xp.searchsorted(sorted_target, sorted_target, side="left")
+        room = np.maximum(capacity - stayers, 0)
+        order = group_by_voxel(np, voxel[cand], keyed_uniform(np, key, ids[cand]))
+        sorted_target = voxel[cand][order]
+        rank = np.arange(cand.size) - np.searchsorted(sorted_target, sorted_target, side="left")
         moved[cand[order][rank >= room[sorted_target]]] = False
+    return moved
+
+
+def group_by_voxel(xp, voxel, priority):
+    """The order that groups cells by voxel (increasing) and, within a voxel, by priority: two stable sorts, so
+    that ties fall in row order and a subset of the rows is ordered as it is within all of them."""
+    by_priority = xp.argsort(priority, kind="stable")
+    return by_priority[xp.argsort(voxel[by_priority], kind="stable")]
+
+
+def _crowding_fixed_size(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background, max_rounds):
+    """:func:`enforce_crowding` off NumPy: every cell ranked in every round (arrays of fixed size, no sync).
+
+    A cell that is not a mover into an overfull voxel sorts after all that are (label ``n_voxels``) and is
+    never sent back; the movers into each overfull voxel are ranked by priority as on NumPy, so the same ones
+    keep their place. A round with no overfull voxel changes nothing.
+    """
+    n = moved.shape[0]
+    priority = keyed_uniform(xp, key, ids)
+    rows = xp.arange(n)
+    for _ in range(max_rounds):  # a fixed number of vectorized rounds
+        voxel = xp.where(moved, new_voxel, old_voxel)
+        counts = fixed_bincount(xp, voxel, n_voxels)
+        stayers = fixed_bincount(xp, voxel, n_voxels, weights=(~moved).astype(xp.float64)).astype(xp.int64)
+        if background is not None:
+            counts = counts + background
+            stayers = stayers + background
+        room = xp.concatenate([xp.maximum(capacity - stayers, 0), xp.zeros(1, dtype=stayers.dtype)])
+        over = moved & (counts > capacity)[voxel]
+        label = xp.where(over, voxel, n_voxels)
+        order = group_by_voxel(xp, label, priority)
+        sorted_label = label[order]
+        rank = rows - xp.searchsorted(sorted_label, sorted_label, side="left")
+        back = xp.zeros(n, dtype=bool)
+        back[order] = over[order] & (rank >= room[sorted_label])
+        moved = moved & ~back
     return moved
 
 
