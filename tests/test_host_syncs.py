@@ -93,7 +93,8 @@ def _state(model):
 @pytest.mark.parametrize("name", ["sni_rag1_transfer", "arthritis"])
 def test_a_strict_run_is_the_numpy_run_bit_for_bit(name):
     """The device paths the strict backend takes (scatter-adds, fixed-size counts, pending checks) give NumPy's
-    numbers: the same seed gives the same fields and cells after 6 steps."""
+    numbers: the same seed gives the same fields and cells after 6 steps. (No move is crowded out in them: off NumPy
+    crowding ranks by counter-based priorities, not by NumPy's draws; tests/test_motility.py checks that path.)"""
     sc = load_scenario(name)
     ref = NeuroImmuneModel.from_scenario(sc, backend="numpy", seed=3)
     strict = NeuroImmuneModel.from_scenario(sc, backend=strict_backend(mode="record", allow=ALLOWED), seed=3)

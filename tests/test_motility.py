@@ -69,7 +69,7 @@ def test_crowding_limit_is_never_exceeded():
     old = np.repeat(np.arange(n_vox), 6)  # a legal start: 6 cells per voxel, limit 10
     new = np.where(rng.random(old.size) < 0.5, 7, old)  # half try to pile into voxel 7
     moved = new != old
-    stand = motility.enforce_crowding(old, new, moved, 10, n_vox, 3, np.arange(old.size))
+    stand = motility.enforce_crowding(old, new, moved, 10, n_vox, rng)
     final = np.where(stand, new, old)
     assert np.bincount(final, minlength=n_vox).max() <= 10
     assert stand.sum() >= 1  # some moves into voxel 7 stood (room existed)
@@ -102,35 +102,70 @@ def _crowded(seed: int, n: int = 900, n_vox: int = 300):
     return old, new, moved, ids, rng.integers(0, 2, n_vox)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_crowding_off_numpy_keeps_the_same_moves_without_asking_the_device(seed):
-    """The device path ranks every cell in every round, with no host sync (strict module); the moves that stand
-    are NumPy's, which ranks only the movers into overfull voxels."""
+def _keyed_reference(old, new, moved, capacity, n_voxels, key, ids, background):
+    """The crowding rule with the device's priorities, written as NumPy's path is (only the movers into overfull
+    voxels ranked, a stop when there are none): what the device's fixed-size rounds must give."""
+    from neuroagents.cells.keyed_random import keyed_uniform
+
+    moved = moved.copy()
+    for _ in range(8):
+        voxel = np.where(moved, new, old)
+        counts = np.bincount(voxel, minlength=n_voxels) + background
+        cand = np.flatnonzero(moved & (counts > capacity)[voxel])
+        if cand.size == 0:
+            break
+        room = np.maximum(capacity - np.bincount(voxel[~moved], minlength=n_voxels) - background, 0)
+        order = motility.group_by_voxel(np, voxel[cand], keyed_uniform(np, key, ids[cand]))
+        target = voxel[cand][order]
+        rank = np.arange(cand.size) - np.searchsorted(target, target, side="left")
+        moved[cand[order][rank >= room[target]]] = False
+    return moved
+
+
+def _on_device(old, new, moved, capacity, n_voxels, key, ids, background=None):
+    """:func:`motility.enforce_crowding` on the strict module (the device path), with the host syncs it made."""
     from neuroagents.backend import strict_backend
 
-    old, new, moved, ids, background = _crowded(seed)
-    expected = motility.enforce_crowding(old, new, moved, 4, 300, 11 + seed, ids, np, background=background)
     b = strict_backend(mode="record")  # records every host sync
     xp = b.xp
-    got = motility.enforce_crowding(xp.asarray(old), xp.asarray(new), xp.asarray(moved), 4, 300, 11 + seed,
-                                    xp.asarray(ids), xp, background=xp.asarray(background))  # fmt: skip
-    assert not xp.syncs, xp.syncs
-    assert np.array_equal(b.to_host(got), expected)
-    final = np.where(expected, new, old)
-    assert (np.bincount(final, minlength=300) + background).max() <= max(4, (np.bincount(old, minlength=300)
-                                                                             + background).max())  # fmt: skip
-    assert (moved & ~expected).sum() > 20 and (moved & expected).sum() > 20  # both kinds happened
+    bg = None if background is None else xp.asarray(background)
+    got = motility.enforce_crowding(xp.asarray(old), xp.asarray(new), xp.asarray(moved), capacity, n_voxels, None,
+                                    xp, background=bg, key=key, ids=xp.asarray(ids))  # fmt: skip
+    syncs = list(xp.syncs)
+    return b.to_host(got), syncs
 
 
-def test_crowding_picks_the_movers_that_stay_uniformly():
+@pytest.mark.parametrize("seed", range(3))
+def test_crowding_on_a_device_ranks_every_cell_without_asking_the_device(seed):
+    """The device path (fixed-size rounds over every cell, counter-based priorities) makes no host sync and keeps
+    the moves that the same rule, ranking only the movers into overfull voxels, keeps; no voxel ends over the limit
+    unless it started so."""
+    old, new, moved, ids, background = _crowded(seed)
+    got, syncs = _on_device(old, new, moved, 4, 300, 11 + seed, ids, background)
+    assert not syncs, syncs
+    assert np.array_equal(got, _keyed_reference(old, new, moved, 4, 300, 11 + seed, ids, background))
+    start = np.bincount(old, minlength=300) + background
+    end = np.bincount(np.where(got, new, old), minlength=300) + background
+    assert (end <= np.maximum(4, start)).all()
+    assert (moved & ~got).sum() > 20 and (moved & got).sum() > 20  # both kinds happened
+
+
+def test_crowding_on_a_device_picks_the_movers_that_stay_uniformly():
     """Ten movers into a voxel with room for three: over many keys each keeps its place 3/10 of the time, whatever
-    its id or row (the priorities are uniform and independent of the id)."""
+    its id (the counter-based priorities are uniform and independent of the id)."""
+    from neuroagents.cells.keyed_random import keyed_uniform
+
     old = np.arange(10) + 1  # ten cells in voxels 1..10, each moving into voxel 0 (empty, capacity 3)
     new = np.zeros(10, dtype=np.int64)
     ids = np.array([0, 1, 2, 3, 4, 1000, 1001, 7**12, 2**40, 2**40 + 1])
-    kept = np.zeros(10)
     trials = 3000
-    for key in range(trials):  # over keys (a statistical check)
-        kept += motility.enforce_crowding(old, new, np.ones(10, bool), 3, 11, key, ids)
+    kept = np.zeros(10)
+    for key in range(trials):  # over keys (a statistical check of the priorities)
+        kept += _keyed_reference(old, new, np.ones(10, bool), 3, 11, key, ids, np.zeros(11, dtype=np.int64))
     share = kept / trials
     assert np.all(np.abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / trials)), share
+    got, _ = _on_device(old, new, np.ones(10, bool), 3, 11, 5, ids)
+    assert got.sum() == 3 and np.array_equal(got, _keyed_reference(old, new, np.ones(10, bool), 3, 11, 5, ids,
+                                                                     np.zeros(11, dtype=np.int64)))  # fmt: skip
+    u = keyed_uniform(np, 12345, np.arange(20000))
+    assert abs(u.mean() - 0.5) < 0.01 and abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.03  # uniform, no serial link

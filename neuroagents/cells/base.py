@@ -267,10 +267,10 @@ class CellType:
             changes_voxel,
             m.crowding_limit,
             m.grid.n_voxels,
-            m.stream_key(),
-            pop["id"],
+            m.rng,
             self.xp,
             background=m.occupancy_except(self),
+            **({} if self.xp is np else {"key": m.stream_key(), "ids": pop["id"]}),  # the device's priorities
         )
         keep = stand | (moved & ~changes_voxel)
         pop["position_um"] = self.xp.where(keep[:, None], new_pos, pop.position_um)

@@ -137,8 +137,8 @@ def step_positions(position_um, direction, speed_um_per_min, dt_min: float, grid
 
 
 def enforce_crowding(
-    old_voxel, new_voxel, moved, capacity: int, n_voxels: int, key: int, ids, xp=np, background=None,
-    max_rounds: int = 8,
+    old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, xp=np, background=None, max_rounds: int = 8,
+    *, key: int | None = None, ids=None,
 ):
     """Send movers back where their target voxel would hold more than ``capacity`` cells.
 
@@ -147,13 +147,12 @@ def enforce_crowding(
     rest return to their old voxel. Rounds repeat (at most ``max_rounds``)
     because a returning cell can overfill its old voxel.
 
-    Which movers keep their place is decided by a priority per cell,
-    :func:`~neuroagents.cells.keyed_random.keyed_uniform` of ``key`` and the
-    cell's id (the lowest keep it): no generator is drawn from, so the result
-    does not depend on how many movers there are. On NumPy only the movers into
-    overfull voxels are ranked (a round costs a few passes over the cells); on
-    a device every cell is ranked each round, with no copy to the host and
-    nothing sized by the data, and the moves that stand are the same.
+    On NumPy only the movers into overfull voxels are ranked (a round costs a
+    few passes over the cells), by numbers drawn from ``rng``, one per such
+    mover. Off NumPy that count would be a copy to the host and a wait, so the
+    device ranks every cell in every round (:func:`_crowding_on_device`) by a
+    counter-based priority per cell (``key`` and ``ids``): no host sync, and
+    the same rule with other random numbers, as every device draw is.
 
     Parameters
     ----------
@@ -163,13 +162,16 @@ def enforce_crowding(
     capacity : int
         Most cells one voxel may hold.
     n_voxels : int
-    key : int
-        The call's stream key (:meth:`NeuroImmuneModel.stream_key <neuroagents.model.NeuroImmuneModel.stream_key>`).
-    ids : ndarray of shape (n,), int
-        The cells' ids.
+    rng : Generator
+        NumPy's path draws from it.
     xp : module
     background : ndarray of shape (n_voxels,), int, optional
         Cells of other types already in each voxel (they count, and stay).
+    key : int, optional
+        Off NumPy: the call's stream key (:meth:`NeuroImmuneModel.stream_key
+        <neuroagents.model.NeuroImmuneModel.stream_key>`).
+    ids : ndarray of shape (n,), int, optional
+        Off NumPy: the cells' ids.
 
     Returns
     -------
@@ -180,11 +182,13 @@ def enforce_crowding(
         raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
     moved = moved.copy()
     if xp is not np:
-        return _crowding_fixed_size(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background,
-                                    max_rounds)  # fmt: skip
+        if key is None or ids is None:
+            raise ConfigError("crowding", "no key and ids", "a stream key and the cells' ids off NumPy")
+        return _crowding_on_device(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background,
+                                   max_rounds)  # fmt: skip
     for _ in range(max_rounds):  # a few vectorized rounds, not a loop over cells
         voxel = np.where(moved, new_voxel, old_voxel)
-        counts = np.bincount(voxel, minlength=n_voxels)
+        counts = fixed_bincount(np, voxel, n_voxels)
         if background is not None:
             counts = counts + background
         cand = np.flatnonzero(moved & (counts > capacity)[voxel])
@@ -194,8 +198,9 @@ def enforce_crowding(
         if background is not None:
             stayers = stayers + background
         room = np.maximum(capacity - stayers, 0)
-        order = group_by_voxel(np, voxel[cand], keyed_uniform(np, key, ids[cand]))
-        sorted_target = voxel[cand][order]
+        target = voxel[cand]
+        order = np.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel
+        sorted_target = target[order]
         rank = np.arange(cand.size) - np.searchsorted(sorted_target, sorted_target, side="left")
         moved[cand[order][rank >= room[sorted_target]]] = False
     return moved
@@ -208,12 +213,13 @@ def group_by_voxel(xp, voxel, priority):
     return by_priority[xp.argsort(voxel[by_priority], kind="stable")]
 
 
-def _crowding_fixed_size(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background, max_rounds):
-    """:func:`enforce_crowding` off NumPy: every cell ranked in every round (arrays of fixed size, no sync).
+def _crowding_on_device(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background, max_rounds):
+    """:func:`enforce_crowding` off NumPy: every cell ranked in every round (arrays of fixed size, no host sync).
 
-    A cell that is not a mover into an overfull voxel sorts after all that are (label ``n_voxels``) and is
-    never sent back; the movers into each overfull voxel are ranked by priority as on NumPy, so the same ones
-    keep their place. A round with no overfull voxel changes nothing.
+    Each cell's priority is :func:`~neuroagents.cells.keyed_random.keyed_uniform` of ``key`` and its id. A cell
+    that is not a mover into an overfull voxel sorts after all that are (label ``n_voxels``) and is never sent
+    back; among the movers into each overfull voxel the lowest priorities keep their place, up to the room. A
+    round with no overfull voxel changes nothing, so the rounds need no stop test.
     """
     n = moved.shape[0]
     priority = keyed_uniform(xp, key, ids)

@@ -19,8 +19,6 @@ import numpy as np
 from numba import njit
 
 from neuroagents.cells.kernels.signaling import JIT
-from neuroagents.cells.keyed_random import keyed_uniform
-from neuroagents.cells.motility import group_by_voxel
 
 __all__ = ["apply_kernel", "enforce_crowding", "propose_kernel", "walk"]
 
@@ -159,10 +157,10 @@ def _send_back(cand, order, voxel, moved, background, capacity, counts):
         counts[voxel[i]] = 0
 
 
-def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, key: int, ids, background=None,
+def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, background=None,
                      max_rounds: int = 8):  # fmt: skip
     """:func:`neuroagents.cells.motility.enforce_crowding` with its passes over the cells compiled: the same rounds,
-    the same priorities (keyed by the cells' ids), the same sort (NumPy's stable ``argsort``), the same moves."""
+    the same draws (one per candidate mover per round), the same sort (NumPy's ``argsort``), the same moves."""
     from neuroagents.errors import ConfigError
 
     if capacity < 1:
@@ -175,7 +173,8 @@ def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, 
         cand = _candidates(old_voxel, new_voxel, moved, background, capacity, counts, voxel)
         if cand.size == 0:
             return moved
-        order = group_by_voxel(np, voxel[cand], keyed_uniform(np, key, ids[cand]))  # the reference's order
+        target = voxel[cand]
+        order = np.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel: NumPy's sort
         _send_back(cand, order, voxel, moved, background, capacity, counts)
     return moved
 
@@ -205,7 +204,7 @@ def walk(ct, dt_min: float, speed) -> bool:
     propose_kernel(pop["direction"], pop.position_um, pop["voxel"], field, shape, strides, spacing, origin, extent,
                    allowed, p_turn, float(p.chemotaxis_bias), chemotaxis, u, normal, speed, dt_min, new_pos, new_vox,
                    moved, changes)  # fmt: skip
-    stand = enforce_crowding(pop["voxel"], new_vox, changes, m.crowding_limit, grid.n_voxels, m.stream_key(),
-                             pop["id"], m.occupancy_except(ct))  # fmt: skip
+    stand = enforce_crowding(pop["voxel"], new_vox, changes, m.crowding_limit, grid.n_voxels, m.rng,
+                             m.occupancy_except(ct))  # fmt: skip
     apply_kernel(stand, moved, changes, new_pos, new_vox, pop.position_um, pop["voxel"])
     return True
