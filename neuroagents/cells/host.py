@@ -60,7 +60,7 @@ class CellHost(Protocol):
 
     @property
     def rng(self) -> Any:
-        """The model's random generator (on the backend); the only source of randomness."""
+        """The model's random generator (on the backend); with :meth:`stream_key`, the only source of randomness."""
 
     @property
     def time_min(self) -> float:
@@ -106,6 +106,10 @@ class CellHost(Protocol):
     @property
     def knockouts(self) -> Knockouts:
         """Mediators, receptors and cell types knocked out for these cells now."""
+
+    def stream_key(self) -> int:
+        """A fresh key for counter-based random numbers (:mod:`neuroagents.cells.keyed_random`): crowding on a
+        device draws its priorities from it instead of from :attr:`rng`."""
 
     def free_fraction(self, mediator: str, spinal: bool = False) -> float:
         """Fraction of ``mediator`` not bound by neutralizing antibodies."""
