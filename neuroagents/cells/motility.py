@@ -209,8 +209,16 @@ def enforce_crowding(
 def group_by_voxel(xp, voxel, priority):
     """The order that groups cells by voxel (increasing) and, within a voxel, by priority: two stable sorts, so
     that ties fall in row order and a subset of the rows is ordered as it is within all of them."""
-    by_priority = xp.argsort(priority, kind="stable")
-    return by_priority[xp.argsort(voxel[by_priority], kind="stable")]
+    by_priority = _stable_argsort(xp, priority)
+    return by_priority[_stable_argsort(xp, voxel[by_priority])]
+
+
+def _stable_argsort(xp, a):
+    """``argsort`` keeping ties in row order: NumPy's with ``kind="stable"``; CuPy's is always stable and takes no
+    ``kind`` but None (docs.cupy.dev, ``cupy.argsort``)."""
+    if getattr(xp, "__name__", "") == "cupy":
+        return xp.argsort(a)
+    return xp.argsort(a, kind="stable")
 
 
 def _crowding_on_device(old_voxel, new_voxel, moved, capacity, n_voxels, key, ids, xp, background, max_rounds):
