@@ -77,3 +77,14 @@ def test_a_step_with_quiet_fields_equals_the_full_step():
             env.step(1.0)
     np.testing.assert_array_equal(envs[0].fields, envs[1].fields)
     assert envs[0].fields[0].max() == 0.0 and envs[0].fields[4].max() > 0  # TNF untouched; PGE2 from its vessel
+
+
+def test_is_zero_says_whether_a_field_is_zero_everywhere():
+    """Swelling and stroma skip a mediator whose field is exactly zero (its term is exactly 0): the check must
+    see a single non-zero voxel anywhere, the last one included."""
+    from neuroagents.tissue import Grid, Microenvironment
+
+    env = Microenvironment(Grid((20, 20), spacing_um=20.0), ["TNF", "IL6"], backend="numpy")
+    assert env.is_zero("TNF") and env.is_zero("IL6")
+    env.field("IL6")[19, 19] = 1e-300
+    assert env.is_zero("TNF") and not env.is_zero("IL6")
