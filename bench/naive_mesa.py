@@ -391,7 +391,7 @@ class NaiveTCell(NaiveCell):
     def secrete(self) -> None:
         m, p, v, s = self.model, self.params, self.voxel, self.state
         inh = m.inhibition
-        gc = float(receptor_gate("IL2RG", inh, 1)[0])  # γc JAK1/JAK3 -> STAT5, the model's own gate
+        gc = float(receptor_gate("IL2RG", inh, 1)[0]) / p.resolution  # γc JAK1/JAK3 -> STAT5, the model's own gate
         if s in (0, 1):
             gc *= self.restimulation()
         if s == 0:
@@ -400,10 +400,10 @@ class NaiveTCell(NaiveCell):
             m.export("IL17A", v, 60.0 * gc * p.il17a_th17_molecules_per_s)
             m.export("GMCSF", v, 60.0 * gc * p.gmcsf_th17_molecules_per_s)
         else:
-            m.export("IL10", v, 60.0 * p.il10_treg_molecules_per_s)
+            m.export("IL10", v, 60.0 * p.il10_treg_molecules_per_s / p.resolution)
         if s != 2:
-            m.export("elastase", v, 60.0 * p.elastase_molecules_per_s)
-        restimulated = float(receptor_gate("IL2RG", inh, 1)[0]) * self.restimulation()  # every subset
+            m.export("elastase", v, 60.0 * p.elastase_molecules_per_s / p.resolution)
+        restimulated = float(receptor_gate("IL2RG", inh, 1)[0]) * self.restimulation() / p.resolution  # every subset
         m.export("opioid", v, 60.0 * restimulated * p.opioid_molecules_per_s)
 
 
@@ -733,7 +733,7 @@ class NaiveMesaModel(mesa.Model):
                 NaiveMacrophage(self, self.voxel_centre(beside), recruited=1).mark("recruited")
             if self.priming > 0:
                 w = self.priming * _hill(level, tc.infiltration_half_ccl2_nM)
-                for _ in range(self.rng.poisson(w * tc.infiltration_per_min * dt_min)):
+                for _ in range(self.rng.poisson(w * tc.infiltration_per_min * tc.resolution * dt_min)):
                     cell = NaiveTCell(self, self.voxel_centre(beside), state=self._t_cell_subset(beside))
                     cell.mark("infiltrated")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["CASES", "SEEDS", "Case", "run"]
+__all__ = ["CASES", "SEEDS", "Case", "run", "validation_seeds"]
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,37 @@ CASES: dict[str, Case] = {
 }
 
 
-SEEDS = (1, 2, 3)
-"""Seeds every seed-robust case is run with: each must show the published direction on its own."""
+def validation_seeds(environ=None) -> tuple[int, ...]:
+    """The seeds of the checks: ``NEUROAGENTS_VALIDATION_SEEDS`` (comma-separated), else 1, 2, 3.
+
+    Every seed-robust case runs on each; the cases read from one run take the first. Other seeds show how robust
+    the checks are to the random numbers (docs/validation.md, *Seed robustness*).
+
+    Examples
+    --------
+    >>> validation_seeds({}), validation_seeds({"NEUROAGENTS_VALIDATION_SEEDS": "4, 5,6"})
+    ((1, 2, 3), (4, 5, 6))
+    >>> validation_seeds({"NEUROAGENTS_VALIDATION_SEEDS": "4,x"})
+    Traceback (most recent call last):
+    ...
+    ValueError: NEUROAGENTS_VALIDATION_SEEDS = '4,x': allowed: seeds as non-negative integers separated by commas
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    text = environ.get("NEUROAGENTS_VALIDATION_SEEDS")
+    if text is None:
+        return (1, 2, 3)
+    parts = [part.strip() for part in text.split(",")]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(f"NEUROAGENTS_VALIDATION_SEEDS = {text!r}: allowed: seeds as non-negative integers "
+                         "separated by commas")
+    return tuple(int(part) for part in parts)
+
+
+SEEDS = validation_seeds()
+"""Seeds every seed-robust case is run with (:func:`validation_seeds`): each must show the published direction on
+its own."""
 
 
 def run(

@@ -342,11 +342,12 @@ def test_sustained_inflammation_primes_t_cells_over_days_and_then_they_infiltrat
     assert entered[0.0] == 0
 
 
-@pytest.mark.parametrize("priming", [1.0, 0.25])
-def test_primed_t_cells_infiltrate_at_priming_times_the_rate(priming):
-    """Entries ~ Poisson(K · rate · priming · h(CCL2) · T) with K = 20 vessel voxels, rate 0.01/min (raised),
-    h(5 nM) = 0.99, T = 1000 min: 198 or 49.5; four s.d. is ± 56 or ± 28."""
-    m = make(seed=73, cell_params={"t_cell": {"infiltration_per_min": 0.01}})
+@pytest.mark.parametrize(("priming", "resolution"), [(1.0, 1.0), (0.25, 1.0), (0.25, 4.0)])
+def test_primed_t_cells_infiltrate_at_priming_times_the_rate(priming, resolution):
+    """Entries ~ Poisson(K · rate · r · priming · h(CCL2) · T) with K = 20 vessel voxels, rate 0.01/min (raised),
+    h(5 nM) = 0.99, T = 1000 min, r the resolution: 198, 49.5 or 198; four s.d. is ± 56 or ± 28."""
+    m = make(seed=73, cell_params={"t_cell": {"infiltration_per_min": 0.01,
+                                              "resolution": resolution}})
     tc = m.cell_types["t_cell"]
     tc.priming = priming
     hold(m, CCL2=5.0)
@@ -354,7 +355,7 @@ def test_primed_t_cells_infiltrate_at_priming_times_the_rate(priming):
         tc.move(5.0)
     k = int(m.vessel_voxels.size)
     h = 5.0 / (5.0 + tc.params.infiltration_half_ccl2_nM)
-    expect = k * 0.01 * priming * h * 1000
+    expect = k * 0.01 * resolution * priming * h * 1000
     got = tc.event_counts["infiltrated"]
     assert abs(got - expect) <= 4 * math.sqrt(expect)
     assert 0 < tc.n <= got  # some died or left; the rest are in the tissue, outside vessels
@@ -468,6 +469,7 @@ def test_each_t_cell_subset_secretes_its_cytokine_and_only_effectors_release_ela
     assert produced_molecules_per_min(m, "IFNG") == pytest.approx(expected["IFNG"] * 0.4, rel=1e-12)
     assert produced_molecules_per_min(m, "IL10") == pytest.approx(expected["IL10"], rel=1e-12)
     m.inhibition = {}
+
     m.cell_types["macrophage"].pop["state"][:] = 0  # resting macrophages only: no restimulation
     m.env.clear_sources()
     tc.secrete()
@@ -482,3 +484,20 @@ def test_each_t_cell_subset_secretes_its_cytokine_and_only_effectors_release_ela
     assert produced_molecules_per_min(m, "elastase") == 0.0
     assert produced_molecules_per_min(m, "IFNG") == produced_molecules_per_min(m, "IL17A") == 0.0
     assert produced_molecules_per_min(m, "GMCSF") == 0.0
+
+
+def test_at_a_finer_resolution_each_t_cell_releases_its_share():
+    """``resolution`` r: each model T cell releases 1/r of every product (r times as many enter), so the same
+    cells at r = 4 release a quarter of what they release at r = 1, product by product."""
+    released = []
+    for r in (1.0, 4.0):
+        m = make(seed=76, n_t_cells=30, n_macrophages=40, cell_params={"t_cell": {"resolution": r}})
+        tc = m.cell_types["t_cell"]
+        tc.pop["state"] = np.array([0, 1, 2] * 10, dtype=np.int8)
+        m.cell_types["macrophage"].pop["state"] = np.array([1] * 30 + [0] * 10, dtype=np.int8)
+        m.env.clear_sources()
+        tc.secrete()
+        released.append({name: produced_molecules_per_min(m, name)
+                         for name in ("IFNG", "IL17A", "GMCSF", "IL10", "elastase", "opioid")})
+    for name, full in released[0].items():
+        assert full > 0 and released[1][name] == pytest.approx(full / 4.0, rel=1e-12), name

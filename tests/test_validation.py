@@ -46,7 +46,7 @@ def _runs_in_parallel(request):
         if getattr(item, "module", None) is not request.module:
             continue
         callspec = getattr(item, "callspec", None)
-        seed = callspec.params.get("seed", 1) if callspec else 1
+        seed = callspec.params.get("seed", SEEDS[0]) if callspec else SEEDS[0]
         for case in _cases(item):
             keys += [(scenario, overrides, _seed_arg(seed)) for scenario, overrides in CASES[case].arms.values()]
     _POOL = RunPool(pool_workers())
@@ -65,7 +65,7 @@ def _declared_cases(request):
 
 
 def _arm(case: str, label: str):
-    return _seeded(case, label, 1)
+    return _seeded(case, label, SEEDS[0])  # 1 unless NEUROAGENTS_VALIDATION_SEEDS says otherwise
 
 
 @functools.cache
