@@ -20,7 +20,8 @@ Rules
   mean influx and release with less sampling noise. Where a loop's start
   hangs on the first few T cells of a small tissue sample (the CFA paw,
   docs/validation.md), it should not hang on the luck of one to three of
-  them; a real paw holds thousands.
+  them; a real paw holds thousands. T cells placed at the start are not
+  scaled (a scenario gives ``r`` times as many).
 * **Subset** on entry, drawn with weights ``1 + g h(IFN-γ)`` (Th1),
   ``1 + g (h(IL-6) + h(IL-23))`` (Th17), ``1 + g h(IL-10)`` (Treg) from the
   entry voxel (assumption: a cytokine-biased lottery). Each ``h`` is what its
