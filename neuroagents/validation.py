@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -211,14 +212,12 @@ def validation_seeds(environ=None) -> tuple[int, ...]:
     ...
     ValueError: NEUROAGENTS_VALIDATION_SEEDS = '4,x': allowed: seeds as non-negative integers separated by commas
     """
-    import os
-
     environ = os.environ if environ is None else environ
     text = environ.get("NEUROAGENTS_VALIDATION_SEEDS")
     if text is None:
         return (1, 2, 3)
     parts = [part.strip() for part in text.split(",")]
-    if not parts or not all(part.isdigit() for part in parts):
+    if not all(part.isdigit() for part in parts):
         raise ValueError(f"NEUROAGENTS_VALIDATION_SEEDS = {text!r}: allowed: seeds as non-negative integers "
                          "separated by commas")
     return tuple(int(part) for part in parts)

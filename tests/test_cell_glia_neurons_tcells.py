@@ -469,7 +469,6 @@ def test_each_t_cell_subset_secretes_its_cytokine_and_only_effectors_release_ela
     assert produced_molecules_per_min(m, "IFNG") == pytest.approx(expected["IFNG"] * 0.4, rel=1e-12)
     assert produced_molecules_per_min(m, "IL10") == pytest.approx(expected["IL10"], rel=1e-12)
     m.inhibition = {}
-
     m.cell_types["macrophage"].pop["state"][:] = 0  # resting macrophages only: no restimulation
     m.env.clear_sources()
     tc.secrete()
