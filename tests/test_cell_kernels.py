@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from neuroagents.backend import strict_backend
-from neuroagents.cells.kernels import Fused, fused_for, motility, resolve_cell_kernels
+from neuroagents.cells.kernels import Fused, crowding, fused_for, resolve_cell_kernels
 from neuroagents.cells.macrophage import Macrophage
 from neuroagents.cells.signaling import PATHWAYS
 from neuroagents.errors import ConfigError
@@ -100,21 +100,68 @@ def test_the_walk_and_crowding_in_3d():
     step_both(ref, fused, steps=4, where="3D")
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_crowding_kernel_matches_the_reference(seed):
-    from neuroagents.cells.motility import enforce_crowding
-
+def _crowded(seed: int, n: int, n_vox: int, hot: int):
+    """Cells on ``n_vox`` voxels, about half of them moving into the first ``hot`` voxels, some other types."""
     rng = np.random.default_rng(seed)
-    n, n_vox, cap = 1200, 400, 4
     old = rng.integers(0, n_vox, n)
-    new = np.where(rng.random(n) < 0.5, rng.integers(0, 100, n), old)  # movers crowd into 100 voxels
+    new = np.where(rng.random(n) < 0.5, rng.integers(0, hot, n), old)  # movers crowd into the hot voxels
     moved = (new != old) & (rng.random(n) < 0.9)
     background = rng.integers(0, 3, n_vox) if seed % 2 else None
-    g1, g2 = np.random.default_rng(seed + 9), np.random.default_rng(seed + 9)
-    a = enforce_crowding(old, new, moved, cap, n_vox, g1, np, background=background)
-    b = motility.enforce_crowding(old, new, moved, cap, n_vox, g2, background)
-    assert np.array_equal(a, b) and g1.bit_generator.state == g2.bit_generator.state
-    assert (~b & moved).any() and (b & moved).any()  # some movers were sent back, some kept their move
+    return old, new, moved, background
+
+
+@pytest.mark.parametrize(("seed", "n", "n_vox", "hot"), [(0, 1200, 400, 100), (1, 1200, 400, 100),
+                                                         (2, 1200, 400, 100), (3, 1200, 400, 100),
+                                                         (4, 20000, 5000, 2000), (5, 20000, 3000, 3000)])  # fmt: skip
+def test_crowding_kernel_matches_the_reference(seed, n, n_vox, hot):
+    from neuroagents.cells.motility import enforce_crowding
+
+    old, new, moved, background = _crowded(seed, n, n_vox, hot)
+    for cap, rounds in ((4, 8), (1, 8), (2, 3)):
+        g1, g2 = np.random.default_rng(seed + 9), np.random.default_rng(seed + 9)
+        a = enforce_crowding(old, new, moved, cap, n_vox, g1, np, background=background, max_rounds=rounds)
+        b = crowding.enforce_crowding(old, new, moved, cap, n_vox, g2, background, max_rounds=rounds)
+        assert np.array_equal(a, b) and g1.bit_generator.state == g2.bit_generator.state, (cap, rounds)
+        assert (~b & moved).any() and (b & moved).any() or cap < 4  # some movers were sent back, some kept their move
+
+
+def test_crowding_rounds_go_on_from_the_voxels_that_took_cells_back():
+    """The kernel's later rounds look only where sent-back cells went: a chain of full voxels needs them all."""
+    from neuroagents.cells.motility import enforce_crowding
+
+    # Every voxel holds one stayer and one mover to the next; the last voxel is full, so the mover into it goes back,
+    # which overfills the voxel it came from, and so on down the chain, one voxel a round.
+    k = 6
+    old = np.concatenate([np.arange(k), np.arange(k)])
+    new = np.concatenate([np.arange(k), np.arange(1, k + 1)])
+    moved = new != old
+    background = np.zeros(k + 1, dtype=np.int64)
+    background[k] = 2
+    for rounds in (2, 4, 8):
+        g1, g2 = np.random.default_rng(0), np.random.default_rng(0)
+        a = enforce_crowding(old, new, moved, 2, k + 1, g1, np, background=background, max_rounds=rounds)
+        b = crowding.enforce_crowding(old, new, moved, 2, k + 1, g2, background, max_rounds=rounds)
+        assert np.array_equal(a, b) and g1.bit_generator.state == g2.bit_generator.state
+        assert (~b[k:]).sum() == min(rounds, k)  # one more mover sent back each round
+
+
+def test_a_tie_between_two_keys_is_ranked_by_the_reference_sort(monkeypatch):
+    from neuroagents.cells.motility import enforce_crowding
+
+    calls, rank = [], crowding._rank
+
+    def tie(cand, u, new_voxel, stay, capacity, group_head, back):
+        calls.append(cand.size)
+        rank(cand, u, new_voxel, stay, capacity, group_head, np.empty_like(back))  # leaves group_head as it found it
+        back[:] = ~back  # garbage: the reference's sort must replace it
+        return True
+
+    monkeypatch.setattr(crowding, "_rank", tie)
+    old, new, moved, background = _crowded(1, 1200, 400, 100)
+    g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
+    a = enforce_crowding(old, new, moved, 4, 400, g1, np, background=background)
+    b = crowding.enforce_crowding(old, new, moved, 4, 400, g2, background)
+    assert calls and np.array_equal(a, b) and g1.bit_generator.state == g2.bit_generator.state
 
 
 def test_an_empty_population():

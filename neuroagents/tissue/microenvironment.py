@@ -121,6 +121,7 @@ class Microenvironment:
         self._vessels = Vessels.none()
         self._vessels_dev = self._vessels
         self._base = None  # (q, k) of the vessels' exchange, restored by clear_sources; None without it
+        self._base_at = None  # (vessel voxels, q there (M, Nv), k there (M, Nv)): the base where it is not zero
         self.pending_checks = PendingChecks(xp)  # the exchange's input checks, on a device (see check_pending)
         # the host path solves only the fields that can change (neuroagents/tissue/quiet_fields.py)
         self.quiet = QuietFields() if self.backend.name == "numpy" and self.kernel == "numba" else None
@@ -231,6 +232,10 @@ class Microenvironment:
         base_k = xp.asarray(k4.reshape(self._consumption.shape), dtype=self.dtype)
         base_q = xp.asarray((c[:, None] * k4).reshape(self._production.shape), dtype=self.dtype)
         self._base = (base_q, base_k) if np.any(k4 > 0) else None
+        # the base is zero outside the vessels: a clear zeroes a row and writes back only these voxels
+        at = np.flatnonzero(mask.reshape(-1))
+        self._base_at = (xp.asarray(at), xp.asarray((c[:, None] * k4)[:, at], dtype=self.dtype),
+                         xp.asarray(k4[:, at], dtype=self.dtype))  # fmt: skip
         self._base_fed = np.any((c[:, None] * k4) > 0, axis=1)  # mediators the plasma feeds (quiet_fields.py)
         self._production[...] = base_q
         self._consumption[...] = base_k
@@ -273,19 +278,20 @@ class Microenvironment:
         Only the rows the exchange functions wrote since the last clear are
         reset, unless something may have written directly into the arrays.
         """
-        base = self._base
         if self._sources_known:
             rows, k_rows = np.flatnonzero(self._touched), np.flatnonzero(self._touched_k)
-            if rows.size:
-                self._production[rows] = 0 if base is None else base[0][rows]
-            if k_rows.size:
-                self._consumption[k_rows] = 0 if base is None else base[1][k_rows]
-        elif base is None:
-            self._production.fill(0)
-            self._consumption.fill(0)
         else:
-            self._production[...] = base[0]
-            self._consumption[...] = base[1]
+            rows = k_rows = np.arange(len(self.names))
+        n = len(self.names)
+        for arr, which, reset in ((self._production, 1, rows), (self._consumption, 2, k_rows)):
+            if reset.size == n:
+                arr.fill(0)
+            elif reset.size:
+                arr[reset] = 0  # writes only (a copy of the base rows would read them too)
+            if reset.size and self._base is not None:
+                at, values = self._base_at[0], self._base_at[which]
+                flat = arr.reshape(n, -1)
+                flat[reset[:, None], at[None, :]] = values[reset]
         self._touched[:] = False
         self._touched_k[:] = False
         self._sources_known = True

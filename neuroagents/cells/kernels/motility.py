@@ -3,9 +3,8 @@
 One kernel does the chemoattractant's gradient at the cell (:func:`~neuroagents.cells.motility.gradient_at`), the
 turn (:func:`~neuroagents.cells.motility.turn`, with the reference's draws passed in), the proposed step
 (:func:`~neuroagents.cells.motility.step_positions`) and the new voxel (:meth:`Grid.voxel_of
-<neuroagents.tissue.grid.Grid.voxel_of>`). Crowding (:func:`enforce_crowding`) runs the reference's rounds with
-their passes over the cells compiled; it keeps NumPy's ``argsort`` of the movers into overfull voxels and draws, as
-the reference does, one number per such mover. A last kernel applies the moves that stand.
+<neuroagents.tissue.grid.Grid.voxel_of>`). Crowding is :func:`neuroagents.cells.kernels.crowding.enforce_crowding`
+(the reference's rounds and draws, compiled and incremental). A last kernel applies the moves that stand.
 
 Sums over the axes are taken in NumPy's order for its reduction of an ``(n, ndim)`` array along the last axis,
 ``(a0 + a1) + a2`` (checked in 3D by ``tests/test_cell_kernels.py``).
@@ -18,9 +17,10 @@ import math
 import numpy as np
 from numba import njit
 
+from neuroagents.cells.kernels.crowding import enforce_crowding
 from neuroagents.cells.kernels.signaling import JIT
 
-__all__ = ["apply_kernel", "enforce_crowding", "propose_kernel", "walk"]
+__all__ = ["apply_kernel", "propose_kernel", "walk"]
 
 
 @njit(inline="always", **JIT)
@@ -37,34 +37,42 @@ def propose_kernel(direction, position, voxel, field, shape, strides, spacing, o
                    bias, chemotaxis, u, normal, speed, dt, new_pos, new_vox, moved, changes):  # fmt: skip
     """Turn (in place in ``direction``), propose a step, and find its voxel, for every cell.
 
-    ``normal`` (n, ndim) holds the reference's standard normal draws, overwritten by the unit vectors; ``speed``
-    has one value per cell or one for all; ``chemotaxis``: whether ``field`` is the chemoattractant's.
+    ``normal`` (n, ndim) holds the reference's standard normal draws, overwritten by the unit vectors of the cells
+    that turn (``u < p_turn``); ``speed`` has one value per cell or one for all; ``chemotaxis``: whether ``field``
+    is the chemoattractant's.
     """
     n, nd = direction.shape
     grad = np.zeros((1, nd))
     mixed = np.zeros((1, nd))
+    coords = np.zeros(nd, dtype=np.int64)
     for i in range(n):
-        # random unit vector (random_unit_vectors)
-        norm = math.sqrt(_sum_sq(normal, i))
-        for d in range(nd):
-            normal[i, d] = normal[i, d] / max(norm, 1e-12)
-        if chemotaxis:
-            v = voxel[i]
-            for a in range(nd):  # gradient_at: central differences, one-sided at the edges
-                coord = (v // strides[a]) % shape[a]
-                up = v + strides[a] if coord < shape[a] - 1 else v
-                down = v - strides[a] if coord > 0 else v
-                span = ((1 if coord < shape[a] - 1 else 0) + (1 if coord > 0 else 0)) * spacing[a]
-                grad[0, a] = (field[up] - field[down]) / max(span, 1e-300) if span > 0 else 0.0
-            gnorm = math.sqrt(_sum_sq(grad, 0))
+        if u[i] < p_turn:  # only a cell that turns needs its new direction (the reference draws it for all)
+            # random unit vector (random_unit_vectors)
+            norm = math.sqrt(_sum_sq(normal, i))
             for d in range(nd):
-                ghat = grad[0, d] / max(gnorm, 1e-300) if gnorm > 0 else 0.0
-                mixed[0, d] = (1.0 - bias) * normal[i, d] + bias * ghat
-            mnorm = math.sqrt(_sum_sq(mixed, 0))
-            if mnorm > 1e-12:
+                normal[i, d] = normal[i, d] / max(norm, 1e-12)
+            if chemotaxis:
+                v = voxel[i]
+                rest = v
+                for a in range(nd - 1, 0, -1):  # the voxel's coordinates, one division per axis but the first
+                    q = rest // shape[a]
+                    coords[a] = rest - q * shape[a]
+                    rest = q
+                coords[0] = rest
+                for a in range(nd):  # gradient_at: central differences, one-sided at the edges
+                    coord = coords[a]
+                    up = v + strides[a] if coord < shape[a] - 1 else v
+                    down = v - strides[a] if coord > 0 else v
+                    span = ((1 if coord < shape[a] - 1 else 0) + (1 if coord > 0 else 0)) * spacing[a]
+                    grad[0, a] = (field[up] - field[down]) / max(span, 1e-300) if span > 0 else 0.0
+                gnorm = math.sqrt(_sum_sq(grad, 0))
                 for d in range(nd):
-                    normal[i, d] = mixed[0, d] / max(mnorm, 1e-12)
-        if u[i] < p_turn:
+                    ghat = grad[0, d] / max(gnorm, 1e-300) if gnorm > 0 else 0.0
+                    mixed[0, d] = (1.0 - bias) * normal[i, d] + bias * ghat
+                mnorm = math.sqrt(_sum_sq(mixed, 0))
+                if mnorm > 1e-12:
+                    for d in range(nd):
+                        normal[i, d] = mixed[0, d] / max(mnorm, 1e-12)
             for d in range(nd):
                 direction[i, d] = normal[i, d]
         # step_positions
@@ -74,15 +82,18 @@ def propose_kernel(direction, position, voxel, field, shape, strides, spacing, o
             x = position[i, d] + direction[i, d] * s * dt
             new_pos[i, d] = x
             ok = ok and (x >= origin[d]) and (x < origin[d] + extent[d])
+        nv = -1
         if ok:
-            ok = allowed[_voxel_of(new_pos, i, shape, spacing, origin)]
+            nv = _voxel_of(new_pos, i, shape, spacing, origin)
+            ok = allowed[nv]
         ok = ok and s > 0
         if not ok:
             for d in range(nd):
                 new_pos[i, d] = position[i, d]
+            nv = _voxel_of(new_pos, i, shape, spacing, origin)
         moved[i] = ok
-        new_vox[i] = _voxel_of(new_pos, i, shape, spacing, origin)
-        changes[i] = ok and new_vox[i] != voxel[i]
+        new_vox[i] = nv
+        changes[i] = ok and nv != voxel[i]
 
 
 @njit(inline="always", **JIT)
@@ -104,79 +115,6 @@ def apply_kernel(stand, moved, changes, new_pos, new_vox, position, voxel):
             for d in range(position.shape[1]):
                 position[i, d] = new_pos[i, d]
             voxel[i] = new_vox[i]
-
-
-@njit(**JIT)
-def _candidates(old_voxel, new_voxel, moved, background, capacity, counts, voxel):
-    """One round's movers into overfull voxels (rows, increasing), and ``voxel`` = where each cell would be.
-
-    ``counts`` (n_voxels,) is zero on entry and on return (only the voxels of cells are touched).
-    """
-    n = old_voxel.shape[0]
-    for i in range(n):
-        voxel[i] = new_voxel[i] if moved[i] else old_voxel[i]
-        counts[voxel[i]] += 1
-    k = 0
-    for i in range(n):
-        v = voxel[i]
-        if moved[i] and counts[v] + background[v] > capacity:
-            k += 1
-    cand = np.empty(k, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        v = voxel[i]
-        if moved[i] and counts[v] + background[v] > capacity:
-            cand[k] = i
-            k += 1
-    for i in range(n):
-        counts[voxel[i]] = 0
-    return cand
-
-
-@njit(**JIT)
-def _send_back(cand, order, voxel, moved, background, capacity, counts):
-    """Keep, in each overfull voxel, the first ``room`` movers of ``order``; send the others back.
-
-    ``room`` = capacity − cells that stay there (non-movers and ``background``), at least 0; ``counts`` as above.
-    """
-    n = voxel.shape[0]
-    for i in range(n):
-        if not moved[i]:
-            counts[voxel[i]] += 1
-    rank, prev = 0, -1
-    back = np.zeros(cand.shape[0], dtype=np.bool_)
-    for j in range(order.shape[0]):
-        v = voxel[cand[order[j]]]
-        rank = rank + 1 if v == prev else 0
-        prev = v
-        back[j] = rank >= max(capacity - (counts[v] + background[v]), 0)
-    for j in range(order.shape[0]):
-        if back[j]:
-            moved[cand[order[j]]] = False
-    for i in range(n):
-        counts[voxel[i]] = 0
-
-
-def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, background=None,
-                     max_rounds: int = 8):  # fmt: skip
-    """:func:`neuroagents.cells.motility.enforce_crowding` with its passes over the cells compiled: the same rounds,
-    the same draws (one per candidate mover per round), the same sort (NumPy's ``argsort``), the same moves."""
-    from neuroagents.errors import ConfigError
-
-    if capacity < 1:
-        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
-    moved = moved.copy()
-    background = np.zeros(n_voxels, dtype=np.int64) if background is None else background
-    counts = np.zeros(n_voxels, dtype=np.int64)
-    voxel = np.empty(old_voxel.shape[0], dtype=np.int64)
-    for _ in range(max_rounds):  # a few compiled rounds
-        cand = _candidates(old_voxel, new_voxel, moved, background, capacity, counts, voxel)
-        if cand.size == 0:
-            return moved
-        target = voxel[cand]
-        order = np.argsort(target + rng.random(cand.size))  # grouped by voxel, random within a voxel: NumPy's sort
-        _send_back(cand, order, voxel, moved, background, capacity, counts)
-    return moved
 
 
 def walk(ct, dt_min: float, speed) -> bool:
