@@ -122,7 +122,7 @@ def test_crowding_kernel_matches_the_reference(seed, n, n_vox, hot):
         a = enforce_crowding(old, new, moved, cap, n_vox, g1, np, background=background, max_rounds=rounds)
         b = crowding.enforce_crowding(old, new, moved, cap, n_vox, g2, background, max_rounds=rounds)
         assert np.array_equal(a, b) and g1.bit_generator.state == g2.bit_generator.state, (cap, rounds)
-        assert (~b & moved).any() and (b & moved).any() or cap < 4  # some movers were sent back, some kept their move
+        assert ((~b & moved).any() and (b & moved).any()) or cap < 4  # some movers were sent back, some kept their move
 
 
 def test_crowding_rounds_go_on_from_the_voxels_that_took_cells_back():
