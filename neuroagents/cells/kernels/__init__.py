@@ -45,12 +45,18 @@ class Fused:
         ``sense(ct, dt_min)``, ``decide(ct, dt_min)``, ``secrete(ct)``, ``walk(ct, dt_min, speed)``: do the work
         of the cell type's method of that name and return True, or return False having done nothing (inputs the
         kernel does not know: the reference method then runs).
+
+    Attributes
+    ----------
+    crowding : neuroagents.cells.kernels.crowding.Scratch or None
+        The walk's crowding work arrays, kept between steps (made at the first walk).
     """
 
-    __slots__ = ("decide", "secrete", "sense", "walk")
+    __slots__ = ("crowding", "decide", "secrete", "sense", "walk")
 
     def __init__(self, sense=None, decide=None, secrete=None, walk=None):
         self.sense, self.decide, self.secrete, self.walk = sense, decide, secrete, walk
+        self.crowding = None
 
 
 def resolve_cell_kernels(choice: str, backend_name: str) -> str:

@@ -27,7 +27,7 @@ from numba import njit
 from neuroagents.cells.kernels.signaling import JIT
 from neuroagents.errors import ConfigError
 
-__all__ = ["enforce_crowding"]
+__all__ = ["Scratch", "enforce_crowding"]
 
 
 @njit(**JIT)
@@ -102,7 +102,7 @@ def _rank(cand, u, new_voxel, stay, capacity, group_head, back):
     a key is not in ``[voxel, voxel + 1)``: the reference's sort must decide the round (``back`` is then not it).
     """
     k = cand.shape[0]
-    group_next = np.empty(k, dtype=np.int64)
+    group_next = np.empty(k, dtype=np.int32)
     for j in range(k - 1, -1, -1):
         v = new_voxel[cand[j]]
         group_next[j] = group_head[v]
@@ -140,7 +140,7 @@ def _rank(cand, u, new_voxel, stay, capacity, group_head, back):
 
 
 @njit(**JIT)
-def _send_back(cand, back, old_voxel, new_voxel, moved, counts, stay, dirty, stamp, round_no):
+def _send_back(cand, back, old_voxel, new_voxel, moved, counts, stay, dirty, stamp, epoch):
     """Send the ``back`` candidates home, update the counts, and list (once each) the voxels that took cells back."""
     n_dirty = 0
     for j in range(cand.shape[0]):
@@ -151,8 +151,8 @@ def _send_back(cand, back, old_voxel, new_voxel, moved, counts, stay, dirty, sta
             v = old_voxel[i]
             counts[v] += 1
             stay[v] += 1
-            if stamp[v] != round_no:
-                stamp[v] = round_no
+            if stamp[v] != epoch:
+                stamp[v] = epoch
                 dirty[n_dirty] = v
                 n_dirty += 1
     return n_dirty
@@ -169,8 +169,49 @@ def _reference_back(cand, u, new_voxel, stay, capacity):
     return back
 
 
+class Scratch:
+    """Work arrays of one population's crowding, kept from call to call (fresh arrays of a voxel each, every step,
+    cost page faults and a fill; these are left as the next call needs them: heads -1, flags False).
+
+    Not model state: a checkpoint keeps none of it (it is rebuilt at the first call after a load).
+    """
+
+    def __init__(self):
+        self.n_voxels = self.n = -1
+        self.epoch = 0  # stamps of rounds, increasing over calls: the stamps never need a reset
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+    def ready(self, n_voxels: int, n: int) -> None:
+        """Size the arrays for ``n_voxels`` voxels and ``n`` cells."""
+        if n_voxels != self.n_voxels:
+            self.n_voxels = n_voxels
+            self.counts = np.zeros(n_voxels, dtype=np.int32)
+            self.stay = np.zeros(n_voxels, dtype=np.int32)
+            self.head = np.full(n_voxels, -1, dtype=np.int32)
+            self.group_head = np.full(n_voxels, -1, dtype=np.int32)
+            self.stamp = np.full(n_voxels, -1, dtype=np.int64)
+        if n > self.n:
+            self.n = max(n, 2 * self.n)
+            self.nxt = np.empty(self.n, dtype=np.int32)
+            self.dirty = np.empty(self.n, dtype=np.int32)
+            self.flag = np.zeros(self.n, dtype=np.bool_)
+
+
+@njit(**JIT)
+def _clear_heads(new_voxel, moved, head):
+    """Set back to -1 the list heads :func:`_setup` wrote (``moved``: the movers it listed)."""
+    for i in range(new_voxel.shape[0]):
+        if moved[i]:
+            head[new_voxel[i]] = -1
+
+
 def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, rng, background=None,
-                     max_rounds: int = 8):  # fmt: skip
+                     max_rounds: int = 8, scratch: Scratch | None = None):  # fmt: skip
     """:func:`neuroagents.cells.motility.enforce_crowding` on NumPy, compiled: the same draws and the same moves.
 
     Parameters
@@ -186,6 +227,8 @@ def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, 
     background : ndarray of shape (n_voxels,), int, optional
         Cells of other types in each voxel.
     max_rounds : int
+    scratch : Scratch, optional
+        Work arrays to reuse (the fused walk keeps one per population); a new one when None.
 
     Returns
     -------
@@ -194,28 +237,30 @@ def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, 
     """
     if capacity < 1:
         raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
+    if n_voxels >= 2**31 or moved.shape[0] >= 2**31:
+        raise ConfigError("crowding", f"{n_voxels} voxels, {moved.shape[0]} cells", "fewer than 2**31 of each")
     moved = np.array(moved, dtype=np.bool_)  # a copy
-    n = moved.shape[0]
-    counts = np.zeros(n_voxels, dtype=np.int64) if background is None else background.astype(np.int64)
-    stay = counts.copy()
-    head = np.full(n_voxels, -1, dtype=np.int64)
-    nxt = np.empty(n, dtype=np.int64)
-    _setup(old_voxel, new_voxel, moved, counts, stay, head, nxt)
+    proposed = moved.copy()
+    sc = Scratch() if scratch is None else scratch
+    sc.ready(n_voxels, moved.shape[0])
+    counts, stay = sc.counts, sc.stay
+    if background is None:
+        counts.fill(0)
+    else:
+        np.copyto(counts, background, casting="unsafe")
+    stay[:] = counts
+    _setup(old_voxel, new_voxel, moved, counts, stay, sc.head, sc.nxt)
     cand = _first_candidates(new_voxel, moved, counts, capacity)
-    group_head = stamp = dirty = flag = None
     for round_no in range(max_rounds):  # a few compiled rounds
         if cand.size == 0:
             break
         u = rng.random(cand.size)
-        if group_head is None:
-            group_head = np.full(n_voxels, -1, dtype=np.int64)
-            stamp = np.full(n_voxels, -1, dtype=np.int64)
-            dirty = np.empty(n, dtype=np.int64)
-            flag = np.zeros(n, dtype=np.bool_)
         back = np.empty(cand.size, dtype=np.bool_)
-        if _rank(cand, u, new_voxel, stay, capacity, group_head, back):  # a tie: NumPy's sort decides
+        if _rank(cand, u, new_voxel, stay, capacity, sc.group_head, back):  # a tie: NumPy's sort decides
             back = _reference_back(cand, u, new_voxel, stay, capacity)
-        n_dirty = _send_back(cand, back, old_voxel, new_voxel, moved, counts, stay, dirty, stamp, round_no)
+        sc.epoch += 1
+        n_dirty = _send_back(cand, back, old_voxel, new_voxel, moved, counts, stay, sc.dirty, sc.stamp, sc.epoch)
         if round_no + 1 < max_rounds:
-            cand = _next_candidates(dirty, n_dirty, head, nxt, moved, counts, capacity, flag)
+            cand = _next_candidates(sc.dirty, n_dirty, sc.head, sc.nxt, moved, counts, capacity, sc.flag)
+    _clear_heads(new_voxel, proposed, sc.head)
     return moved

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from neuroagents.cells.kernels.crowding import enforce_crowding
+from neuroagents.cells.kernels.crowding import Scratch, enforce_crowding
 from neuroagents.cells.kernels.signaling import JIT
 
 __all__ = ["apply_kernel", "propose_kernel", "walk"]
@@ -142,7 +142,9 @@ def walk(ct, dt_min: float, speed) -> bool:
     propose_kernel(pop["direction"], pop.position_um, pop["voxel"], field, shape, strides, spacing, origin, extent,
                    allowed, p_turn, float(p.chemotaxis_bias), chemotaxis, u, normal, speed, dt_min, new_pos, new_vox,
                    moved, changes)  # fmt: skip
+    if ct.fused.crowding is None:
+        ct.fused.crowding = Scratch()
     stand = enforce_crowding(pop["voxel"], new_vox, changes, m.crowding_limit, grid.n_voxels, m.rng,
-                             m.occupancy_except(ct))  # fmt: skip
+                             m.occupancy_except(ct), scratch=ct.fused.crowding)  # fmt: skip
     apply_kernel(stand, moved, changes, new_pos, new_vox, pop.position_um, pop["voxel"])
     return True
