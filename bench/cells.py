@@ -270,6 +270,9 @@ def _same_numbers() -> list[tuple]:
     rng = np.random.default_rng(2)
     for ct in vec.cell_types.values():
         ct.pop["state"] = rng.integers(0, len(ct.states), ct.n).astype(np.int8)
+        if ct.signaling is not None:  # activities across [0, 1]: strong NF-κB tolerizes macrophages
+            for p in PATHWAYS:
+                ct.pop[p] = rng.uniform(0, 1, ct.n)
     neurons = vec.cell_types["neuron"].pop
     neurons["firing_hz"] = rng.uniform(0, 3, neurons.n)
     neurons["injured_min"] = rng.uniform(-120, 0, neurons.n)

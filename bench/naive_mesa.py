@@ -256,14 +256,20 @@ class NaiveMacrophage(NaiveCell):
         return 1.0 - (1.0 - (0.0 if block is None else block)) * gate
 
     def sense(self, dt_min: float) -> None:
-        """Pathway activities, then tolerance relaxes toward what TLR4 engagement drives (exact update)."""
+        """Pathway activities, then tolerance relaxes toward what TLR4 engagement and strong NF-κB (A20, IRAK-M)
+        drive (exact update)."""
         super().sense(dt_min)
         p, r = self.params, RECEPTORS["TLR4"]
         c = max(self.concentration(r.ligand), 0.0)
         ch = c**r.hill
         tlr = ch / (ch + r.kd_nM**r.hill) * (1.0 - self.model.inhibition.get("TLR4", 0.0))
         self.tlr4 = tlr  # the innate second signal IFN-γ needs
-        k_on = tlr / p.tolerance_on_min
+        inducer = tlr
+        if p.tolerance_nfkb_weight != 0.0:
+            theta = p.tolerance_nfkb_threshold
+            strong = min(max((self.activity["NFKB"] - theta) / (1.0 - theta), 0.0), 1.0)
+            inducer = tlr + p.tolerance_nfkb_weight * strong * (1.0 - tlr)
+        k_on = inducer / p.tolerance_on_min
         lam = k_on + 1.0 / p.tolerance_off_min
         t_inf = k_on / lam
         self.tolerance = t_inf + (self.tolerance - t_inf) * math.exp(-lam * dt_min)
