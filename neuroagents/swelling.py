@@ -66,6 +66,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from neuroagents.kinins import b2_left
 from neuroagents.params import build_params, param
 
@@ -221,6 +223,8 @@ class Swelling:
         (``b2_occupancy``: :meth:`_b2_occupancy` when the caller has it)."""
         comp, p = self.comp, self.params
         xp, names = comp.model.xp, comp.env.names
+        if self._fused():  # one compiled pass over the voxels, the same numbers (swelling_kernel.py)
+            return self._drive_fused(b2_occupancy)
         closed = xp.ones(int(self.voxels.size), dtype=xp.float64)  # 1 − P, built up per mediator
         for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
             if name not in names:
@@ -238,6 +242,27 @@ class Swelling:
             if name in names and not comp.env.is_zero(name):  # a zero field adds exactly 0
                 flow = flow + getattr(p, g_attr) * self.hill(name, getattr(p, k_attr))
         return (1.0 - closed) * flow
+
+    def _fused(self) -> bool:
+        """Whether :meth:`drive` runs :func:`~neuroagents.swelling_kernel.drive_kernel`: where the cells' fused
+        kernels run (NumPy, float64 fields) and every blockade it reads is one number."""
+        comp = self.comp
+        if getattr(comp.model, "cell_kernels", "reference") != "numba" or comp.env.fields.dtype != np.float64:
+            return False
+        return all(np.ndim(v) == 0 for v in comp.inhibition.values())
+
+    def _drive_fused(self, b2_occupancy=None):
+        from neuroagents.swelling_kernel import drive_kernel, tables
+
+        env = self.comp.env
+        t = tables(self, env.names)
+        brady_h = np.zeros(1)
+        if t[5] >= 0.0:  # bradykinin on the grid: the reference's array, as the tachyphylaxis reads the occupancy
+            occ = self._b2_occupancy() if b2_occupancy is None else b2_occupancy
+            brady_h = occ * self.endothelial_b2()
+        out = np.empty(int(self.voxels.size))
+        drive_kernel(env.fields.reshape(len(env.names), -1), self.voxels, *t[:5], t[5], brady_h, *t[6:], out)
+        return out
 
     def update(self, dt_min: float):
         """Advance fluid and matrix over ``dt_min`` with the drive held at its value now (exact for a constant
