@@ -21,7 +21,8 @@ Rules
   hangs on the first few T cells of a small tissue sample (the CFA paw,
   docs/validation.md), it should not hang on the luck of one to three of
   them; a real paw holds thousands. T cells placed at the start are not
-  scaled (a scenario gives ``r`` times as many).
+  scaled (a scenario gives ``r`` times as many). The census and the
+  ``n_t_cell_*`` columns count model cells: ``r`` per T cell.
 * **Subset** on entry, drawn with weights ``1 + g h(IFN-γ)`` (Th1),
   ``1 + g (h(IL-6) + h(IL-23))`` (Th17), ``1 + g h(IL-10)`` (Treg) from the
   entry voxel (assumption: a cytokine-biased lottery). Each ``h`` is what its
