@@ -251,11 +251,42 @@ class Swelling:
             return False
         return all(np.ndim(v) == 0 for v in comp.inhibition.values())
 
+    def _kernel_tables(self) -> tuple:
+        """The small arrays of :func:`~neuroagents.swelling_kernel.drive_kernel` now: ``(open_rows, open_free, open_k,
+        open_block, open_eff, brady_eff, dil_rows, dil_free, dil_k, dil_gain)`` (``brady_eff`` < 0 without
+        bradykinin on the grid)."""
+        comp, p = self.comp, self.params
+        env = comp.env
+        rows, free, k, block, eff = [], [], [], [], []
+        brady_eff = -1.0
+        for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
+            if name not in env.names:
+                continue
+            if name == "bradykinin":
+                brady_eff = float(getattr(p, e_attr))
+                continue
+            rows.append(env.index(name))
+            free.append(comp.free_fraction(name))
+            k.append(getattr(p, k_attr))
+            block.append(comp.inhibition.get(receptor, 0.0))
+            eff.append(getattr(p, e_attr))
+        d_rows, d_free, d_k, d_gain = [], [], [], []
+        for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
+            if name in env.names:
+                d_rows.append(env.index(name))
+                d_free.append(comp.free_fraction(name))
+                d_k.append(getattr(p, k_attr))
+                d_gain.append(getattr(p, g_attr))
+        f64 = np.float64
+        return (np.array(rows, dtype=np.int64), np.array(free, f64), np.array(k, f64), np.array(block, f64),
+                np.array(eff, f64), brady_eff, np.array(d_rows, dtype=np.int64), np.array(d_free, f64),
+                np.array(d_k, f64), np.array(d_gain, f64))  # fmt: skip
+
     def _drive_fused(self, b2_occupancy=None):
-        from neuroagents.swelling_kernel import drive_kernel, tables
+        from neuroagents.swelling_kernel import drive_kernel
 
         env = self.comp.env
-        t = tables(self, env.names)
+        t = self._kernel_tables()
         brady_h = np.zeros(1)
         if t[5] >= 0.0:  # bradykinin on the grid: the reference's array, as the tachyphylaxis reads the occupancy
             occ = self._b2_occupancy() if b2_occupancy is None else b2_occupancy

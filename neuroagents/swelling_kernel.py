@@ -16,7 +16,6 @@ kernel does not skip it as the reference does (:meth:`Microenvironment.is_zero`)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from neuroagents.cells.kernels.signaling import JIT
@@ -69,40 +68,3 @@ def drive_kernel(flat, voxels, open_rows, open_free, open_k, open_block, open_ef
         for d in range(dil_rows.shape[0]):
             flow = flow + dil_gain[d] * _hill(flat, dil_rows[d], v, dil_free[d], dil_k[d])
         out[j] = (1.0 - closed) * flow
-
-
-def tables(swelling, names) -> tuple:
-    """The kernel's small arrays for ``swelling`` (a :class:`~neuroagents.swelling.Swelling`) now.
-
-    Returns ``(open_rows, open_free, open_k, open_block, open_eff, brady_eff, dil_rows, dil_free, dil_k, dil_gain)``.
-    """
-    from neuroagents.swelling import _DILATORS, _OPENERS
-
-    comp, p = swelling.comp, swelling.params
-    env = comp.env
-    rows, free, k, block, eff = [], [], [], [], []
-    brady_eff = -1.0
-    for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
-        if name not in names:
-            continue
-        if name == "bradykinin":
-            brady_eff = float(getattr(p, e_attr))
-            continue
-        rows.append(env.index(name))
-        free.append(comp.free_fraction(name))
-        k.append(getattr(p, k_attr))
-        block.append(comp.inhibition.get(receptor, 0.0))
-        eff.append(getattr(p, e_attr))
-    d_rows, d_free, d_k, d_gain = [], [], [], []
-    for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
-        if name in names:
-            d_rows.append(env.index(name))
-            d_free.append(comp.free_fraction(name))
-            d_k.append(getattr(p, k_attr))
-            d_gain.append(getattr(p, g_attr))
-
-    def f64(values):
-        return np.array(values, dtype=np.float64)
-
-    return (np.array(rows, dtype=np.int64), f64(free), f64(k), f64(block), f64(eff), brady_eff,
-            np.array(d_rows, dtype=np.int64), f64(d_free), f64(d_k), f64(d_gain))  # fmt: skip

@@ -201,9 +201,9 @@ def test_the_compiled_drive_gives_the_reference_bits(seed):
     from neuroagents.model import DEFAULT_MEDIATORS
     from neuroagents.swelling import _DILATORS, _OPENERS
 
+    blockade = {"H1": 0.3, "NK1": 0.1, "TNFR1": 0.5, "IL1R1": 0.2, "B2": 0.25}  # as drug tables give them
     for mediators in (None, [m for m in DEFAULT_MEDIATORS if m != "bradykinin"]):
         kw = {} if mediators is None else {"mediators": mediators}
-        blockade = {"H1": 0.3, "NK1": 0.1, "TNFR1": 0.5, "IL1R1": 0.2, "B2": 0.25}  # as drug tables give them
         fused, ref = (tissue(cell_kernels=k, **kw) for k in ("numba", "reference"))
         rng = np.random.default_rng(seed)
         sw_f, sw_r = swelling_of(fused), swelling_of(ref)
