@@ -64,6 +64,12 @@ _SIZED_BY_DATA = {
 }  # fmt: skip
 # functions that return a Python bool computed from the data
 _DATA_BOOL = {"array_equal", "array_equiv", "allclose"}
+# functions and methods that only read metadata or return a view: no device work (not counted by count_calls)
+_NO_LAUNCH = {
+    "ndim", "shape", "size", "result_type", "can_cast", "broadcast_shapes", "promote_types", "reshape", "view",
+    "transpose", "squeeze", "swapaxes", "expand_dims", "isscalar", "iterable", "broadcast_to", "broadcast_arrays",
+    "atleast_1d", "atleast_2d",
+}  # fmt: skip
 
 
 class HostSyncError(NeuroagentsError, RuntimeError):
@@ -120,6 +126,8 @@ class StrictXP:
         self.mode = mode
         self.allow = frozenset(allow)
         self.syncs: list[Sync] = []
+        self.calls: Counter | None = None  # device operations, when counted (count_calls)
+        self._sites = False
         self._label = ""
         self.random = _StrictRandom(self)
 
@@ -136,13 +144,32 @@ class StrictXP:
         finally:
             self._label = old
 
-    def sync(self, op: str) -> None:
-        """Report the host synchronization ``op``: raise or record it (see the class's ``mode``)."""
-        frame = sys._getframe(1)
+    def count_calls(self, *, sites: bool = False) -> Counter:
+        """Count, from now on, every operation that would launch work on a GPU (a kernel, a fill, a copy, a draw):
+        elementwise math, reductions, gathers and scatters, assignments, allocations, random draws, and each
+        diffusion kernel call as one. Views (slices, ``reshape``) and metadata are not counted.
+
+        Returns the counter :attr:`calls`, keyed ``(label, operation, site)``; ``site`` is the line of neuroagents
+        code that asked (``sites=True``; a walk up the stack per operation, for inventories) or ``""``.
+        On CuPy each counted operation is at least one kernel launch: a few microseconds of host time each,
+        whatever the size of the array (a proxy for the launches of a step, not a count of them).
+        """
+        self.calls, self._sites = Counter(), sites
+        return self.calls
+
+    def launch(self, op: str) -> None:
+        """Count one device operation ``op`` (when :meth:`count_calls` is on)."""
+        if self.calls is not None:
+            self.calls[self._label, op, self._where(sys._getframe(1))[0] if self._sites else ""] += 1
+
+    def _where(self, frame):
+        """The first frame of package code above ``frame`` (its ``path:line (function)``) and the first allowed
+        function on the stack (or None)."""
         where, allowed = None, None
         while frame is not None:
             path = Path(frame.f_code.co_filename)
-            if path not in _PASS_THROUGH and path.is_relative_to(_PACKAGE.parent):  # the package, or its checkout
+            if (path not in _PASS_THROUGH and path.is_relative_to(_PACKAGE.parent)  # the package, or its checkout
+                    and "site-packages" not in path.parts):  # (not a virtual environment inside the checkout)
                 rel = path.relative_to(_PACKAGE.parent).as_posix()
                 if where is None:
                     where = f"{rel}:{frame.f_lineno} ({frame.f_code.co_qualname})"
@@ -151,6 +178,11 @@ class StrictXP:
                     allowed = name
                     break
             frame = frame.f_back
+        return where, allowed
+
+    def sync(self, op: str) -> None:
+        """Report the host synchronization ``op``: raise or record it (see the class's ``mode``)."""
+        where, allowed = self._where(sys._getframe(1))
         record = Sync(op, where or "(outside the package)", self._label, allowed)
         if allowed is None and self.mode == "raise":
             raise HostSyncError(
@@ -176,7 +208,7 @@ class StrictXP:
     def device_kernels(self, module):
         """``module``'s ``lod_step`` and ``explicit_step`` (:mod:`neuroagents.tissue.diffusion.registry`) taking
         strict arrays: they run on the data in place, as a CUDA kernel runs on device arrays, without a sync."""
-        return _DeviceKernels(module)
+        return _DeviceKernels(module, self)
 
     # --- the module ---------------------------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -223,6 +255,12 @@ def _unwrap_kwargs(kwargs: dict) -> dict:
     return {k: _unwrap(v) for k, v in kwargs.items()}
 
 
+def _has_array(key) -> bool:
+    """Whether an index ``key`` gathers (an array or a list among its parts) rather than makes a view."""
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, (StrictArray, np.ndarray, list)) for k in keys)
+
+
 def _has_mask(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     for k in keys:
@@ -235,8 +273,8 @@ def _has_mask(key) -> bool:
 
 
 class _DeviceKernels:
-    def __init__(self, module):
-        self._module = module
+    def __init__(self, module, xp: StrictXP):
+        self._module, self._xp = module, xp
 
     @staticmethod
     def _bare(c4, plan, q4, k4, vessels, work4):
@@ -244,9 +282,11 @@ class _DeviceKernels:
         return _unwrap(c4), plan, _unwrap(q4), _unwrap(k4), vessels, _unwrap(work4)
 
     def lod_step(self, *args):
+        self._xp.launch("diffusion kernel (lod)")
         return self._module.lod_step(*self._bare(*args))
 
     def explicit_step(self, *args):
+        self._xp.launch("diffusion kernel (explicit)")
         return self._module.explicit_step(*self._bare(*args))
 
 
@@ -259,6 +299,10 @@ class _StrictFunction:
     def __call__(self, *args, **kwargs):
         name = self._f.__name__
         self._xp.check_call(name, args, kwargs)
+        same = name in ("asarray", "ascontiguousarray") and args and isinstance(args[0], StrictArray) and (
+            len(args) < 2 and kwargs.get("dtype") in (None, args[0].dtype))  # a device array as it is: nothing to do
+        if name not in _NO_LAUNCH and not same:
+            self._xp.launch(name)
         out = self._f(*_unwrap(args), **_unwrap_kwargs(kwargs))
         if name in _DATA_BOOL:
             out = np.bool_(out)
@@ -272,11 +316,13 @@ class _StrictUfunc:
         self._xp, self._u = xp, u
 
     def __call__(self, *args, **kwargs):
+        self._xp.launch(self._u.__name__)
         return self._xp.wrap(self._u(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
     def at(self, a, indices, b=None):
         if _has_mask(indices):
             self._xp.sync(f"{self._u.__name__}.at with a boolean mask")
+        self._xp.launch(f"{self._u.__name__}.at")
         args = (_unwrap(a), _unwrap(indices)) + (() if b is None else (_unwrap(b),))
         self._u.at(*args)
 
@@ -284,7 +330,12 @@ class _StrictUfunc:
         attr = getattr(self._u, name)
         if not callable(attr):
             return attr
-        return lambda *a, **k: self._xp.wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+
+        def method(*a, **k):
+            self._xp.launch(f"{self._u.__name__}.{name}")
+            return self._xp.wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+
+        return method
 
 
 class StrictArray(NDArrayOperatorsMixin):
@@ -330,6 +381,8 @@ class StrictArray(NDArrayOperatorsMixin):
 
         def method(*args, **kwargs):
             self._xp.check_call(name, (self, *args), kwargs)
+            if name not in _NO_LAUNCH:
+                self._xp.launch(f".{name}()")
             return self._xp.wrap(attr(*_unwrap(args), **_unwrap_kwargs(kwargs)))
 
         return method
@@ -337,16 +390,20 @@ class StrictArray(NDArrayOperatorsMixin):
     def __getitem__(self, key):
         if _has_mask(key):
             self._xp.sync("boolean-mask indexing")
+        if _has_array(key):
+            self._xp.launch("gather (indexing by an array)")
         return self._xp.wrap(self._a[_unwrap(key)])
 
     def __setitem__(self, key, value) -> None:
         if _has_mask(key):
             self._xp.sync("boolean-mask assignment")
+        self._xp.launch("assignment")
         self._a[_unwrap(key)] = _unwrap(value)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "at":
             return _StrictUfunc(self._xp, ufunc).at(*inputs)
+        self._xp.launch(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_unwrap(o) for o in out)
@@ -437,4 +494,9 @@ class StrictGenerator:
         attr = getattr(self.host, name)
         if not callable(attr):
             return attr
-        return lambda *a, **k: self._xp.wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+
+        def draw(*a, **k):
+            self._xp.launch(f"random.{name}")
+            return self._xp.wrap(attr(*_unwrap(a), **_unwrap_kwargs(k)))
+
+        return draw

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -176,3 +178,28 @@ def test_strict_backend_is_for_tests_only():
     assert be.name == "strict" and not be.is_gpu and be.xp.mode == "raise"
     with pytest.raises(HostSyncError):
         be.synchronize()
+
+
+def test_count_calls_counts_what_would_launch_work_on_a_device_and_not_views():
+    sx = StrictXP()
+    a, idx = sx.arange(10.0), sx.asarray(np.array([1, 3]))
+    calls = sx.count_calls(sites=True)
+    with sx.label("phase"):
+        b = a * 2.0 + 1.0  # two elementwise kernels
+        _ = a[2:5]  # a view
+        _ = a.reshape(2, 5)  # a view
+        _ = b[idx]  # a gather
+        b[0:2] = 0.0  # an assignment
+        sx.add.at(b, idx, 1.0)  # a scatter-add
+        _ = b.sum()  # a reduction
+        _ = sx.asarray(b)  # a device array as it is
+        _ = sx.random.default_rng(0).random(3)  # a draw
+    ops = Counter()
+    for (label, op, site), n in calls.items():
+        assert label == "phase" and site.startswith("tests/test_strict_xp.py:"), (label, site)
+        ops[op] += n
+    assert ops == Counter({"multiply": 1, "add": 1, "gather (indexing by an array)": 1, "assignment": 1,
+                           "add.at": 1, ".sum()": 1, "random.random": 1}), ops  # fmt: skip
+    plain = StrictXP()
+    _ = plain.arange(3.0) * 2.0  # not counting: nothing kept
+    assert plain.calls is None
