@@ -27,6 +27,8 @@ concentration below zero.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from neuroagents.errors import ConfigError
@@ -69,8 +71,7 @@ class PendingChecks:
     Examples
     --------
     >>> checks = PendingChecks(np)
-    >>> v = np.array([1.0, -2.0, np.nan])
-    >>> checks.note("secretion.TNF", v, v >= 0)
+    >>> checks.note("secretion.TNF", np.array([1.0, -2.0, np.nan]))
     >>> checks.raise_any(np.asarray)
     Traceback (most recent call last):
     ...
@@ -79,27 +80,31 @@ class PendingChecks:
 
     def __init__(self, xp):
         self.xp = xp
-        self._bad: dict[str, tuple] = {}  # key -> (0-d bool: any bad value so far, 0-d: the first bad value)
+        self._seen: dict[str, tuple] = {}  # key -> (0-d: smallest value so far, NaN ignored; 0-d: largest, NaN kept)
 
-    def note(self, name: str, values, ok) -> None:
-        """Remember, on the device, whether ``values`` (shape (n,)) broke the check ``ok`` (bool, (n,))."""
-        if ok.size == 0:
+    def note(self, name: str, values) -> None:
+        """Remember, on the device, the smallest and the largest of ``values`` (shape (n,)): two reductions (and two
+        to fold them into what was seen before), which tell whether any value was negative, NaN or infinite."""
+        if values.size == 0:
             return
         xp = self.xp
-        bad, first = ~ok.all(), values[xp.argmin(ok)]  # argmin of bool: the first False
-        prev = self._bad.get(name)
-        self._bad[name] = (bad, first) if prev is None else (prev[0] | bad, xp.where(prev[0], prev[1], first))
+        lo, hi = xp.nanmin(values), xp.max(values)  # max keeps a NaN; nanmin finds a negative beside one
+        prev = self._seen.get(name)
+        self._seen[name] = (lo, hi) if prev is None else (xp.fmin(prev[0], lo), xp.maximum(prev[1], hi))
 
     def raise_any(self, to_host) -> None:
-        """Raise :class:`ConfigError` for the first key with a bad value (one copy to the host), then forget."""
-        if not self._bad:
+        """Raise :class:`ConfigError` for the first key with a bad value (one copy to the host), then forget.
+
+        The value named is the key's most negative one, else a NaN or an infinity it held."""
+        if not self._seen:
             return
-        names, pairs = list(self._bad), list(self._bad.values())
-        self._bad.clear()
-        flags = to_host(self.xp.stack([bad for bad, _ in pairs]))
-        for name, flag, (_, first) in zip(names, flags, pairs, strict=True):  # over keys (a few dozen)
-            if flag:
-                raise ConfigError(name, float(to_host(first)), "finite and >= 0 for every cell")
+        names, pairs = list(self._seen), list(self._seen.values())
+        self._seen.clear()
+        seen = to_host(self.xp.stack([v for pair in pairs for v in pair]))
+        for k, name in enumerate(names):  # over keys (a few dozen)
+            lo, hi = float(seen[2 * k]), float(seen[2 * k + 1])
+            if lo < 0.0 or not hi < math.inf:
+                raise ConfigError(name, lo if lo < 0.0 else hi, "finite and >= 0 for every cell")
 
 
 def scatter_add(
@@ -137,12 +142,12 @@ def scatter_add(
             return
     values = xp.asarray(values, dtype=xp.float64)
     values = xp.broadcast_to(values if scale == 1.0 else values * scale, voxel_index.shape)
-    ok = (values >= 0) & (values < xp.inf)  # False for NaN, inf and negatives
     if xp is np:
+        ok = (values >= 0) & (values < xp.inf)  # False for NaN, inf and negatives
         if values.size and not bool(ok.all()):
             raise ConfigError(name, float(values[~ok][0]), "finite and >= 0 for every cell")
     elif pending is not None:  # asking the device would copy to the host and wait: the check waits instead
-        pending.note(name, values, ok)
+        pending.note(name, values)
     xp.add.at(target_flat, voxel_index, values)  # O(cells), unlike a bincount over the whole grid
 
 
