@@ -22,6 +22,7 @@ from neuroagents.cells.keyed_random import keyed_uniform
 from neuroagents.errors import ConfigError
 
 __all__ = [
+    "check_capacity",
     "enforce_crowding",
     "event_mask",
     "gradient_at",
@@ -178,8 +179,7 @@ def enforce_crowding(
     ndarray of shape (n,), bool
         Which moves stand.
     """
-    if capacity < 1:
-        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
+    check_capacity(capacity)
     moved = moved.copy()
     if xp is not np:
         if key is None or ids is None:
@@ -204,6 +204,12 @@ def enforce_crowding(
         rank = np.arange(cand.size) - np.searchsorted(sorted_target, sorted_target, side="left")
         moved[cand[order][rank >= room[sorted_target]]] = False
     return moved
+
+
+def check_capacity(capacity) -> None:
+    """Raise a :class:`ConfigError` unless ``capacity`` (cells per voxel) is at least 1."""
+    if capacity < 1:
+        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
 
 
 def group_by_voxel(xp, voxel, priority):

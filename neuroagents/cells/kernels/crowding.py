@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from neuroagents.cells.kernels.signaling import JIT
+from neuroagents.cells.motility import check_capacity
 from neuroagents.errors import ConfigError
 
 __all__ = ["Scratch", "enforce_crowding"]
@@ -235,8 +236,7 @@ def enforce_crowding(old_voxel, new_voxel, moved, capacity: int, n_voxels: int, 
     ndarray of shape (n,), bool
         Which moves stand.
     """
-    if capacity < 1:
-        raise ConfigError("crowding.capacity", capacity, "an integer >= 1 (cells per voxel)")
+    check_capacity(capacity)
     if n_voxels >= 2**31 or moved.shape[0] >= 2**31:
         raise ConfigError("crowding", f"{n_voxels} voxels, {moved.shape[0]} cells", "fewer than 2**31 of each")
     moved = np.array(moved, dtype=np.bool_)  # a copy
