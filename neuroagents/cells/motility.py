@@ -238,20 +238,22 @@ def _crowding_on_device(old_voxel, new_voxel, moved, capacity, n_voxels, key, id
     n = moved.shape[0]
     priority = keyed_uniform(xp, key, ids)
     rows = xp.arange(n)
-    for _ in range(max_rounds):  # a fixed number of vectorized rounds
+    others = xp.zeros(n_voxels, dtype=xp.int64) if background is None else xp.asarray(background, dtype=xp.int64)
+    others_f = others.astype(xp.float64)
+    room = xp.zeros(n_voxels + 1, dtype=xp.float64)  # the last entry stays 0: the label of the cells not ranked
+    back = xp.empty(n, dtype=bool)  # every entry written each round (``order`` is a permutation)
+    for _ in range(max_rounds):  # a fixed number of vectorized rounds, ~27 device operations each
         voxel = xp.where(moved, new_voxel, old_voxel)
-        counts = fixed_bincount(xp, voxel, n_voxels)
-        stayers = fixed_bincount(xp, voxel, n_voxels, weights=(~moved).astype(xp.float64)).astype(xp.int64)
-        if background is not None:
-            counts = counts + background
-            stayers = stayers + background
-        room = xp.concatenate([xp.maximum(capacity - stayers, 0), xp.zeros(1, dtype=stayers.dtype)])
+        counts = others.copy()
+        xp.add.at(counts, voxel, 1)
+        stayers = others_f.copy()
+        xp.add.at(stayers, voxel, (~moved).astype(xp.float64))
+        xp.maximum(capacity - stayers, 0.0, out=room[:n_voxels])
         over = moved & (counts > capacity)[voxel]
         label = xp.where(over, voxel, n_voxels)
         order = group_by_voxel(xp, label, priority)
         sorted_label = label[order]
         rank = rows - xp.searchsorted(sorted_label, sorted_label, side="left")
-        back = xp.zeros(n, dtype=bool)
         back[order] = over[order] & (rank >= room[sorted_label])
         moved = moved & ~back
     return moved
