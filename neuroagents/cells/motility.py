@@ -242,7 +242,7 @@ def _crowding_on_device(old_voxel, new_voxel, moved, capacity, n_voxels, key, id
     others_f = others.astype(xp.float64)
     room = xp.zeros(n_voxels + 1, dtype=xp.float64)  # the last entry stays 0: the label of the cells not ranked
     back = xp.empty(n, dtype=bool)  # every entry written each round (``order`` is a permutation)
-    for _ in range(max_rounds):  # a fixed number of vectorized rounds, ~27 device operations each
+    for _ in range(max_rounds):  # a fixed number of vectorized rounds
         voxel = xp.where(moved, new_voxel, old_voxel)
         counts = others.copy()
         xp.add.at(counts, voxel, 1)
