@@ -125,6 +125,25 @@ def _kinase_gate(xp, requirement: tuple, inhibition: Mapping[str, object], shape
     return gate
 
 
+def _scalar_gate(requirement: tuple, inhibition: Mapping[str, object]) -> float | None:
+    """:func:`_kinase_gate` as one number where every inhibition it reads is a host number (the same float
+    operations in the same order, so the same bits as over arrays), else None. On a device this saves its
+    ``ones`` and products: a launch each (``bench/device_calls.py``)."""
+    values = [inhibition.get(k, 0.0) for req in requirement for k in (req if isinstance(req, tuple) else (req,))]
+    if not all(isinstance(v, (int, float)) for v in values):
+        return None
+    gate = 1.0
+    for req in requirement:  # over kinase requirements
+        if isinstance(req, tuple):
+            blocked = 1.0
+            for k in req:
+                blocked = blocked * inhibition.get(k, 0.0)
+            gate = gate * (1.0 - blocked)
+        else:
+            gate = gate * (1.0 - inhibition.get(req, 0.0))
+    return gate
+
+
 def receptor_gate(receptor: str, inhibition: Mapping[str, object], n: int, xp=None):
     """Fraction of a receptor's signal that its kinases and any blockade of it let through, ``ndarray (n,)``.
 
@@ -183,7 +202,7 @@ class SignalingNetwork:
                 out[r.name] = xp.zeros(n)
                 continue
             c = xp.maximum(xp.asarray(c, dtype=xp.float64), 0.0)
-            ch = c**r.hill
+            ch = c if r.hill == 1.0 else c**r.hill  # c**1.0 is c, bit for bit
             out[r.name] = ch / (ch + r.kd_nM**r.hill)
         return out
 
@@ -214,12 +233,19 @@ class SignalingNetwork:
         for r in self.receptors:  # receptor blockade (e.g. tocilizumab on IL6R) scales occupancy
             if r.name in inhibition:
                 occ[r.name] = occ[r.name] * (1.0 - xp.asarray(inhibition[r.name]))
-        silent = {p: xp.ones(n) for p in PATHWAYS}  # Π (1 − signal) per pathway
+        # Π (1 − signal) per pathway, started at the first receptor that drives it (1 × x is x, bit for bit)
+        silent = {}
         for r in self.receptors:
-            signal = occ[r.name] * _kinase_gate(xp, r.kinases, inhibition, (n,))
+            gate = _scalar_gate(r.kinases, inhibition)
+            signal = occ[r.name] * (_kinase_gate(xp, r.kinases, inhibition, (n,)) if gate is None else gate)
+            keep = 1.0 - signal
             for p in r.pathways:
-                silent[p] = silent[p] * (1.0 - signal)
-        return {p: (1.0 - silent[p]) * (1.0 - xp.asarray(inhibition.get(p, 0.0))) for p in PATHWAYS}
+                silent[p] = silent[p] * keep if p in silent else keep
+        out = {}
+        for p in PATHWAYS:  # over pathways: an undriven one is 0; an uninhibited one is not multiplied by 1
+            a = 1.0 - silent[p] if p in silent else xp.zeros(n)
+            out[p] = a * (1.0 - xp.asarray(inhibition[p])) if p in inhibition else a
+        return out
 
     def relax(self, activity: Mapping[str, object], target: Mapping[str, object], dt_min: float) -> dict:
         """Move activity toward its target: ``A + (T − A)(1 − exp(−dt/τ))``, exact for constant T."""
