@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from neuroagents.errors import ConfigError
 from neuroagents.registry import DRUG_TARGETS
 
-__all__ = ["KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys", "receptor_gate"]
+__all__ = [
+    "KINASES", "PATHWAYS", "RECEPTORS", "Receptor", "SignalingNetwork", "check_inhibition_keys", "receptor_gate",
+    "scalar_gate",
+]
 
 KINASES = DRUG_TARGETS["kinase"]
 PATHWAYS = DRUG_TARGETS["pathway"]
@@ -125,10 +128,10 @@ def _kinase_gate(xp, requirement: tuple, inhibition: Mapping[str, object], shape
     return gate
 
 
-def _scalar_gate(requirement: tuple, inhibition: Mapping[str, object]) -> float | None:
+def scalar_gate(requirement: tuple, inhibition: Mapping[str, object]) -> float | None:
     """:func:`_kinase_gate` as one number where every inhibition it reads is a host number (the same float
     operations in the same order, so the same bits as over arrays), else None. On a device this saves its
-    ``ones`` and products: a launch each (``bench/device_calls.py``)."""
+    ``ones`` and products: a launch each (``bench/device_calls.py``); the fused CPU kernels' tables use it too."""
     values = [inhibition.get(k, 0.0) for req in requirement for k in (req if isinstance(req, tuple) else (req,))]
     if not all(isinstance(v, (int, float)) for v in values):
         return None
@@ -236,7 +239,7 @@ class SignalingNetwork:
         # Π (1 − signal) per pathway, started at the first receptor that drives it (1 × x is x, bit for bit)
         silent = {}
         for r in self.receptors:
-            gate = _scalar_gate(r.kinases, inhibition)
+            gate = scalar_gate(r.kinases, inhibition)
             signal = occ[r.name] * (_kinase_gate(xp, r.kinases, inhibition, (n,)) if gate is None else gate)
             keep = 1.0 - signal
             for p in r.pathways:

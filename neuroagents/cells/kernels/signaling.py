@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from neuroagents.cells.signaling import PATHWAYS
+from neuroagents.cells.signaling import PATHWAYS, scalar_gate
 
 __all__ = ["Packed", "pack", "pathway_columns", "relax_cell", "sense", "sense_kernel"]
 
@@ -58,20 +58,6 @@ def _scalar(v) -> float | None:
     return None
 
 
-def _kinase_gate(requirement: tuple, inhibition) -> float:
-    """:func:`neuroagents.cells.signaling._kinase_gate` for scalar inhibition, the same operations in order."""
-    gate = 1.0
-    for req in requirement:  # over kinase requirements
-        if isinstance(req, tuple):
-            blocked = 1.0
-            for k in req:
-                blocked = blocked * inhibition.get(k, 0.0)
-            gate = gate * (1.0 - blocked)
-        else:
-            gate = gate * (1.0 - inhibition.get(req, 0.0))
-    return gate
-
-
 def pack(ct, dt_min: float, inhibition=None) -> Packed | None:
     """The tables of ``ct`` (a cell type) for one sense call; None where an inhibition differs per cell.
 
@@ -100,7 +86,7 @@ def pack(ct, dt_min: float, inhibition=None) -> Packed | None:
     out.hill = np.array([float(r.hill) for r in recs])
     out.kdh = np.array([r.kd_nM**r.hill for r in recs])
     out.block = np.array([inh.get(r.name, 0.0) for r in recs])
-    out.kgate = np.array([_kinase_gate(r.kinases, inh) for r in recs])
+    out.kgate = np.array([scalar_gate(r.kinases, inh) for r in recs])  # every value a float here
     out.drives = np.array([[p in r.pathways for p in PATHWAYS] for r in recs], dtype=np.uint8).reshape(len(recs), -1)
     out.path_inh = np.array([inh.get(p, 0.0) for p in PATHWAYS])
     out.relax = np.array([1.0 - math.exp(-dt_min / net.tau_min[p]) for p in PATHWAYS])
