@@ -133,6 +133,14 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "with a replicate column; time series only, no snapshots or checkpoints (default: %(default)s, one run)",
     )
     p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        metavar="B",
+        help="with --replicates: replicates stepped together in lockstep, B at a time (default: 8); a stopped run "
+        "loses the batch in progress, never a finished one",
+    )
+    p.add_argument(
         "--checkpoint-every",
         type=float,
         default=None,
@@ -178,6 +186,10 @@ def _run_scenario(args: argparse.Namespace, name: str | None = None, first: Sequ
     from neuroagents.scenario.runner import run_scenario
 
     replicates = getattr(args, "replicates", 1)
+    if replicates == 1 and getattr(args, "batch", None) is not None:
+        from neuroagents.errors import ConfigError
+
+        raise ConfigError("--batch", args.batch, "given with --replicates N > 1 only (replicates stepped together)")
     if replicates != 1:
         from neuroagents.batch.replicate_command import check_replicate_options
 

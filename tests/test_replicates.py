@@ -105,6 +105,8 @@ def test_one_replicate_is_the_plain_run_byte_for_byte(tmp_path):
                                                             "--replicates N > 1"),
         (["--replicates", "2", "--snapshot-every", "5"], "--snapshot-every = 5.0: must be left out with --replicates"),
         (["--replicates", "2", "--snapshot-mediators", "TNF"], "--snapshot-mediators = 'TNF': must be left out"),
+        (["--replicates", "2", "--batch", "0"], "--batch = 0: must be an integer >= 1"),
+        (["--batch", "4"], "--batch = 4: must be given with --replicates N > 1 only"),
     ],
 )
 def test_bad_replicates_and_options_replicates_do_not_take_are_one_line(tmp_path, extra, message):
@@ -137,7 +139,7 @@ def test_a_stopped_run_of_replicates_keeps_those_that_finished(tmp_path, monkeyp
 
     monkeypatch.setattr(executors, "run_task", second_fails)
     out = tmp_path / "o"
-    rc, _, err = run_cli(["run", *TINY, "--replicates", "3", "--out", str(out)])
+    rc, _, err = run_cli(["run", *TINY, "--replicates", "3", "--batch", "1", "--out", str(out)])
     manifest = json.loads((out / "manifest.json").read_text())
     table = pd.read_parquet(out / "timeseries.parquet")
     solo = run_replicates("nerve_injury", 1, seed=1, overrides=OVERRIDES, backend="numpy")  # calls: one more
@@ -167,7 +169,59 @@ def test_run_replicates_returns_the_table_and_names_a_failed_replicate(monkeypat
 
     monkeypatch.setattr(executors, "run_task", broken)
     with pytest.raises(ReplicateRunError, match=r"replicate 0 \(seed 11\) failed: ValueError: bad"):
+        run_replicates("nerve_injury", 2, seed=11, overrides=overrides, backend="numpy", batch=1)
+    monkeypatch.undo()
+    fail_in_a_step([1], ValueError("bad step"), monkeypatch)  # in lockstep: the second replicate's second step
+    with pytest.raises(ReplicateRunError, match=r"replicate 1 \(seed 12\) failed: ValueError: bad step"):
         run_replicates("nerve_injury", 2, seed=11, overrides=overrides, backend="numpy")
+
+
+def fail_in_a_step(which, exc, monkeypatch) -> list:
+    """Make the models built ``which``-th (0-based, in this test) raise ``exc`` in the sense phase of their second
+    step, wherever they run (alone or in a lockstep batch); returns the models built."""
+    from neuroagents.model import NeuroImmuneModel
+    from neuroagents.scenario.schema import Scenario
+
+    built, real_build, real_sense = [], Scenario.build_model, NeuroImmuneModel._phase_sense
+
+    def build(self, **kwargs):
+        model = real_build(self, **kwargs)
+        model.fails = len(built) in which
+        built.append(model)
+        return model
+
+    def sense(self, dt):
+        if getattr(self, "fails", False) and self.steps >= 2:
+            raise exc
+        return real_sense(self, dt)
+
+    monkeypatch.setattr(Scenario, "build_model", build)
+    monkeypatch.setattr(NeuroImmuneModel, "_phase_sense", sense)
+    return built
+
+
+@pytest.mark.parametrize("stop", [MemoryError, KeyboardInterrupt])
+def test_a_lockstep_batch_of_replicates_loses_at_most_its_own_runs(tmp_path, monkeypatch, stop):
+    """Batches of 2: replicates 0-1, then 2-3. The fourth replicate fails in a step: with an error, only it fails
+    (the third, its batch partner, goes on and equals its solo run); with Ctrl-C, the batch in progress is lost and
+    the first batch is written."""
+    solo = run_replicates("nerve_injury", 4, seed=1, overrides=OVERRIDES, backend="numpy", batch=1)
+    fail_in_a_step([3], stop(), monkeypatch)
+    out = tmp_path / "o"
+    rc, _, err = run_cli(["run", *TINY, "--replicates", "4", "--batch", "2", "--out", str(out)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    table = pd.read_parquet(out / "timeseries.parquet")
+    kept = [0, 1] if stop is KeyboardInterrupt else [0, 1, 2]
+    assert table["replicate"].unique().tolist() == kept
+    pd.testing.assert_frame_equal(table.reset_index(drop=True),
+                                  solo[solo["replicate"].isin(kept)].reset_index(drop=True), check_exact=True)
+    if stop is KeyboardInterrupt:
+        assert rc == 130 and manifest["status"] == "interrupted"
+        assert [r["status"] for r in manifest["runs"]] == ["completed", "completed", "pending", "pending"]
+    else:
+        assert rc == 2 and manifest["status"] == "failed"
+        assert [r["status"] for r in manifest["runs"]] == ["completed", "completed", "completed", "failed"]
+        assert "replicate 3 (seed 4) failed: MemoryError" in err
 
 
 # --- batches in sweeps ------------------------------------------------------------------------------
@@ -211,44 +265,30 @@ def test_batches_give_the_same_table_as_one_run_at_a_time(sweep_file, clean, tmp
 
 def test_a_batch_stopped_part_way_loses_only_its_unfinished_runs(sweep_file, clean, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    real, calls = executors.run_task, []
-
-    def stop_at_the_sixth(task):
-        calls.append(task.run_id)
-        if len(calls) == 6:
-            raise KeyboardInterrupt
-        return real(task)
-
-    monkeypatch.setattr(executors, "run_task", stop_at_the_sixth)
+    built = fail_in_a_step([5], KeyboardInterrupt(), monkeypatch)  # the second run of the second batch
     with pytest.raises(KeyboardInterrupt):
         run_sweep(sweep_file, out, progress=False, batch=4)
-    # batch 1: p0000-r00 .. p0002-r01 (one structure); batch 2 stopped in its second run: its first is written
-    assert calls[:5] == ["p0000-r00", "p0000-r01", "p0002-r00", "p0002-r01", "p0001-r00"]
-    assert SweepStore(out).finished() == set(calls[:5])
+    # batch 1: p0000-r00 .. p0002-r01 (one structure), stepped together and written; batch 2 stopped in a step
+    assert len(built) == 8
+    assert SweepStore(out).finished() == {"p0000-r00", "p0000-r01", "p0002-r00", "p0002-r01"}
     monkeypatch.undo()
 
     rc, stdout, err = run_cli(["sweep", str(sweep_file), "--out", str(out), "--batch", "2"])
     assert rc == 0, err
-    assert "ran      3 now in this process, 5 done before" in stdout
+    assert "ran      4 now in this process, 4 done before" in stdout
     pd.testing.assert_frame_equal(SweepStore(out).results(), clean, check_exact=True)
 
 
-def test_a_failed_run_of_a_batch_is_retried_alone(sweep_file, tmp_path, monkeypatch):
-    real, seen = executors.run_task, []
-
-    def flaky(task):
-        seen.append(task.run_id)
-        if task.run_id == "p0000-r01" and seen.count(task.run_id) == 1:
-            return executors.RunOutcome(task.run_id, None, {"type": "MemoryError", "message": "once",
-                                                            "traceback": ""}, {"wall_s": 0.0})  # fmt: skip
-        return real(task)
-
-    monkeypatch.setattr(executors, "run_task", flaky)
+def test_a_failed_run_of_a_batch_is_retried_alone(sweep_file, clean, tmp_path, monkeypatch):
+    built = fail_in_a_step([1], MemoryError("once"), monkeypatch)  # p0000-r01, in the first batch
     r = run_sweep(sweep_file, tmp_path / "o", progress=False, batch=4)
     assert not r.failed and r.retried == 1 and len(r.done) == 8
-    assert seen[:5] == ["p0000-r00", "p0000-r01", "p0002-r00", "p0002-r01", "p0000-r01"]
-    rec = SweepStore(tmp_path / "o").attempts("p0000-r01")
+    assert len(built) == 9  # the retry built it again, alone
+    store = SweepStore(tmp_path / "o")
+    rec = store.attempts("p0000-r01")
     assert rec["attempts"] == 2 and rec["batch_size"] == 1
+    assert store.attempts("p0000-r00")["batch_size"] == 4
+    pd.testing.assert_frame_equal(store.results(), clean, check_exact=True)
 
 
 def test_a_dry_run_counts_structures_and_batches(sweep_file):

@@ -13,6 +13,8 @@
   in this process or on Dask (a local cluster or a scheduler address), failed runs retried once;
 * :mod:`~neuroagents.batch.batches` — runs of one structure grouped into batches that one worker task runs
   (``--batch N``);
+* :mod:`~neuroagents.batch.lockstep_runs` — a batch's runs stepped together (:mod:`neuroagents.lockstep`), each
+  giving the table it gives alone;
 * :mod:`~neuroagents.batch.replicates` — ``neuroagents run SCENARIO --replicates N``: seeds seed + k, one table;
 * :mod:`~neuroagents.batch.sweep` — :func:`~neuroagents.batch.sweep.run_sweep`, the whole thing;
 * :mod:`~neuroagents.batch.analyze` — Sobol or Morris sensitivity indices of chosen readouts, and a plot.

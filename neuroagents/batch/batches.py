@@ -8,11 +8,13 @@ same time steps, recording interval and duration, the same backend and dtype. Th
 in any other value (rates, doses, cell parameters, initial cell counts): what a model advancing several runs in
 lockstep can hold in one set of arrays with a leading run axis.
 
-The model has no such run axis yet: a batch's runs are run one after another in the worker's process, each
-written as soon as it finishes (in this process) or when its batch returns (on Dask). So batching saves nothing
-today, and :func:`default_batch_size` is 1 on every backend: a batch of one keeps every run its own task (the
-most parallelism across workers, and a killed worker loses one run). The function is where a batched engine
-will choose the size from the backend and the memory a run needs.
+A batch of two runs or more is stepped in lockstep (:mod:`neuroagents.lockstep`, through
+:mod:`~neuroagents.batch.lockstep_runs`): its runs advance together phase by phase, their fields diffused in one
+kernel call per compartment, the other phases still run by run; each run gives the table it gives alone. On the
+2-core CPU that buys about 1.17x at 8 runs (bench/README.md), less than spreading runs over workers does, so
+:func:`default_batch_size` stays 1 on every backend: a batch of one keeps every run its own task (the most
+parallelism across workers, and a killed worker loses one run). ``--batch N`` asks for lockstep batches; on a
+GPU, where one run cannot fill the device, that is the way to use it.
 
 Examples
 --------
@@ -41,8 +43,8 @@ GEOMETRY_KEYS = ("width_um", "height_um", "depth_um", "voxel_um", "vessel_spacin
 def default_batch_size(backend: str) -> int:
     """The batch size ``neuroagents sweep`` uses without ``--batch``.
 
-    1 on every backend today: without a run axis in the model a batch's runs go one after another, so a larger
-    batch only takes runs away from other workers and makes a killed worker lose more (see the module docstring).
+    1 on every backend: a lockstep batch gains little on a CPU (see the module docstring), less than the workers
+    it would take runs from, and a killed worker loses its whole batch; its gain on a GPU is not measured yet.
 
     Examples
     --------

@@ -29,8 +29,8 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, default=1, metavar="K", help="further attempts of a failed run "
                    "(default: %(default)s)")  # fmt: skip
     p.add_argument("--batch", type=int, default=None, metavar="N",
-                   help="runs of one structure (same grids, mediators, steps) per worker task (default: chosen from "
-                   "the backend; 1 on every backend until the model advances several runs in lockstep)")  # fmt: skip
+                   help="runs of one structure (same grids, mediators, steps) per worker task, stepped together in "
+                   "lockstep (default: 1, each run its own task)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="discard a different sweep already in --out")
     p.add_argument("--dry-run", action="store_true", help="validate the file and print the runs; run nothing")
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 from neuroagents.errors import ConfigError
 
-__all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "make_executor", "run_batch", "run_task"]
+__all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "label_tables", "make_executor", "run_batch",
+           "run_task"]  # fmt: skip
 
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Environment of local Dask workers: one thread each (the workers are the parallelism)."""
@@ -99,6 +100,14 @@ def _backend_here(choice: str) -> str:
     return resolve_backend(choice).name
 
 
+def label_tables(task: RunTask, table, trace=None) -> None:
+    """Insert the run's leading columns (``run_id, point, replicate, seed``, the varied keys) into its tables."""
+    meta = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed, **task.params}
+    for t in (table, trace) if trace is not None else (table,):
+        for i, (k, v) in enumerate(meta.items()):  # over the leading columns
+            t.insert(i, k, v)
+
+
 def run_task(task: RunTask) -> RunOutcome:
     """Build the model of ``task``, run it to the scenario's end, and return its time series (or its error).
 
@@ -120,11 +129,7 @@ def run_task(task: RunTask) -> RunOutcome:
         model.record()
         table = model.timeseries()
         trace = model.pain_trace() if task.trace else None
-        meta = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
-                **task.params}  # fmt: skip
-        for t in (table, trace) if trace is not None else (table,):
-            for i, (k, v) in enumerate(meta.items()):  # over the leading columns
-                t.insert(i, k, v)
+        label_tables(task, table, trace)
         return RunOutcome(task.run_id, table, None, {**info, "wall_s": round(time.perf_counter() - t0, 3)}, trace)
     except Exception as exc:  # the run's failure is its result; the sweep records it and goes on
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(limit=20)}
@@ -134,23 +139,27 @@ def run_task(task: RunTask) -> RunOutcome:
 def run_batch(tasks: Sequence[RunTask], *, on_result: Callable[[RunOutcome], None] | None = None) -> list[RunOutcome]:
     """Run a batch: runs of one structure (:func:`~neuroagents.batch.batches.structure_key`) in one task.
 
-    This is the one place a batched engine plugs in. Today the model has no run axis, so the runs go one after
-    another, each through :func:`run_task`, and ``on_result`` hears of each as soon as it finishes (so that a
-    batch stopped part-way loses only its unfinished runs).
+    A batch of two runs or more goes through the lockstep engine (:mod:`~neuroagents.batch.lockstep_runs`): its
+    runs are stepped together, phase by phase, each giving the table it gives alone; ``on_result`` hears of a
+    failure at once and of the runs of a lockstep group when the group ends. A batch of one is :func:`run_task`.
 
     Parameters
     ----------
     tasks : sequence of RunTask
     on_result : callable, optional
-        ``on_result(outcome)`` after each run, in the order of ``tasks``.
+        ``on_result(outcome)`` as each run is final.
 
     Returns
     -------
     list of RunOutcome
         One per task, in the order of ``tasks``; each ``info`` says ``batch_size``.
     """
+    if len(tasks) > 1:
+        from neuroagents.batch.lockstep_runs import run_lockstep
+
+        return run_lockstep(tasks, on_result=on_result, backend_here=_backend_here)
     outcomes = []
-    for task in tasks:  # over the batch's runs: one after another until the model has a run axis
+    for task in tasks:  # over the batch's runs (one)
         outcome = run_task(task)
         outcome.info["batch_size"] = len(tasks)
         outcomes.append(outcome)

@@ -15,10 +15,14 @@ __all__ = ["check_replicate_options", "run_replicates_command"]
 
 def check_replicate_options(args: argparse.Namespace) -> None:
     """Refuse a bad ``--replicates`` and the options a run of replicates does not take, in one line each."""
-    from neuroagents.batch.replicates import check_replicates
+    from neuroagents.batch.batches import check_batch_size
+    from neuroagents.batch.replicates import REPLICATE_BATCH, check_replicates
     from neuroagents.errors import ConfigError
 
     check_replicates(args.replicates)
+    if args.batch is None:
+        args.batch = REPLICATE_BATCH
+    check_batch_size(args.batch)
     why = "left out with --replicates N > 1 (replicates record time series only"
     if args.checkpoint_every is not None:
         raise ConfigError("--checkpoint-every", args.checkpoint_every, f"{why}, and are not checkpointed: a stopped "
@@ -37,7 +41,7 @@ def run_replicates_command(args: argparse.Namespace, scenario, out: str | None) 
     with _sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
         result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
                                   backend=args.backend, dtype=args.dtype, force=args.force,
-                                  command=["neuroagents", *args.argv])  # fmt: skip
+                                  command=["neuroagents", *args.argv], batch=args.batch)  # fmt: skip
     t, name = result.table, scenario.scenario.name
     print(f"neuroagents run {name}: {args.replicates} replicates, seeds {result.seeds[0]} to {result.seeds[-1]} "
           f"(replicate k: seed {result.seeds[0]} + k)")  # fmt: skip

@@ -6,9 +6,9 @@ replicates (``base_seed + r``, :mod:`~neuroagents.batch.design`). Replicate 0 is
 ``--replicates``, and replicate ``k`` equals ``neuroagents run SCENARIO --seed <seed + k>`` (its time series,
 row for row and bit for bit on NumPy).
 
-The N runs share one structure, so they form one batch (:func:`~neuroagents.batch.executors.run_batch`): today
-they run one after another in this process; a model that advances several runs in lockstep will take them
-there, behind the same function, with no change here.
+The N runs share one structure, so they run in lockstep batches of ``--batch`` (default :data:`REPLICATE_BATCH`)
+through :func:`~neuroagents.batch.executors.run_batch` (:mod:`neuroagents.lockstep`), each replicate giving the
+table it gives alone.
 
 A run of replicates writes into its directory:
 
@@ -51,6 +51,11 @@ __all__ = ["REPLICATE_FILES", "ReplicatesResult", "check_replicates", "replicate
 
 REPLICATE_FILES = ("timeseries.parquet", "pain_trace.parquet", "manifest.json", "summary.png")
 """What a completed run of replicates leaves in its directory."""
+
+REPLICATE_BATCH = 8
+"""Replicates stepped together by default (``--batch``): on the 2-core CPU of bench/README.md a lockstep batch of 8
+runs ``sni`` and ``carrageenan`` at about 1.17x the runs/hour of one by one; a larger batch gains little there and
+loses more runs to a Ctrl-C."""
 
 SEED_RULE = "replicate k runs with seed + k (seed: --seed, else the scenario's)"
 
@@ -131,7 +136,7 @@ def _failure(tasks, outcome) -> str:
 
 
 def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), backend: str = "auto",
-                   dtype: str = "float64", on_result=None):  # fmt: skip
+                   dtype: str = "float64", on_result=None, batch: int = REPLICATE_BATCH):  # fmt: skip
     """Run ``n`` replicates of ``scenario`` and return their time series as one table.
 
     Parameters
@@ -147,6 +152,8 @@ def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), b
     backend, dtype : str
     on_result : callable, optional
         ``on_result(outcome)`` as each replicate finishes (a :class:`~neuroagents.batch.executors.RunOutcome`).
+    batch : int
+        Replicates stepped together (:func:`run_batches`).
 
     Returns
     -------
@@ -158,15 +165,34 @@ def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), b
     ReplicateRunError
         When a replicate fails (naming it, its seed and the error).
     """
-    from neuroagents.batch import executors
 
     scenario = _scenario(scenario, overrides)
     tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
-    outcomes = executors.run_batch(tasks, on_result=on_result)
+    outcomes = run_batches(tasks, batch, on_result=on_result)
     bad = [o for o in outcomes if not o.ok]
     if bad:
         raise ReplicateRunError(_failure(tasks, bad[0]))
     return replicate_table(outcomes)
+
+
+def run_batches(tasks, batch: int, *, on_result=None) -> list:
+    """Run replicate ``tasks`` in lockstep batches of ``batch`` (:func:`~neuroagents.batch.executors.run_batch`),
+    one batch after another: a run stopped part-way loses the replicates of the batch in progress, never one
+    already reported.
+
+    Examples
+    --------
+    >>> run_batches([], 8)
+    []
+    """
+    from neuroagents.batch import executors
+    from neuroagents.batch.batches import check_batch_size
+
+    batch = check_batch_size(batch)
+    outcomes = []
+    for start in range(0, len(tasks), batch):  # over batches
+        outcomes += executors.run_batch(tasks[start : start + batch], on_result=on_result)
+    return outcomes
 
 
 @dataclass(frozen=True)
@@ -195,12 +221,13 @@ class ReplicatesResult:
 
 def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, backend: str = "auto",
                      dtype: str = "float64", force: bool = False, command: list[str] | None = None,
-                     progress: TextIO | bool = True) -> ReplicatesResult:  # fmt: skip
+                     progress: TextIO | bool = True, batch: int = REPLICATE_BATCH) -> ReplicatesResult:  # fmt: skip
     """Run ``n`` replicates of ``scenario`` and write :data:`REPLICATE_FILES` into ``out_dir``.
 
-    Stopped part-way (KeyboardInterrupt, a failed replicate), it writes the replicates finished so far and a
-    manifest saying ``interrupted`` or ``failed`` (and each replicate's status), then raises. A failed replicate
-does not stop the others.
+    The replicates run in lockstep batches of ``batch`` (:func:`run_batches`). Stopped part-way
+    (KeyboardInterrupt, a failed replicate), it writes the replicates finished so far (those of the batches
+    that ended) and a manifest saying ``interrupted`` or ``failed`` (and each replicate's status), then raises.
+    A failed replicate does not stop the others.
 
     Raises
     ------
@@ -209,7 +236,7 @@ does not stop the others.
     ReplicateRunError
         A replicate failed (the ones before it are written).
     """
-    from neuroagents.batch import executors
+    from neuroagents.batch.batches import check_batch_size
     from neuroagents.checkpoint import CHECKPOINT_FILE
     from neuroagents.outputs import check_directory_path, check_out_dir, check_resources, estimate_run, prepare_out_dir
     from neuroagents.progress import RunCounter
@@ -218,6 +245,7 @@ does not stop the others.
 
     t0 = time.perf_counter()
     n = check_replicates(n)
+    check_batch_size(batch)
     path = Path(out_dir)
     check_name(scenario.scenario.name)
     check_directory_path(path)
@@ -250,7 +278,7 @@ does not stop the others.
 
         status, error = "completed", None
         try:
-            executors.run_batch(tasks, on_result=finished)
+            run_batches(tasks, batch, on_result=finished)
         except KeyboardInterrupt:
             status, error = "interrupted", {"type": "KeyboardInterrupt", "message": "interrupted"}
         bar.close()

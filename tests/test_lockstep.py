@@ -1,0 +1,130 @@
+"""Lockstep batches (:mod:`neuroagents.lockstep`): each run of a batch equals the same run made alone, bit for bit
+on NumPy, when the runs differ in seed and in drugs, interventions, injections, sex and cell rates; the batch's
+fields are one array per compartment, diffused by one kernel call."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuroagents.batch import executors
+from neuroagents.batch.executors import RunTask
+from neuroagents.errors import ConfigError
+from neuroagents.lockstep import Lockstep
+from neuroagents.model import NeuroImmuneModel
+from neuroagents.scenario import load_scenario
+
+
+def _drug(doc, k):
+    doc["drugs"] = [] if k == 0 else [{**doc["drugs"][0], "start_min": 20.0 * k, "dose_mg_per_kg": 5.0 * k}]
+
+
+def _transfer(doc, k):
+    doc["interventions"][1].update(time_min=30.0 * k, n=3 + 4 * k)
+
+
+def _injection(doc, k):
+    doc["injections"][0].update(dose_ug_per_mL=100.0 + 300.0 * k, time_min=10.0 * k)
+
+
+def _sex_and_rate(doc, k):
+    doc["scenario"]["sex"] = ("male", "female", "female")[k]
+    doc.setdefault("cells", {}).setdefault("macrophage", {})["speed_um_per_min"] = 1.0 + k
+
+
+CASES = {
+    "arthritis_tofacitinib": _drug,  # no drug, then a dose from 20 min, twice as much from 40 min
+    "sni_rag1_transfer": _transfer,  # the transferred T cells: how many, when
+    "carrageenan": _injection,  # the dose and time of the injection
+    "cfa": _sex_and_rate,  # sex, and a cell rate
+}
+
+
+def _tasks(name, vary, hours=2.0, n=3):
+    base = load_scenario(name, [f"scenario.duration_min={hours * 60.0}"]).resolved()
+    tasks = []
+    for k in range(n):  # over runs: each its own seed and its own value of what varies
+        doc = copy.deepcopy(base)
+        doc["scenario"]["seed"] = 11 + k
+        vary(doc, k)
+        tasks.append(RunTask(f"r{k}", 0, k, 11 + k, {}, doc, "numpy", "float64", trace=True))
+    return tasks
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_run_of_a_lockstep_batch_equals_it_alone(name):
+    tasks = _tasks(name, CASES[name])
+    together = executors.run_batch(tasks)
+    alone = [executors.run_task(t) for t in tasks]
+    for a, b in zip(together, alone, strict=True):  # over runs
+        assert a.ok and b.ok, (a.error, b.error)
+        assert a.info["lockstep"] == 3 and a.info["batch_size"] == 3
+        pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+        pd.testing.assert_frame_equal(a.trace, b.trace, check_exact=True)
+    # what varies matters: no two runs are the same (so an engine that mixed them up would fail)
+    last = [o.table.drop(columns=["run_id", "replicate", "seed"]).iloc[-1] for o in together]
+    assert not last[0].equals(last[1]) and not last[1].equals(last[2])
+
+
+def test_the_batch_diffuses_all_its_fields_in_one_call_per_compartment():
+    s = load_scenario("sni")
+    models = [NeuroImmuneModel.from_scenario(s, seed=k) for k in (1, 2, 3)]
+    batch = Lockstep(models)
+    for _ in range(3):  # over steps
+        batch.step()
+        batch.check_fields()
+    for name, (fields, production, consumption) in batch.stacks.items():  # over compartments
+        env = models[1].compartments[name].env
+        m = len(env.names)
+        assert fields.shape == (3, m, *env.grid.shape) and np.shares_memory(env.fields, fields)
+        assert np.shares_memory(env._production, production) and np.shares_memory(env._consumption, consumption)
+        assert batch._caches[name]._plan.decay_factor.shape == (3 * m,)  # one plan for the 3 runs' fields
+    assert [m.steps for m in models] == [3, 3, 3] and models[0].time_min == 3 * models[0].cell_dt_min
+
+
+def test_a_run_whose_fields_go_bad_leaves_the_batch_and_the_others_go_on():
+    s = load_scenario("carrageenan")
+    alone = NeuroImmuneModel.from_scenario(s, seed=2)
+    models = [NeuroImmuneModel.from_scenario(s, seed=k) for k in (1, 2)]
+    batch = Lockstep(models)
+    batch.step()
+    alone.step()
+    models[0].env.fields[0, 3, 3] = -1.0
+    batch.check_fields()
+    assert list(batch.dropped) == [0] and "has NaN, infinite or negative values" in str(batch.dropped[0])
+    assert batch.models == [models[1]] and batch.index == [1]
+    for _ in range(5):  # over steps: the run left goes on as it would alone
+        batch.step()
+        alone.step()
+    for name, comp in alone.compartments.items():  # over compartments
+        assert np.array_equal(comp.env.fields, models[1].compartments[name].env.fields)
+
+
+def test_runs_of_different_structures_are_refused():
+    small = NeuroImmuneModel(seed=1, width_um=200, height_um=200, n_mast_cells=2, n_macrophages=2, n_neurons=2)
+    wide = NeuroImmuneModel(seed=1, width_um=300, height_um=200, n_mast_cells=2, n_macrophages=2, n_neurons=2)
+    with pytest.raises(ConfigError, match=r"models\[1\] = 'a different structure': must be runs of one structure"):
+        Lockstep([small, wide])
+
+
+def test_a_lockstep_step_on_the_device_path_syncs_only_where_declared_and_equals_the_runs_alone():
+    from neuroagents.backend import strict_backend
+    from neuroagents.host_syncs import DECLARED, KNOWN
+
+    backend = strict_backend(mode="record", allow={**DECLARED, **KNOWN})
+    s = load_scenario("sni")
+    models = [NeuroImmuneModel.from_scenario(s, backend=backend, seed=k) for k in (1, 2)]
+    alone = NeuroImmuneModel.from_scenario(s, backend=backend, seed=2)
+    batch = Lockstep(models)
+    backend.xp.syncs.clear()
+    for _ in range(3):  # over steps
+        batch.step()
+        alone.step()
+    forbidden = sorted({f"{x.label}: {x.where}: {x.op}" for x in backend.xp.syncs if x.allowed is None})
+    assert not forbidden, "host syncs outside the declared points:\n" + "\n".join(forbidden)
+    for name, comp in alone.compartments.items():  # over compartments
+        batched = models[1].compartments[name].env.fields
+        assert np.array_equal(backend.to_host(comp.env.fields), backend.to_host(batched))
