@@ -30,5 +30,7 @@ part run_axis_numpy 60 python3 bench/run_axis.py sni --warm 100 --steps 150
 part diffusion_gpu 70 python3 bench/diffusion.py --gpu-only
 part big_step_cupy 70 python3 bench/big_step.py --backend cupy
 part pytest_gpu 120 python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 100 tests/test_kernels_cupy.py \
-  tests/test_model.py tests/test_checkpoint.py tests/test_checkpoint_device.py
+  tests/test_model.py tests/test_checkpoint.py tests/test_checkpoint_device.py tests/test_lockstep.py
+part ensemble_cupy 150 python3 bench/ensemble.py --backend cupy --sizes 1,8,64 --sni-days 0.25 --carrageenan-hours 2
+part device_calls_batch 60 python3 bench/device_calls.py sni carrageenan --batch 8
 part gpu_parity 150 python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 140 -n 8 tests/test_gpu_parity.py

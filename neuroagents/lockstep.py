@@ -32,9 +32,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from neuroagents.errors import ConfigError, NumericalError
+from neuroagents.lockstep_tissue import secrete_stroma, update_swelling
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.tissue.batched_diffusion import step_together
 
@@ -113,22 +115,75 @@ class Lockstep:
         self._pack()
 
     # --- stepping -----------------------------------------------------------------------------
-    def step(self) -> None:
-        """Advance every run by one cell step, phase by phase; a run that raises is dropped (:attr:`dropped`)."""
+    def step(self, label=None) -> None:
+        """Advance every run by one cell step, phase by phase; a run that raises is dropped (:attr:`dropped`).
+
+        ``label``: a context manager factory called with each phase's name around it (the strict backend's
+        ``xp.label``, to count device operations per phase: ``bench/device_calls.py --batch``).
+        """
         if not self.models:
             return
         dt = self.models[0].cell_dt_min
         for model in self.models:  # over runs: what Mesa's wrapper of ``step`` does first
             model.steps += 1
         for phase in self.models[0].phase_order:
-            if phase == "diffuse" and all(map(_batched_diffusion, self.models)):
-                self._diffuse(dt)
-                continue
-            for pos in reversed(range(len(self.models))):  # over runs (from the end: a drop leaves earlier ones)
-                try:
-                    getattr(self.models[pos], f"_phase_{phase}")(dt)
-                except Exception as exc:  # the run's failure is its result; the others go on
-                    self.drop(pos, exc)
+            with label(phase) if label is not None else contextlib.nullcontext():
+                self._phase(phase, dt)
+
+    def _phase(self, phase: str, dt: float) -> None:
+        """One phase of every run: together where it can be, else run by run."""
+        stock = all(type(m)._phase_secrete is NeuroImmuneModel._phase_secrete for m in self.models)
+        if phase == "diffuse" and all(map(_batched_diffusion, self.models)):
+            self._shared(self._diffuse, dt)
+        elif phase == "secrete" and stock:
+            self._each(lambda m: m._secrete_cells())
+            for name in list(self.models[0].compartments):  # over compartments
+                self._shared(self._stroma, name, dt)
+                drives: dict = {}
+                self._shared(self._swelling, name, dt, drives)
+                self._each(lambda m, name=name, d=drives: m._secrete_kinins(m.compartments[name], dt, d.get(id(m))))
+            self._each(lambda m: m._release_injections(dt))
+        else:
+            self._each(lambda m: getattr(m, f"_phase_{phase}")(dt))
+
+    def _each(self, work) -> None:
+        """``work(model)`` for every run; a run that raises leaves the batch (:meth:`drop`), the others go on."""
+        for pos in reversed(range(len(self.models))):  # over runs (from the end: a drop leaves earlier ones)
+            try:
+                work(self.models[pos])
+            except Exception as exc:  # the run's failure is its result
+                self.drop(pos, exc)
+
+    def _shared(self, work, *args) -> None:
+        """``work(*args)`` for all the runs at once; if it raises, no run can be told apart: every run fails."""
+        if not self.models:
+            return
+        try:
+            work(*args)
+        except Exception as exc:
+            for pos in reversed(range(len(self.models))):  # over runs
+                self.drop(pos, exc)
+
+    def _swelling(self, name: str, dt: float, drives: dict) -> None:
+        """Swelling of compartment ``name`` in every run (together when their parameters are equal); each run's
+        drive this step into ``drives`` (by ``id`` of its model), for its kinins."""
+        swellings = [m.compartments[name].swelling for m in self.models]
+        if len(swellings) > 1 and all(s.params == swellings[0].params for s in swellings):
+            rows = update_swelling(swellings, dt, self.stacks[name][0])
+            rows = [None if rows is None else rows[k] for k in range(len(swellings))]
+        else:  # runs that differ in the swelling's numbers: each alone
+            rows = [s.update(dt) for s in swellings]
+        drives.update((id(m), row) for m, row in zip(self.models, rows, strict=True))
+
+    def _stroma(self, name: str, dt: float) -> None:
+        """Stromal COX-2 of compartment ``name`` in every run: together when their parameters are equal."""
+        stromas = [m.compartments[name].stroma for m in self.models]
+        if len(stromas) > 1 and all(s.params == stromas[0].params for s in stromas):
+            fields, production, _ = self.stacks[name]
+            secrete_stroma(stromas, dt, fields, production)
+        else:  # runs that differ in the stroma's numbers: each alone
+            for s in stromas:  # over runs
+                s.secrete(dt)
 
     def _diffuse(self, dt: float) -> None:
         """The diffuse phase of every run: per compartment, one call over the batch's fields per sub-step."""

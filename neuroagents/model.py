@@ -419,17 +419,33 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
             ct.decide(dt)
 
     def _phase_secrete(self, dt):
+        self._secrete_cells()
+        for comp in self.compartments.values():  # over compartments: stromal PGE2, leak (vectorized over voxels)
+            comp.stroma.secrete(dt)
+            self._secrete_leak(comp, dt)
+        self._release_injections(dt)
+
+    def _secrete_cells(self) -> None:
+        """The secrete phase's first part: sources cleared, then every cell type's release and uptake."""
         for comp in self.compartments.values():
             comp.env.clear_sources()
         for ct in self._cell_types():
             if ct.n:
                 ct.secrete()
-        for comp in self.compartments.values():  # over compartments: stromal PGE2, leak (vectorized over voxels)
-            comp.stroma.secrete(dt)
-            exudation = comp.swelling.update(dt)
-            if getattr(comp, "kinins", None) is not None:  # a checkpoint from before the kinins has none
-                comp.kinins.secrete(dt, exudation)
-        for inj in self.given_injections:  # depots release on
+
+    def _secrete_leak(self, comp, dt) -> None:
+        """Swelling and the kinins it feeds, in ``comp`` (after its stroma: a lockstep batch runs the stroma and the
+        swelling of its runs together, then :meth:`_secrete_kinins` of each)."""
+        self._secrete_kinins(comp, dt, comp.swelling.update(dt))
+
+    def _secrete_kinins(self, comp, dt, exudation) -> None:
+        """The kinins of ``comp``, from the swelling's drive this step (``exudation``, ``(V,)`` or None)."""
+        if getattr(comp, "kinins", None) is not None:  # a checkpoint from before the kinins has none
+            comp.kinins.secrete(dt, exudation)
+
+    def _release_injections(self, dt) -> None:
+        """The secrete phase's last part: depots release on."""
+        for inj in self.given_injections:  # over injections given
             inj.release(self.compartments, self.time_min, dt)
 
     def _phase_diffuse(self, dt):

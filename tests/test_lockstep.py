@@ -28,18 +28,24 @@ def _transfer(doc, k):
 
 def _injection(doc, k):
     doc["injections"][0].update(dose_ug_per_mL=100.0 + 300.0 * k, time_min=10.0 * k)
+    nsaid = {"drug": "celecoxib", "route": "oral", "dose_mg_per_kg": 10.0 * k, "n_doses": 1}
+    anti_tnf = {"drug": "adalimumab", "route": "sc", "dose_mg_per_kg": 10.0}
+    doc["drugs"] = [[], [nsaid], [nsaid, anti_tnf]][k]  # the stroma's COX-2 block and free TNF differ by run
+    doc["inhibition"] = {"TNFR1": 0.3 * k, "IL1R1": 0.2 * k}  # and the receptors of the stroma and the venules
 
 
 def _sex_and_rate(doc, k):
     doc["scenario"]["sex"] = ("male", "female", "female")[k]
     doc.setdefault("cells", {}).setdefault("macrophage", {})["speed_um_per_min"] = 1.0 + k
+    doc["stroma"] = {"hill": 3.0 - 0.5 * k}  # the stroma's and the swelling's numbers differ: each run's alone
+    doc["swelling"] = {"leak_per_min": 0.01 * (1 + k)}
 
 
 CASES = {
     "arthritis_tofacitinib": _drug,  # no drug, then a dose from 20 min, twice as much from 40 min
     "sni_rag1_transfer": _transfer,  # the transferred T cells: how many, when
-    "carrageenan": _injection,  # the dose and time of the injection
-    "cfa": _sex_and_rate,  # sex, and a cell rate
+    "carrageenan": _injection,  # the dose and time of the injection; an NSAID, an anti-TNF
+    "cfa": _sex_and_rate,  # sex, a cell rate, the stroma's Hill coefficient
 }
 
 
@@ -110,21 +116,50 @@ def test_runs_of_different_structures_are_refused():
         Lockstep([small, wide])
 
 
-def test_a_lockstep_step_on_the_device_path_syncs_only_where_declared_and_equals_the_runs_alone():
+@pytest.mark.parametrize("name", ["sni", "carrageenan"])
+def test_a_lockstep_step_on_the_device_path_syncs_only_where_declared_and_equals_the_runs_alone(name):
+    """The device code path (NumPy's rules on the strict backend, not the fused CPU kernels): the batch's shared
+    diffusion, stroma and swelling ask the device nothing outside the declared syncs, and each run equals itself
+    alone (carrageenan: the runs differ in their injection, an NSAID and an anti-TNF, as in the CPU case)."""
     from neuroagents.backend import strict_backend
     from neuroagents.host_syncs import DECLARED, KNOWN
+    from neuroagents.scenario import Scenario
 
     backend = strict_backend(mode="record", allow={**DECLARED, **KNOWN})
-    s = load_scenario("sni")
-    models = [NeuroImmuneModel.from_scenario(s, backend=backend, seed=k) for k in (1, 2)]
-    alone = NeuroImmuneModel.from_scenario(s, backend=backend, seed=2)
+    docs = [t.scenario for t in _tasks(name, CASES.get(name, lambda doc, k: None), n=3)]
+
+    def build(doc):
+        return Scenario.model_validate(doc).build_model(backend=backend)
+
+    models = [build(doc) for doc in docs]
+    alone = [build(doc) for doc in docs]
     batch = Lockstep(models)
     backend.xp.syncs.clear()
-    for _ in range(3):  # over steps
+    for _ in range(6):  # over steps
         batch.step()
-        alone.step()
+        for m in alone:  # over runs
+            m.step()
     forbidden = sorted({f"{x.label}: {x.where}: {x.op}" for x in backend.xp.syncs if x.allowed is None})
     assert not forbidden, "host syncs outside the declared points:\n" + "\n".join(forbidden)
-    for name, comp in alone.compartments.items():  # over compartments
-        batched = models[1].compartments[name].env.fields
-        assert np.array_equal(backend.to_host(comp.env.fields), backend.to_host(batched))
+    for a, b in zip(alone, models, strict=True):  # over runs
+        for comp_name, comp in a.compartments.items():  # over compartments
+            other = b.compartments[comp_name]
+            assert np.array_equal(backend.to_host(comp.env.fields), backend.to_host(other.env.fields))
+            assert np.array_equal(backend.to_host(comp.swelling.fluid), backend.to_host(other.swelling.fluid))
+            assert np.array_equal(backend.to_host(comp.stroma.induction), backend.to_host(other.stroma.induction))
+
+
+@pytest.mark.gpu
+def test_a_lockstep_batch_on_a_gpu_equals_its_runs_alone():
+    s = load_scenario("carrageenan")
+    models = [NeuroImmuneModel.from_scenario(s, backend="cupy", seed=k) for k in (1, 2)]
+    alone = NeuroImmuneModel.from_scenario(s, backend="cupy", seed=2)
+    batch = Lockstep(models)
+    for _ in range(20):  # over steps
+        batch.step()
+        batch.check_fields()
+        alone.step()
+    assert not batch.dropped
+    for name, comp in alone.compartments.items():  # over compartments: the same kernels, the same numbers
+        np.testing.assert_allclose(comp.env.to_host(), models[1].compartments[name].env.to_host(), rtol=1e-12, atol=0)
+    assert alone.counts() == models[1].counts()

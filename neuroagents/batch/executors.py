@@ -25,8 +25,8 @@ import platform
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
+from neuroagents.batch.run_types import RunOutcome, RunTask, label_tables
 from neuroagents.errors import ConfigError
 
 __all__ = ["DaskExecutor", "InProcessExecutor", "RunOutcome", "RunTask", "label_tables", "make_executor", "run_batch",
@@ -36,76 +36,12 @@ WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_TH
 """Environment of local Dask workers: one thread each (the workers are the parallelism)."""
 
 
-@dataclass(frozen=True)
-class RunTask:
-    """One run, as plain data.
-
-    Attributes
-    ----------
-    run_id : str
-    point, replicate, seed : int
-    params : dict
-        The varied keys and values (copied into the result's columns).
-    scenario : dict
-        The run's resolved scenario (seed included), validated again where it runs.
-    backend, dtype : str
-    trace : bool
-        Also return the run's pain trace (:meth:`NeuroImmuneModel.pain_trace`; replicates write it).
-    """
-
-    run_id: str
-    point: int
-    replicate: int
-    seed: int
-    params: dict
-    scenario: dict
-    backend: str
-    dtype: str
-    trace: bool = False
-
-
-@dataclass
-class RunOutcome:
-    """What came back from a run: its time series, or its error.
-
-    Attributes
-    ----------
-    run_id : str
-    table : pandas.DataFrame or None
-        ``run_id, point, replicate, seed``, the varied keys, then the model's time series.
-    error : dict or None
-        ``type``, ``message``, ``traceback``.
-    info : dict
-        ``wall_s``, ``host``, ``pid``, ``backend``, ``device``.
-    trace : pandas.DataFrame or None
-        With :attr:`RunTask.trace`: the same leading columns, then the model's pain trace.
-    """
-
-    run_id: str
-    table: object
-    error: dict | None
-    info: dict
-    trace: object = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 @functools.cache
 def _backend_here(choice: str) -> str:
     """The backend ``choice`` resolves to in this process, resolved (and "auto" logged) once per process."""
     from neuroagents.backend import resolve_backend
 
     return resolve_backend(choice).name
-
-
-def label_tables(task: RunTask, table, trace=None) -> None:
-    """Insert the run's leading columns (``run_id, point, replicate, seed``, the varied keys) into its tables."""
-    meta = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed, **task.params}
-    for t in (table, trace) if trace is not None else (table,):
-        for i, (k, v) in enumerate(meta.items()):  # over the leading columns
-            t.insert(i, k, v)
 
 
 def run_task(task: RunTask) -> RunOutcome:

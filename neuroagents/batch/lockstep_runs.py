@@ -68,7 +68,7 @@ def run_lockstep(tasks: Sequence, *, on_result: Callable | None = None, backend_
     list of RunOutcome
         In the order of ``tasks``.
     """
-    from neuroagents.batch.executors import RunOutcome
+    from neuroagents.batch.run_types import RunOutcome
     from neuroagents.lockstep import Lockstep, structure_of
     from neuroagents.outputs import available_memory_bytes
     from neuroagents.scenario import Scenario
@@ -108,7 +108,7 @@ def run_lockstep(tasks: Sequence, *, on_result: Callable | None = None, backend_
 
 def _run_group(tasks, chunk, n_steps: int, final, lockstep_cls, outcome_cls) -> None:
     """Step one lockstep group to its end and report each run (a failure as it happens)."""
-    from neuroagents.batch.executors import label_tables
+    from neuroagents.batch.run_types import label_tables
 
     t0 = time.perf_counter()
     batch = lockstep_cls([model for _, model, _, _ in chunk])

@@ -36,8 +36,8 @@ from neuroagents.tissue.scatter_kernel import scatter_add_scaled
 from neuroagents.units import MOLECULES_PER_NM_UM3
 
 __all__ = [
-    "PendingChecks", "add_export", "add_saturating_secretion", "add_tissue_source", "add_uptake", "gather",
-    "scatter_add",
+    "PendingChecks", "add_export", "add_saturating_secretion", "add_tissue_source", "add_tissue_sources", "add_uptake",
+    "gather", "scatter_add",
 ]  # fmt: skip
 
 
@@ -196,6 +196,34 @@ def add_tissue_source(env, mediator: str, voxels, rate_nM_per_min, dt_min: float
     q_row, _ = env.source_rows(env.index(mediator), consumption=False)
     q_row.reshape(-1)[voxels] += rate_nM_per_min.astype(q_row.dtype)
     return rate_nM_per_min.sum() * (MOLECULES_PER_NM_UM3 * env.grid.voxel_volume_um3 * dt_min)
+
+
+def add_tissue_sources(envs, mediator: str, voxels, rate_nM_per_min, dt_min: float, production):
+    """:func:`add_tissue_source` in the same compartment of the ``B`` runs of a lockstep batch at once.
+
+    Parameters
+    ----------
+    envs : sequence of Microenvironment
+        One per run, in the order of the rows of ``rate_nM_per_min``.
+    mediator : str
+    voxels : ndarray of shape (V,), int
+        Flat voxel indices, all distinct, the same in every run.
+    rate_nM_per_min : ndarray of shape (B, V)
+    dt_min : float
+    production : ndarray of shape (B, M, *grid)
+        The runs' production terms as one array (the batch's; each run's are views of it).
+
+    Returns
+    -------
+    ndarray of shape (B,)
+        Molecules each run added over the step (on the backend: no host sync).
+    """
+    m = envs[0].index(mediator)
+    for env in envs:  # over runs: each marks its row as written
+        env.source_rows(m, consumption=False)
+    q = production.reshape(len(envs), len(envs[0].names), -1)
+    q[:, m, voxels] += rate_nM_per_min.astype(q.dtype)
+    return rate_nM_per_min.sum(axis=-1) * (MOLECULES_PER_NM_UM3 * envs[0].grid.voxel_volume_um3 * dt_min)
 
 
 def add_saturating_secretion(env, mediator: str, voxel_index, rate_per_min, saturation_nM, cell_volume_um3):
