@@ -11,10 +11,12 @@ together does so in one call:
   consumption terms), advanced by one kernel call (:mod:`neuroagents.tissue.batched_diffusion`);
 * **the fields' check** after a step (:meth:`~Lockstep.check_fields`): one reduction per compartment for the
   batch, and the run named only when one fails;
-* every other phase (cells, dosing, pain, recording) still runs run by run: each run's own code, in the batch's
-  order. Moving a phase into the shared arrays is the way on (issue "Ensembles on one device"); each such move
-  must keep what the test of this module checks: every run of a batch equals the same run made alone, bit for
-  bit on NumPy (``tests/test_lockstep.py``).
+* **the tissue's own rules** in the secrete phase, stromal COX-2 and swelling
+  (:mod:`neuroagents.lockstep_tissue`), for runs whose numbers of those rules are equal (else run by run);
+* every other phase and part of a phase (cells, dosing, pain, recording) still runs run by run: each run's own
+  code, in the batch's order. Moving a phase into the shared arrays is the way on (issue "Ensembles on one
+  device"; docs/gpu.md says in which order); each such move must keep what the test of this module checks:
+  every run of a batch equals the same run made alone, bit for bit on NumPy (``tests/test_lockstep.py``).
 
 A run that raises leaves the batch (:meth:`~Lockstep.drop`, with its error); the others go on, their arrays packed
 again. The runs keep their own random generators, so nothing about a run depends on the batch it is in.
