@@ -163,3 +163,21 @@ def test_a_lockstep_batch_on_a_gpu_equals_its_runs_alone():
     for name, comp in alone.compartments.items():  # over compartments: the same kernels, the same numbers
         np.testing.assert_allclose(comp.env.to_host(), models[1].compartments[name].env.to_host(), rtol=1e-12, atol=0)
     assert alone.counts() == models[1].counts()
+
+
+def test_a_batch_larger_than_memory_allows_runs_in_groups_that_fit(monkeypatch):
+    from neuroagents.batch import lockstep_runs
+
+    monkeypatch.setattr(lockstep_runs, "group_size", lambda *args: 2)  # as if memory held two runs at a time
+    sizes, init = [], Lockstep.__init__
+
+    def counting_init(self, models):
+        sizes.append(len(models))
+        init(self, models)
+
+    monkeypatch.setattr(Lockstep, "__init__", counting_init)
+    tasks = _tasks("nerve_injury", lambda doc, k: None, hours=0.5)
+    together = executors.run_batch(tasks)
+    assert sizes == [2, 1] and [o.info["lockstep"] for o in together] == [2, 2, 1]
+    for a, task in zip(together, tasks, strict=True):  # over runs
+        pd.testing.assert_frame_equal(a.table, executors.run_task(task).table, check_exact=True)

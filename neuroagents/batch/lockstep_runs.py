@@ -1,11 +1,12 @@
 """A batch's runs stepped together (:class:`~neuroagents.lockstep.Lockstep`): what :func:`run_batch` does.
 
-The runs of a batch share a structure (:mod:`~neuroagents.batch.batches`), so after building them this module
-puts those whose models agree (:func:`~neuroagents.lockstep.structure_of`) and that run for as many steps into one
-lockstep group, at most as many as half the memory available here holds (:func:`group_size`), and advances each
-group to its end. Each run's result is what :func:`~neuroagents.batch.executors.run_task` returns for it alone —
-the same table, bit for bit on NumPy (``tests/test_lockstep.py``) — with ``info`` saying ``lockstep`` (the runs
-in its group) and ``wall_s`` its share of the group's wall time.
+The runs of a batch share a structure (:mod:`~neuroagents.batch.batches`), so this module builds them one after
+another into lockstep groups of runs whose models agree (:func:`~neuroagents.lockstep.structure_of`) and that run
+for as many steps, at most as many as half the memory available here holds (:func:`group_size`), and advances a
+group to its end as soon as it is full (then the last groups): never more runs in memory than a group. Each
+run's result is what :func:`~neuroagents.batch.executors.run_task` returns for it alone — the same table, bit for
+bit on NumPy (``tests/test_lockstep.py``) — with ``info`` saying ``lockstep`` (the runs in its group) and
+``wall_s`` its share of the group's wall time.
 
 A run that fails (while it is built, in a step, or in the fields' check) is reported at once and leaves its
 group; the others go on. The runs of a group finish together, so a batch stopped part-way (Ctrl-C) loses the
@@ -83,9 +84,9 @@ def run_lockstep(tasks: Sequence, *, on_result: Callable | None = None, backend_
         if on_result is not None:
             on_result(outcome)
 
-    groups: dict[tuple, list] = {}
+    pending: dict[tuple, list] = {}  # structure and steps -> the runs built for the next group of that structure
     available = available_memory_bytes()
-    for i, task in enumerate(tasks):  # over runs: build each (a failure is its result)
+    for i, task in enumerate(tasks):  # over runs: build each (a failure is its result); a full group runs at once
         t0 = time.perf_counter()
         info = {**base, "backend": None, "device": None}
         try:
@@ -93,16 +94,17 @@ def run_lockstep(tasks: Sequence, *, on_result: Callable | None = None, backend_
             model = scenario.build_model(backend=backend_here(task.backend), dtype=task.dtype)
             info.update(backend=model.backend.name, device=model.backend.device)
             n_steps = planned_steps(scenario.duration_min, model.cell_dt_min)
-            key = (structure_of(model), n_steps)
-            group = groups.setdefault(key, [])
-            if not group or len(group[-1]) >= group_size(scenario, model.backend.name, task.dtype, available):
-                group.append([])
-            group[-1].append((i, model, info, time.perf_counter() - t0))
+            size = group_size(scenario, model.backend.name, task.dtype, available)
         except Exception as exc:
             final(i, RunOutcome(task.run_id, None, _error(exc), {**info, "wall_s": round(time.perf_counter() - t0, 3)}))
-    for (_, n_steps), chunks in groups.items():  # over structures
-        for chunk in chunks:  # over lockstep groups
-            _run_group(tasks, chunk, n_steps, final, Lockstep, RunOutcome)
+            continue
+        key = (structure_of(model), n_steps)
+        group = pending.setdefault(key, [])
+        group.append((i, model, info, time.perf_counter() - t0))
+        if len(group) >= size:  # never more runs in memory than a group holds
+            _run_group(tasks, pending.pop(key), n_steps, final, Lockstep, RunOutcome)
+    for (_, n_steps), group in pending.items():  # over structures: their last groups
+        _run_group(tasks, group, n_steps, final, Lockstep, RunOutcome)
     return [outcomes[i] for i in range(len(tasks))]
 
 
