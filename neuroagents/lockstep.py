@@ -42,7 +42,7 @@ from neuroagents.lockstep_tissue import secrete_stroma, update_swelling
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.tissue.batched_diffusion import step_together
 
-__all__ = ["Lockstep", "structure_of"]
+__all__ = ["SHARED_PHASES", "Lockstep", "structure_of"]
 
 
 def structure_of(model) -> tuple:
@@ -56,9 +56,8 @@ def structure_of(model) -> tuple:
             tuple(model.phase_order), comps)  # fmt: skip
 
 
-def _batched_diffusion(model) -> bool:
-    """Whether the model's diffuse phase is the stock one (a subclass may have its own, which runs alone)."""
-    return type(model)._phase_diffuse is NeuroImmuneModel._phase_diffuse
+SHARED_PHASES = ("diffuse", "secrete")
+"""The phases a batch runs (in whole or in part) for all its runs at once, when every run has the stock one."""
 
 
 class Lockstep:
@@ -90,6 +89,9 @@ class Lockstep:
         self.index = list(range(len(models)))  # position in the order given, of each run still in
         self.dropped: dict[int, BaseException] = {}
         self._caches: dict = {}
+        self._together = {phase for phase in SHARED_PHASES  # a subclass's own phase runs run by run
+                          if all(getattr(type(m), f"_phase_{phase}") is getattr(NeuroImmuneModel, f"_phase_{phase}")
+                                 for m in models)}  # fmt: skip
         self._pack()
 
     # --- shared arrays -----------------------------------------------------------------------
@@ -134,10 +136,11 @@ class Lockstep:
 
     def _phase(self, phase: str, dt: float) -> None:
         """One phase of every run: together where it can be, else run by run."""
-        stock = all(type(m)._phase_secrete is NeuroImmuneModel._phase_secrete for m in self.models)
-        if phase == "diffuse" and all(map(_batched_diffusion, self.models)):
+        if phase not in self._together:
+            self._each(lambda m: getattr(m, f"_phase_{phase}")(dt))
+        elif phase == "diffuse":
             self._shared(self._diffuse, dt)
-        elif phase == "secrete" and stock:
+        else:  # secrete: the cells run by run, the tissue's rules together
             self._each(lambda m: m._secrete_cells())
             for name in list(self.models[0].compartments):  # over compartments
                 self._shared(self._stroma, name, dt)
@@ -145,8 +148,6 @@ class Lockstep:
                 self._shared(self._swelling, name, dt, drives)
                 self._each(lambda m, name=name, d=drives: m._secrete_kinins(m.compartments[name], dt, d.get(id(m))))
             self._each(lambda m: m._release_injections(dt))
-        else:
-            self._each(lambda m: getattr(m, f"_phase_{phase}")(dt))
 
     def _each(self, work) -> None:
         """``work(model)`` for every run; a run that raises leaves the batch (:meth:`drop`), the others go on."""

@@ -28,7 +28,7 @@ _HOST_NUMBERS = (int, float)
 
 
 def column(xp, values):
-    """Per-run numbers as a ``(B, 1)`` array, or the one number when there is one run or all are equal host numbers.
+    """Per-run numbers as a ``(B, 1)`` array, or the one number when all are equal host numbers.
 
     Parameters
     ----------
@@ -37,8 +37,6 @@ def column(xp, values):
         One per run (0-d device arrays are stacked on the device, never compared on the host).
     """
     first = values[0]
-    if len(values) == 1:
-        return first
     if all(isinstance(v, _HOST_NUMBERS) for v in values):
         host = [float(v) for v in values]
         if all(v == host[0] for v in host):
@@ -51,8 +49,6 @@ def stacked(objs, attr: str, xp):
     """``(B, ...)``: the ``attr`` arrays of ``objs`` as rows of one array — the one they are views of when
     :func:`unstack` set them and nothing has replaced them since, else a new stack (one copy)."""
     rows = [getattr(o, attr) for o in objs]
-    if len(rows) == 1:
-        return xp.asarray(rows[0])[None]
     memo = objs[0].__dict__.get(f"_{attr}_rows")
     if memo is not None and len(memo[1]) == len(rows) and all(r is v for r, v in zip(rows, memo[1], strict=True)):
         return memo[0]
@@ -61,10 +57,7 @@ def stacked(objs, attr: str, xp):
 
 def unstack(objs, attr: str, stack) -> None:
     """Set each object's ``attr`` to its row of ``stack`` (a view, no copy), remembering the stack for
-    :func:`stacked` (on the first object, and only for a batch: a run alone keeps no extra state)."""
-    if len(objs) == 1:
-        setattr(objs[0], attr, stack[0])
-        return
+    :func:`stacked` (on the first object)."""
     views = [stack[k] for k in range(len(objs))]
     for obj, view in zip(objs, views, strict=True):  # over runs
         setattr(obj, attr, view)

@@ -181,3 +181,19 @@ def test_a_batch_larger_than_memory_allows_runs_in_groups_that_fit(monkeypatch):
     assert sizes == [2, 1] and [o.info["lockstep"] for o in together] == [2, 2, 1]
     for a, task in zip(together, tasks, strict=True):  # over runs
         pd.testing.assert_frame_equal(a.table, executors.run_task(task).table, check_exact=True)
+
+
+def test_a_model_with_its_own_diffuse_phase_diffuses_run_by_run():
+    class Doubled(NeuroImmuneModel):
+        def _phase_diffuse(self, dt):  # its own phase: two half steps
+            super()._phase_diffuse(dt / 2)
+            super()._phase_diffuse(dt / 2)
+
+    kw = {"width_um": 200, "height_um": 200, "n_mast_cells": 3, "n_macrophages": 5, "n_neurons": 2}
+    batch = Lockstep([Doubled(seed=s, **kw) for s in (1, 2)])
+    alone = Doubled(seed=2, **kw)
+    assert batch._together == {"secrete"}
+    for _ in range(4):  # over steps
+        batch.step()
+        alone.step()
+    assert np.array_equal(alone.env.fields, batch.models[1].env.fields)
