@@ -45,6 +45,10 @@ DECLARED = {
         "(one copy) and the mean afferent rate (one copy, with the neurons' state the pain trace reads), cross once "
         "per step"
     ),
+    "neuroagents/lockstep_pain.py:update_pain": (
+        "a lockstep batch's pain update (PainModel.update for all its runs): the same inputs of the runs' "
+        "dorsal-horn circuits cross to the host in one copy for the batch"
+    ),
 }
 """Declared sync points: data crosses here by design (function -> why)."""
 

@@ -38,6 +38,7 @@ import contextlib
 import math
 
 from neuroagents.errors import ConfigError, NumericalError
+from neuroagents.lockstep_pain import together, update_dorsal_horn, update_pain
 from neuroagents.lockstep_tissue import secrete_stroma, update_swelling
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.tissue.batched_diffusion import step_together
@@ -56,7 +57,7 @@ def structure_of(model) -> tuple:
             tuple(model.phase_order), comps)  # fmt: skip
 
 
-SHARED_PHASES = ("diffuse", "secrete")
+SHARED_PHASES = ("diffuse", "secrete", "pain")
 """The phases a batch runs (in whole or in part) for all its runs at once, when every run has the stock one."""
 
 
@@ -140,7 +141,7 @@ class Lockstep:
             self._each(lambda m: getattr(m, f"_phase_{phase}")(dt))
         elif phase == "diffuse":
             self._shared(self._diffuse, dt)
-        else:  # secrete: the cells run by run, the tissue's rules together
+        elif phase == "secrete":  # the cells run by run, the tissue's rules together
             self._each(lambda m: m._secrete_cells())
             for name in list(self.models[0].compartments):  # over compartments
                 self._shared(self._stroma, name, dt)
@@ -148,6 +149,18 @@ class Lockstep:
                 self._shared(self._swelling, name, dt, drives)
                 self._each(lambda m, name=name, d=drives: m._secrete_kinins(m.compartments[name], dt, d.get(id(m))))
             self._each(lambda m: m._release_injections(dt))
+        elif phase == "pain":  # the pain update together where every run has the stock one, the trace run by run
+            if together(self.models):
+                shared: list = []
+                self._shared(lambda: shared.extend(update_pain(self.models, dt, self.stacks)))
+                if shared:
+                    means, names = shared
+                    self._each(lambda m: update_dorsal_horn(m, dt, means[id(m)], names))
+            else:
+                self._each(lambda m: m.pain.update(m, dt))
+            self._each(lambda m: m._trace_pain())
+        else:
+            raise AssertionError(f"no shared version of the {phase!r} phase")
 
     def _each(self, work) -> None:
         """``work(model)`` for every run; a run that raises leaves the batch (:meth:`drop`), the others go on."""

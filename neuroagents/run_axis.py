@@ -18,11 +18,17 @@ Examples
 ([3.0, 4.0, 5.0], (2, 3))
 >>> column(np, [0.5, 0.5]), column(np, [0.0, 0.25]).tolist()
 (0.5, [[0.0], [0.25]])
+>>> class P:
+...     def __init__(self, tau):
+...         self.tau, self.hill = tau, 1.0
+>>> cols = Columns([P(5.0), P(7.0)], np)
+>>> cols.hill, cols.tau.tolist()
+(1.0, [[5.0], [7.0]])
 """
 
 from __future__ import annotations
 
-__all__ = ["column", "stacked", "unstack"]
+__all__ = ["Columns", "column", "stacked", "unstack"]
 
 _HOST_NUMBERS = (int, float)
 
@@ -62,3 +68,32 @@ def unstack(objs, attr: str, stack) -> None:
     for obj, view in zip(objs, views, strict=True):  # over runs
         setattr(obj, attr, view)
     objs[0].__dict__[f"_{attr}_rows"] = (stack, views)
+
+
+class Columns:
+    """The parameters of ``B`` runs read as one object: ``cols.name`` is :func:`column` of each run's ``name``.
+
+    A rule written for one run's parameter object (``p.tau_on_min``) computes every run of a batch when given this
+    object instead and arrays with a leading run axis: a number every run shares stays that number (the run
+    alone's operation), one that differs is a ``(B, 1)`` column.
+
+    Parameters
+    ----------
+    objs : sequence
+        One parameter object per run (e.g. :class:`~neuroagents.pain.PainParams`), in batch order.
+    xp : module
+    """
+
+    def __init__(self, objs, xp):
+        self._objs = list(objs)
+        self._xp = xp
+        self._cache: dict = {}
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._cache[name]
+        except KeyError:
+            value = self._cache[name] = column(self._xp, [getattr(o, name) for o in self._objs])
+            return value

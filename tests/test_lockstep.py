@@ -192,8 +192,42 @@ def test_a_model_with_its_own_diffuse_phase_diffuses_run_by_run():
     kw = {"width_um": 200, "height_um": 200, "n_mast_cells": 3, "n_macrophages": 5, "n_neurons": 2}
     batch = Lockstep([Doubled(seed=s, **kw) for s in (1, 2)])
     alone = Doubled(seed=2, **kw)
-    assert batch._together == {"secrete"}
+    assert batch._together == {"secrete", "pain"}
     for _ in range(4):  # over steps
         batch.step()
         alone.step()
     assert np.array_equal(alone.env.fields, batch.models[1].env.fields)
+
+
+def _pain_numbers(doc, k):
+    """Runs that differ in the nociceptors' numbers (columns of the batch's pain update) and a neuron rate."""
+    doc["pain"] = {**(doc.get("pain") or {}), "tau_on_min": 5.0 + 5.0 * k, "cytokine_soma_weight": 0.25 * k,
+                   "injured_transduction": 1.0 - 0.3 * k}  # fmt: skip
+    doc.setdefault("cells", {}).setdefault("neuron", {})["ectopic_hz"] = 2.0 + k
+
+
+@pytest.mark.parametrize("kd_differs", [False, True])
+def test_runs_that_differ_in_their_pain_numbers_each_equal_themselves_alone(monkeypatch, kd_differs):
+    """The pain update is taken together for runs that differ in the nociceptors' numbers (columns); runs whose IL-6
+    binding constant differs (the JAK network's, built once per constant) update their pain one by one. Either way
+    each run equals itself alone, its pain trace too."""
+    from neuroagents import lockstep
+
+    calls, real = [], lockstep.update_pain
+    monkeypatch.setattr(lockstep, "update_pain", lambda *a: calls.append(a) or real(*a))
+
+    def vary(doc, k):
+        _pain_numbers(doc, k)
+        if kd_differs:
+            doc["pain"]["il6_kd_nM"] = 0.33 * (1 + k)
+
+    tasks = _tasks("sni", vary, hours=1.0)
+    together = executors.run_batch(tasks)
+    assert bool(calls) is not kd_differs
+    for a, task in zip(together, tasks, strict=True):  # over runs
+        b = executors.run_task(task)
+        assert a.ok and b.ok, (a.error, b.error)
+        pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+        pd.testing.assert_frame_equal(a.trace, b.trace, check_exact=True)
+    traces = [o.trace["pain_ongoing_hz"].to_numpy() for o in together]
+    assert not np.array_equal(traces[0], traces[2])  # the numbers matter

@@ -159,7 +159,7 @@ def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[st
     B2 receptors left after tachyphylaxis, shape (n,) (``None``: all)."""
     zero = xp.zeros(n)
     out = {ch: xp.zeros(n) for ch in CHANNELS}
-    p38_gate = 1.0 - float(inhibition.get("P38", 0.0))
+    p38_gate = 1.0 - inhibition.get("P38", 0.0)  # a number, or a column (B, 1) of a lockstep batch's runs
     for e in effects(p):  # over receptors (10), not cells
         c = conc.get(e.mediator, zero)
         if e.route == "jak":
@@ -171,9 +171,14 @@ def undivided_targets(conc: Mapping[str, object], n: int, inhibition: Mapping[st
             occ = _occupancy(xp, c, e.kd_nM, p.hill) * (p38_gate if e.route == "p38" else 1.0)
         for ch in CHANNELS:
             w = getattr(e, ch)
-            if w:
+            if not _is_zero(w):
                 out[ch] = out[ch] + w * occ
     return out
+
+
+def _is_zero(w) -> bool:
+    """Whether the weight ``w`` is the number 0 (a column of per-run weights is not: its zeros add an exact 0)."""
+    return isinstance(w, (int, float)) and w == 0
 
 
 def b2_occupancy(c, p, xp=np):
