@@ -37,8 +37,10 @@ from __future__ import annotations
 import contextlib
 import math
 
+import numpy as np
+
 from neuroagents.errors import ConfigError, NumericalError
-from neuroagents.lockstep_pain import together, update_dorsal_horn, update_pain
+from neuroagents.lockstep_pain import together, trace_rows, trace_together, update_dorsal_horn, update_pain
 from neuroagents.lockstep_tissue import secrete_stroma, update_swelling
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.tissue.batched_diffusion import step_together
@@ -150,15 +152,7 @@ class Lockstep:
                 self._each(lambda m, name=name, d=drives: m._secrete_kinins(m.compartments[name], dt, d.get(id(m))))
             self._each(lambda m: m._release_injections(dt))
         elif phase == "pain":  # the pain update together where every run has the stock one, the trace run by run
-            if together(self.models):
-                shared: list = []
-                self._shared(lambda: shared.extend(update_pain(self.models, dt, self.stacks)))
-                if shared:
-                    means, names = shared
-                    self._each(lambda m: update_dorsal_horn(m, dt, means[id(m)], names))
-            else:
-                self._each(lambda m: m.pain.update(m, dt))
-            self._each(lambda m: m._trace_pain())
+            self._pain(dt)
         else:
             raise AssertionError(f"no shared version of the {phase!r} phase")
 
@@ -179,6 +173,31 @@ class Lockstep:
         except Exception as exc:
             for pos in reversed(range(len(self.models))):  # over runs
                 self.drop(pos, exc)
+
+    def _pain(self, dt: float) -> None:
+        """The pain phase of every run: the pain update and the trace together where they can be
+        (:mod:`neuroagents.lockstep_pain`), the dorsal horns run by run."""
+        if not together(self.models):
+            self._each(lambda m: m.pain.update(m, dt))
+            self._each(lambda m: m._trace_pain())
+            return
+        shared: list = []
+        self._shared(lambda: shared.extend(update_pain(self.models, dt, self.stacks)))
+        if not shared:  # the shared update failed: every run left with its error
+            return
+        host, names = shared
+        rows = {id(m): host[k] for k, m in enumerate(self.models)}
+        self._each(lambda m: update_dorsal_horn(m, dt, rows[id(m)], names))
+        if not self.models:
+            return
+        if not trace_together(self.models):
+            self._each(lambda m: m._trace_pain())
+            return
+        if len(self.models) < host.shape[0]:  # a dorsal horn failed: its run has left the batch
+            host = np.stack([rows[id(m)] for m in self.models])
+        signals: dict = {}
+        self._shared(lambda: signals.update(zip(map(id, self.models), trace_rows(self.models, host), strict=True)))
+        self._each(lambda m: m._append_trace(signals[id(m)]))
 
     def _swelling(self, name: str, dt: float, drives: dict) -> None:
         """Swelling of compartment ``name`` in every run (together when their parameters are equal); each run's

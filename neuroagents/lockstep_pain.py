@@ -21,12 +21,15 @@ binding constants of the two JAK-receptor networks equal (they are built once pe
 
 from __future__ import annotations
 
+import numpy as np
+
 from neuroagents.pain import PainModel, _neurons, grid_mean_spinal
 from neuroagents.pain.dorsal_horn import SPINAL_MEDIATORS
 from neuroagents.pain.nociceptor import _SOMA_ACTING, CHANNELS, SENSITIZERS, Nociceptors
+from neuroagents.pain.trace_batch import trace_key, trace_signals_together
 from neuroagents.run_axis import Columns, column, stacked, unstack
 
-__all__ = ["together", "update_dorsal_horn", "update_pain"]
+__all__ = ["together", "trace_rows", "trace_together", "update_dorsal_horn", "update_pain"]
 
 _STATE = ("priming", "mor", "b2")
 """The nociceptors' state arrays besides the channel drives (one row per run in a batch)."""
@@ -114,7 +117,7 @@ def _spinal_means(models, stacks, xp):
     return present, rows.reshape(rows.shape[0], rows.shape[1], -1).mean(axis=2)
 
 
-def update_pain(models, dt_min: float, stacks) -> tuple[dict, list[str]]:
+def update_pain(models, dt_min: float, stacks) -> tuple[np.ndarray, list[str]]:
     """:meth:`PainModel.update <neuroagents.pain.PainModel.update>` of every run of a batch (:func:`together` holds)
     but the dorsal horn (:func:`update_dorsal_horn`, run by run).
 
@@ -130,8 +133,11 @@ def update_pain(models, dt_min: float, stacks) -> tuple[dict, list[str]]:
 
     Returns
     -------
-    (dict, list of str)
-        ``{id(model): spinal means, host ndarray of shape (S,), nM}`` and the ``S`` spinal mediators' names.
+    (ndarray, list of str)
+        The batch's host copy, shape ``(B, 1 + 5 n + S)``: per run the neurons' mean firing, then their firing,
+        threshold factor, gain (× excitability), transduction and mechanical sensitization (``n`` each: what the
+        trace reads, :meth:`PainModel.trace_signals <neuroagents.pain.PainModel.trace_signals>`), then the ``S``
+        spinal means (nM, before free fractions); and the ``S`` spinal mediators' names.
     """
     first = models[0]
     xp = first.xp
@@ -175,19 +181,49 @@ def update_pain(models, dt_min: float, stacks) -> tuple[dict, list[str]]:
         parts.append(means)
     n = firing.shape[1]
     host = first.backend.to_host(xp.concatenate([xp.asarray(a, dtype=xp.float64) for a in parts], axis=1))
-    for k, pain in enumerate(pains):  # over runs: what the dorsal horn reads, on the host
+    for k, pain in enumerate(pains):  # over runs: what the trace reads, on the host
         pain._trace_host = host[k, : 1 + 5 * n]
-    return {id(m): host[k, 1 + 5 * n :] for k, m in enumerate(models)}, names
+    return host, names
 
 
-def update_dorsal_horn(model, dt_min: float, spinal_means, names) -> None:
+def update_dorsal_horn(model, dt_min: float, row, names) -> None:
     """The rest of :meth:`PainModel.update <neuroagents.pain.PainModel.update>` for one run of a batch, after
-    :func:`update_pain`: the dorsal horn, on the host, from the run's spinal means (``spinal_means``, host, in the
-    order of ``names``) and its neurons' mean firing."""
+    :func:`update_pain`: the dorsal horn, on the host, from the run's row of the batch's host copy (``row``, shape
+    ``(1 + 5 n + S,)``) and the spinal mediators' ``names``."""
     pain = model.pain
+    means = row[row.shape[0] - len(names) :]
     spinal = {}
-    for name, mean in zip(names, spinal_means, strict=True):  # the five spinal mediators
+    for name, mean in zip(names, means, strict=True):  # the five spinal mediators
         free = model.free_fraction(name, spinal=True) if hasattr(model, "free_fraction") else 1.0
         spinal[name] = free * float(mean)
     inhibition = getattr(model, "spinal_inhibition", model.inhibition)
-    pain.dorsal_horn.update(spinal, inhibition, dt_min, float(pain._trace_host[0]))
+    pain.dorsal_horn.update(spinal, inhibition, dt_min, float(row[0]))
+
+
+def trace_together(models) -> bool:
+    """Whether the pain traces of ``models`` (whose pain updates were taken together) can be too: the stock trace
+    step and one :func:`~neuroagents.pain.trace_batch.trace_key` for all."""
+    from neuroagents.model import NeuroImmuneModel
+
+    if any(type(m)._trace_pain is not NeuroImmuneModel._trace_pain for m in models):
+        return False
+    keys = {trace_key(m.pain) for m in models}
+    return len(keys) == 1 and None not in keys
+
+
+def trace_rows(models, host) -> list[dict]:
+    """Each run's pain-trace signals this step (:func:`trace_together` holds), from the batch's host copy (``host``,
+    as :func:`update_pain` returns it); each run's next guess of its crossing kept, as
+    :meth:`PainModel.trace_signals <neuroagents.pain.PainModel.trace_signals>` keeps it."""
+    pains = [m.pain for m in models]
+    n = _neurons(models[0]).n
+    ongoing, thr, gain, transduces, s_mech = (host[:, 1 + j * n : 1 + (j + 1) * n] for j in range(5))
+    idx = {"threshold_factor": thr, "gain": gain, "s_mech": s_mech}
+    results = trace_signals_together([pain.dorsal_horn for pain in pains], pains[0].params, pains[0].species, idx,
+                                     ongoing, transduces, [m._trace_threshold_now() for m in models],
+                                     [pain._trace_guess for pain in pains])  # fmt: skip
+    rows = []
+    for pain, (row, guess) in zip(pains, results, strict=True):  # over runs
+        pain._trace_guess = guess
+        rows.append(row)
+    return rows

@@ -52,12 +52,19 @@ class ModelReadouts:
         signals = getattr(self.pain, "trace_signals", None)
         if signals is None:  # a pain seam without the circuit (e.g. IntrinsicActivity, bench/cells.py): no trace
             return
-        buf = self._pain_trace
-        step = buf.n + 1
+        self._append_trace(signals(self, threshold=self._trace_threshold_now()))
+
+    def _trace_threshold_now(self) -> bool:
+        """Whether this step's trace row has the withdrawal thresholds (every ``trace_threshold_every_steps`` steps
+        and every step that records)."""
+        step = self._pain_trace.n + 1
         records = self.time_min + 1e-9 >= self._next_record_min  # as the record phase decides, next
-        every = int(self.pain.params.trace_threshold_every_steps)
-        row = signals(self, threshold=records or step % every == 0)
-        buf.append((step, self.time_min, *(row[c] for c in buf.columns[2:])))
+        return records or step % int(self.pain.params.trace_threshold_every_steps) == 0
+
+    def _append_trace(self, row: dict) -> None:
+        """Append this step's row of signals (:func:`neuroagents.pain.trace.trace_signals`) to the trace."""
+        buf = self._pain_trace
+        buf.append((buf.n + 1, self.time_min, *(row[c] for c in buf.columns[2:])))
 
     def pain_trace(self) -> pd.DataFrame:
         """The pain trace: one row per cell step (``step``, ``time_min``, cheap pain signals; units in

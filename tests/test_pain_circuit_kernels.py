@@ -49,13 +49,14 @@ def test_simulate_numba_equals_reference(k, dt_s, per_stimulus):
     rng = np.random.default_rng([k, int(dt_s * 1000), per_stimulus])
     fast, ref = _pair()
     f_a, f_c = _inputs(rng, 300, k)
-    if per_stimulus:  # (K,) arrays, as the wind-up readout passes
+    if per_stimulus:  # (K,) arrays, as the wind-up readout passes (and a lockstep batch's trace, with the weights)
         g_max, w_ip = rng.uniform(0.0, 2.0, k), rng.uniform(0.0, P.w_i_p, k)
+        weights = {"w_abeta_p": P.w_abeta_p * rng.uniform(1.0, 2.0, k), "w_c_p": P.w_c_p * rng.uniform(1.0, 2.0, k)}
     else:  # floats
-        g_max, w_ip = 1.7, 0.6 * P.w_i_p
-    state = ref.rest_reference(f_a[0], f_c[0], g_max=g_max, w_ip=w_ip)
-    a = fast.simulate(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
-    b = ref.simulate(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
+        g_max, w_ip, weights = 1.7, 0.6 * P.w_i_p, {}
+    state = ref.rest_reference(f_a[0], f_c[0], g_max=g_max, w_ip=w_ip, **weights)
+    a = fast.simulate(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip, **weights)
+    b = ref.simulate(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip, **weights)
     assert a.shape == b.shape == (300, k)
     assert np.all(np.isfinite(a)) and a.max() > 0.5 * P.p_max_hz  # the protocol drives P through its range
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL_HZ)
@@ -111,10 +112,11 @@ def test_rest_numba_equals_reference(k, per_stimulus):
     f_a, f_c = rng.uniform(0.0, 45.0, k), rng.uniform(0.0, 25.0, k)
     if per_stimulus:
         g_max, w_ip = rng.uniform(0.0, 3.0, k), rng.uniform(0.0, P.w_i_p, k)
+        weights = {"w_abeta_p": P.w_abeta_p * rng.uniform(1.0, 2.0, k), "w_c_p": P.w_c_p * rng.uniform(1.0, 2.0, k)}
     else:
-        g_max, w_ip = 2.5, 0.3 * P.w_i_p
-    a = fast.rest(f_a, f_c, g_max=g_max, w_ip=w_ip)
-    b = ref.rest(f_a, f_c, g_max=g_max, w_ip=w_ip)
+        g_max, w_ip, weights = 2.5, 0.3 * P.w_i_p, {}
+    a = fast.rest(f_a, f_c, g_max=g_max, w_ip=w_ip, **weights)
+    b = ref.rest(f_a, f_c, g_max=g_max, w_ip=w_ip, **weights)
     _assert_state_close(a, b)
     assert np.all(a["g"] <= np.broadcast_to(g_max, (k,)))
 

@@ -253,3 +253,70 @@ def test_a_pain_seam_without_the_circuit_leaves_the_trace_empty():
     m.pain = IntrinsicActivity()
     m.step()
     assert m.steps == 1 and len(m.pain_trace()) == 0 and list(m.pain_trace().columns) == list(TRACE_COLUMNS)
+
+
+def _states(n_runs=4, steps=(6, 12, 20, 30)):
+    """Runs of one small tissue held in different PGE2 levels for different times: their dorsal horns and host state
+    (neurons' indices, ongoing firing, transduction), as a lockstep batch's trace reads them."""
+    runs = []
+    for k in range(n_runs):  # over runs
+        m = make(n_neurons=6, seed=3 + k, params={"astro_potentiation": 0.5})  # (off by default)
+        hold(m, {"PGE2": 5.0 * (k + 1), "IL1B": 0.2 * k}, steps[k])
+        dh = m.pain.dorsal_horn  # each run's slow spinal state its own: NMDA ceiling, disinhibition, potentiation
+        dh.nmda_gain, dh.disinhibition, dh.astrocytes = 1.0 + 0.3 * k, 0.1 * k, 0.2 * k
+        dh._potentiate()
+        idx, ongoing, transduces, _ = m.pain._host_state(m)
+        runs.append((m.pain, idx, ongoing, transduces))
+    return runs
+
+
+def test_the_trace_of_several_runs_at_once_is_each_runs_own():
+    """:func:`trace_signals_together` (a lockstep batch's trace) gives each run what :func:`trace_signals` gives it:
+    the same floats, on threshold steps and others, from guesses at, near and far from each crossing (the far ones
+    take the reference's wider windows)."""
+    from neuroagents.pain.trace_batch import trace_key, trace_signals_together
+
+    runs = _states()
+    assert len({trace_key(pm) for pm, *_ in runs}) == 1
+    assert len({pm.dorsal_horn.potentiation for pm, *_ in runs}) > 1  # the runs' circuits differ
+    stack = {key: np.stack([idx[key] for _, idx, _, _ in runs]) for key in ("s_mech", "threshold_factor", "gain")}
+    ongoing = np.stack([o for _, _, o, _ in runs])
+    transduces = np.stack([t for _, _, _, t in runs])
+    crossings = [trace_signals(pm.dorsal_horn, pm.params, pm.species, idx, o, t, threshold=True)[1]
+                 for pm, idx, o, t in runs]  # fmt: skip
+    assert len(set(crossings)) > 1
+    for thresholds, shift in (([True] * 4, 0), ([False, True, False, True], 1), ([True] * 4, 9), ([False] * 4, 0)):
+        guesses = [max(j + shift * (-1) ** k, 0) for k, j in enumerate(crossings)]
+        pm0 = runs[0][0]
+        together = trace_signals_together([pm.dorsal_horn for pm, *_ in runs], pm0.params, pm0.species, stack, ongoing,
+                                          transduces, thresholds, guesses)  # fmt: skip
+        for (pm, idx, o, t), threshold, guess, got in zip(runs, thresholds, guesses, together, strict=True):
+            want = trace_signals(pm.dorsal_horn, pm.params, pm.species, idx, o, t, threshold=threshold, guess=guess)
+            assert got[1] == want[1]
+            for key, value in want[0].items():  # the same floats, NaN where the reference has NaN
+                assert got[0][key] == value or (np.isnan(value) and np.isnan(got[0][key])), key
+
+
+def test_the_trace_reads_no_parameter_outside_trace_fields():
+    """Every :class:`PainParams` field outside ``TRACE_FIELDS`` (and the force scales) leaves the trace's signals as
+    they are when changed in the parameters it is given (the circuit's come from the dorsal horn, compared apart by
+    ``trace_key``); each field inside changes them: runs that share ``TRACE_FIELDS`` share their trace's numbers."""
+    import copy
+    import dataclasses
+
+    from neuroagents.pain.trace_batch import TRACE_FIELDS
+
+    pm, idx, ongoing, transduces = _states(n_runs=1, steps=(20,))[0]
+
+    def signals(p):
+        return trace_signals(pm.dorsal_horn, p, pm.species, idx, ongoing, transduces, threshold=True, guess=0)[0]
+
+    base = signals(pm.params)
+    for field in dataclasses.fields(pm.params):  # over the parameters (~100)
+        value = getattr(pm.params, field.name)
+        if field.name.endswith("_force_scale_g") or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        p = copy.copy(pm.params)
+        object.__setattr__(p, field.name, type(value)(value * 1.5 + 1))  # no validation: any number will do
+        changed = signals(p) != base
+        assert changed is (field.name in TRACE_FIELDS), field.name

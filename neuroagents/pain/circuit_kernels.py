@@ -40,10 +40,12 @@ _JIT = {"cache": True, "error_model": "numpy"}
 PARAM_NAMES = (
     "w_abeta_i", "i_max_hz", "i_alpha", "i_beta", "i_offset_hz",
     "w_c_e", "w_i_e", "e_max_hz", "e_alpha", "e_beta",
-    "w_abeta_p", "w_c_p", "w_e_p", "p_max_hz", "p_alpha", "p_beta",
+    "w_e_p", "p_max_hz", "p_alpha", "p_beta",
     "m_alpha", "m_beta", "nmda_rise_s", "nmda_decay_s",
 )  # fmt: skip
-"""Order of the circuit parameters in the tuple the kernels take."""
+"""Order of the circuit parameters in the tuple the kernels take. The primary-afferent weights on P
+(``w_abeta_p``, ``w_c_p``: potentiated by astrocytes, so one pair per run) travel per stimulus, as ``g_max`` and
+``w_ip`` do, so that one call can hold the stimuli of several runs (a lockstep batch's pain trace)."""
 
 
 def pack_params(p) -> tuple[float, ...]:
@@ -58,15 +60,15 @@ def _inf(c, xmax, alpha, beta):
 
 
 @njit(**_JIT)
-def rest_kernel(f_a, f_c, g_max, w_ip, prm, iterations, P, E, I, g):
+def rest_kernel(f_a, f_c, g_max, w_ip, w_abeta_p, w_c_p, prm, iterations, P, E, I, g):
     """Fixed point of the circuit for constant inputs, from P = g = 0 (writes ``P``, ``E``, ``I``, ``g``).
 
     Parameters
     ----------
     f_a, f_c : ndarray of shape (K,)
         Aβ and nociceptor (Aδ + C) input, Hz per fibre.
-    g_max, w_ip : ndarray of shape (K,)
-        NMDA ceiling and I -> P weight.
+    g_max, w_ip, w_abeta_p, w_c_p : ndarray of shape (K,)
+        NMDA ceiling, I -> P weight, Aβ -> P and nociceptor -> P weights.
     prm : tuple of float
         Circuit parameters in :data:`PARAM_NAMES` order.
     iterations : int
@@ -81,7 +83,7 @@ def rest_kernel(f_a, f_c, g_max, w_ip, prm, iterations, P, E, I, g):
     that of all ``iterations``.
     """
     (w_abeta_i, i_max, i_alpha, i_beta, i_offset, w_c_e, w_i_e, e_max, e_alpha, e_beta,
-     w_abeta_p, w_c_p, w_e_p, p_max, p_alpha, p_beta, m_alpha, m_beta, rise_s, decay_s) = prm  # fmt: skip
+     w_e_p, p_max, p_alpha, p_beta, m_alpha, m_beta, rise_s, decay_s) = prm  # fmt: skip
     for k in range(f_a.shape[0]):  # over stimuli
         fa = f_a[k]
         fc = f_c[k]
@@ -90,7 +92,7 @@ def rest_kernel(f_a, f_c, g_max, w_ip, prm, iterations, P, E, I, g):
         p = 0.0
         gk = 0.0
         for _ in range(iterations):  # fixed-point iterations
-            p = _inf(w_abeta_p * fa + (w_c_p + gk) * fc + w_e_p * e - w_ip[k] * i, p_max, p_alpha, p_beta)
+            p = _inf(w_abeta_p[k] * fa + (w_c_p[k] + gk) * fc + w_e_p * e - w_ip[k] * i, p_max, p_alpha, p_beta)
             m = 0.5 * (1.0 + math.tanh((p - m_beta) / m_alpha))
             g_new = g_max[k] * (m / rise_s) / (m / rise_s + 1.0 / decay_s)
             if g_new == gk:
@@ -103,15 +105,15 @@ def rest_kernel(f_a, f_c, g_max, w_ip, prm, iterations, P, E, I, g):
 
 
 @njit(**_JIT)
-def simulate_kernel(f_a, f_c, g_max, w_ip, prm, dt_s, dec_p, dec_e, dec_i, P0, E0, I0, g0, out):
+def simulate_kernel(f_a, f_c, g_max, w_ip, w_abeta_p, w_c_p, prm, dt_s, dec_p, dec_e, dec_i, P0, E0, I0, g0, out):
     """Integrate the circuit through time-varying inputs by exponential Euler (writes ``out``).
 
     Parameters
     ----------
     f_a, f_c : ndarray of shape (T, K)
         Aβ and nociceptor input per step, Hz.
-    g_max, w_ip : ndarray of shape (K,)
-        NMDA ceiling and I -> P weight.
+    g_max, w_ip, w_abeta_p, w_c_p : ndarray of shape (K,)
+        NMDA ceiling, I -> P weight, Aβ -> P and nociceptor -> P weights.
     prm : tuple of float
         Circuit parameters in :data:`PARAM_NAMES` order.
     dt_s : float
@@ -124,7 +126,7 @@ def simulate_kernel(f_a, f_c, g_max, w_ip, prm, dt_s, dec_p, dec_e, dec_i, P0, E
         Output: P after each step, Hz.
     """
     (w_abeta_i, i_max, i_alpha, i_beta, i_offset, w_c_e, w_i_e, e_max, e_alpha, e_beta,
-     w_abeta_p, w_c_p, w_e_p, p_max, p_alpha, p_beta, m_alpha, m_beta, rise_s, decay_s) = prm  # fmt: skip
+     w_e_p, p_max, p_alpha, p_beta, m_alpha, m_beta, rise_s, decay_s) = prm  # fmt: skip
     k_rise = 1.0 / rise_s
     k_decay = 1.0 / decay_s
     P = P0.copy()
@@ -139,7 +141,7 @@ def simulate_kernel(f_a, f_c, g_max, w_ip, prm, dt_s, dec_p, dec_e, dec_i, P0, E
             i = i_inf + (I[k] - i_inf) * dec_i
             e_inf = _inf(w_c_e * fc - w_i_e * i, e_max, e_alpha, e_beta)
             e = e_inf + (E[k] - e_inf) * dec_e
-            drive = w_abeta_p * fa + (w_c_p + g[k]) * fc + w_e_p * e - w_ip[k] * i
+            drive = w_abeta_p[k] * fa + (w_c_p[k] + g[k]) * fc + w_e_p * e - w_ip[k] * i
             p_inf = _inf(drive, p_max, p_alpha, p_beta)
             p = p_inf + (P[k] - p_inf) * dec_p
             rate = 0.5 * (1.0 + math.tanh((p - m_beta) / m_alpha)) * k_rise

@@ -327,7 +327,8 @@ class DorsalHorn:
         """The kernel that runs for NumPy inputs: ``"numba"`` or ``"reference"``."""
         return "numba" if self._use_numba() else "reference"
 
-    def rest(self, f_a, f_c, *, g_max=None, w_ip=None, iterations: int = 200) -> CircuitState:
+    def rest(self, f_a, f_c, *, g_max=None, w_ip=None, w_abeta_p=None, w_c_p=None,
+             iterations: int = 200) -> CircuitState:  # fmt: skip
         """Fixed point for constant inputs, reached from P = g = 0 (the lower branch if bistable).
 
         Runs the numba kernel or :meth:`rest_reference` as :attr:`kernel` says; same arguments and result.
@@ -338,6 +339,9 @@ class DorsalHorn:
             Aβ and nociceptor (Aδ + C) input, Hz per fibre (K may be several axes).
         g_max, w_ip : float or ndarray of shape (K,), optional
             NMDA ceiling and I -> P weight (default: the current slow state).
+        w_abeta_p, w_c_p : float or ndarray of shape (K,), optional
+            Aβ -> P and nociceptor -> P weights (default: :attr:`p`'s, as potentiated now); per stimulus where the
+            stimuli are several runs' (a lockstep batch's pain trace).
         iterations : int
             Iterations of the fixed-point map.
 
@@ -349,34 +353,39 @@ class DorsalHorn:
         """
         g_max = self.g_max if g_max is None else g_max
         w_ip = self.w_ip if w_ip is None else w_ip
-        if not self._use_numba(f_a, f_c, g_max, w_ip):
-            return self.rest_reference(f_a, f_c, g_max=g_max, w_ip=w_ip, iterations=iterations)
+        w_abeta_p = self.p.w_abeta_p if w_abeta_p is None else w_abeta_p
+        w_c_p = self.p.w_c_p if w_c_p is None else w_c_p
+        if not self._use_numba(f_a, f_c, g_max, w_ip, w_abeta_p, w_c_p):
+            return self.rest_reference(f_a, f_c, g_max=g_max, w_ip=w_ip, w_abeta_p=w_abeta_p, w_c_p=w_c_p,
+                                       iterations=iterations)  # fmt: skip
         f_a, f_c = np.asarray(f_a, float), np.asarray(f_c, float)
         shape_f = np.broadcast_shapes(f_a.shape, f_c.shape)
-        shape = np.broadcast_shapes(shape_f, np.shape(g_max), np.shape(w_ip))
+        shape = np.broadcast_shapes(shape_f, np.shape(g_max), np.shape(w_ip), np.shape(w_abeta_p), np.shape(w_c_p))
         out = {key: np.empty(math.prod(shape)) for key in ("P", "E", "I", "g")}
         kernels = _numba_kernels()
         kernels.rest_kernel(
-            _flat(f_a, shape), _flat(f_c, shape), _flat(g_max, shape), _flat(w_ip, shape),
-            kernels.pack_params(self.p), int(iterations), out["P"], out["E"], out["I"], out["g"],
+            _flat(f_a, shape), _flat(f_c, shape), _flat(g_max, shape), _flat(w_ip, shape), _flat(w_abeta_p, shape),
+            _flat(w_c_p, shape), kernels.pack_params(self.p), int(iterations), out["P"], out["E"], out["I"], out["g"],
         )  # fmt: skip
         # the reference's shapes: E, I of the inputs; P, g grow with each iteration as g_max and w_ip enter
         shape_p = shape_g = shape
         if iterations < 2:
-            shape_p = np.broadcast_shapes(shape_f, np.shape(w_ip)) if iterations == 1 else shape_f
+            shape_p = (np.broadcast_shapes(shape_f, np.shape(w_ip), np.shape(w_abeta_p), np.shape(w_c_p))
+                       if iterations == 1 else shape_f)  # fmt: skip
             shape_g = shape if iterations == 1 else shape_f
         return {key: _unbroadcast(out[key].reshape(shape), s)
                 for key, s in (("P", shape_p), ("E", shape_f), ("I", shape_f), ("g", shape_g))}  # fmt: skip
 
-    def rest_reference(self, f_a, f_c, *, g_max=None, w_ip=None, iterations: int = 200) -> CircuitState:
+    def rest_reference(self, f_a, f_c, *, g_max=None, w_ip=None, w_abeta_p=None, w_c_p=None,
+                       iterations: int = 200) -> CircuitState:  # fmt: skip
         """Fixed point for constant inputs, reached from P = g = 0 (the lower branch if bistable); NumPy reference.
 
         Parameters
         ----------
         f_a, f_c : float or ndarray of shape (K,)
             Aβ and nociceptor (Aδ + C) input, Hz per fibre.
-        g_max, w_ip : float or ndarray of shape (K,), optional
-            NMDA ceiling and I -> P weight (default: the current slow state).
+        g_max, w_ip, w_abeta_p, w_c_p : float or ndarray of shape (K,), optional
+            As :meth:`rest`.
         iterations : int
             Iterations of the fixed-point map.
 
@@ -387,18 +396,21 @@ class DorsalHorn:
         p = self.p
         g_max = self.g_max if g_max is None else g_max
         w_ip = self.w_ip if w_ip is None else w_ip
+        w_abeta_p = p.w_abeta_p if w_abeta_p is None else w_abeta_p
+        w_c_p = p.w_c_p if w_c_p is None else w_c_p
         f_a, f_c = np.broadcast_arrays(np.asarray(f_a, float), np.asarray(f_c, float))
         i = _inf(p.w_abeta_i * f_a, p.i_max_hz, p.i_alpha, p.i_beta) + p.i_offset_hz
         e = _inf(p.w_c_e * f_c - p.w_i_e * i, p.e_max_hz, p.e_alpha, p.e_beta)
         P = np.zeros_like(f_c)
         g = np.zeros_like(f_c)
         for _ in range(iterations):  # monotone map: converges from below
-            P = _inf(p.w_abeta_p * f_a + (p.w_c_p + g) * f_c + p.w_e_p * e - w_ip * i, p.p_max_hz, p.p_alpha, p.p_beta)
+            P = _inf(w_abeta_p * f_a + (w_c_p + g) * f_c + p.w_e_p * e - w_ip * i, p.p_max_hz, p.p_alpha, p.p_beta)
             m = 0.5 * (1.0 + np.tanh((P - p.m_beta) / p.m_alpha))
             g = g_max * (m / p.nmda_rise_s) / (m / p.nmda_rise_s + 1.0 / p.nmda_decay_s)
         return {"P": P, "E": e, "I": i, "g": g}
 
-    def simulate(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None):
+    def simulate(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None, w_abeta_p=None,
+                 w_c_p=None):  # fmt: skip
         """Integrate the circuit through time-varying inputs.
 
         Runs the numba kernel or :meth:`simulate_reference` as :attr:`kernel` says; same arguments and result.
@@ -413,6 +425,8 @@ class DorsalHorn:
             Initial state (e.g. :meth:`rest`), arrays of shape (K,) (or broadcastable to it).
         g_max, w_ip : float or ndarray of shape (K,), optional
             NMDA ceiling and I -> P weight (default: the current slow state).
+        w_abeta_p, w_c_p : float or ndarray of shape (K,), optional
+            Aβ -> P and nociceptor -> P weights (default: :attr:`p`'s), as in :meth:`rest`.
 
         Returns
         -------
@@ -421,13 +435,16 @@ class DorsalHorn:
         """
         g_max = self.g_max if g_max is None else g_max
         w_ip = self.w_ip if w_ip is None else w_ip
+        w_abeta_p = self.p.w_abeta_p if w_abeta_p is None else w_abeta_p
+        w_c_p = self.p.w_c_p if w_c_p is None else w_c_p
+        weights = {"g_max": g_max, "w_ip": w_ip, "w_abeta_p": w_abeta_p, "w_c_p": w_c_p}
         st = [state[key] for key in ("P", "E", "I", "g")]
-        if not self._use_numba(f_a, f_c, g_max, w_ip, *st):
-            return self.simulate_reference(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
+        if not self._use_numba(f_a, f_c, g_max, w_ip, w_abeta_p, w_c_p, *st):
+            return self.simulate_reference(f_a, f_c, dt_s, state=state, **weights)
         f_a, f_c = np.asarray(f_a, float), np.asarray(f_c, float)
         shape = np.broadcast_shapes(f_a.shape, f_c.shape)
         if not shape:  # no time axis: the reference raises as it always did
-            return self.simulate_reference(f_a, f_c, dt_s, state=state, g_max=g_max, w_ip=w_ip)
+            return self.simulate_reference(f_a, f_c, dt_s, state=state, **weights)
         per = shape[1:] or (1,)  # the stimuli (a protocol of shape (T,) is one stimulus)
         p, dt_s = self.p, float(dt_s)
         dec_p, dec_e, dec_i = (math.exp(-dt_s / t) for t in (p.tau_p_s, p.tau_e_s, p.tau_i_s))
@@ -435,12 +452,13 @@ class DorsalHorn:
         fa, fc = (_flat(x, shape).reshape(out.shape) for x in (f_a, f_c))
         kernels = _numba_kernels()
         kernels.simulate_kernel(
-            fa, fc, _flat(g_max, per), _flat(w_ip, per), kernels.pack_params(p), dt_s, dec_p, dec_e, dec_i,
-            *(_flat(x, per) for x in st), out,
+            fa, fc, _flat(g_max, per), _flat(w_ip, per), _flat(w_abeta_p, per), _flat(w_c_p, per),
+            kernels.pack_params(p), dt_s, dec_p, dec_e, dec_i, *(_flat(x, per) for x in st), out,
         )  # fmt: skip
         return out.reshape(shape)
 
-    def simulate_reference(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None):
+    def simulate_reference(self, f_a, f_c, dt_s: float, *, state: CircuitState, g_max=None, w_ip=None,
+                           w_abeta_p=None, w_c_p=None):  # fmt: skip
         """Integrate the circuit through time-varying inputs; NumPy reference.
 
         Each step holds the inputs constant and relaxes I, E, P (in that order)
@@ -455,7 +473,8 @@ class DorsalHorn:
             Step, s.
         state : CircuitState
             Initial state (e.g. :meth:`rest`), arrays of shape (K,).
-        g_max, w_ip : float or ndarray of shape (K,), optional
+        g_max, w_ip, w_abeta_p, w_c_p : float or ndarray of shape (K,), optional
+            As :meth:`simulate`.
 
         Returns
         -------
@@ -465,6 +484,8 @@ class DorsalHorn:
         p = self.p
         g_max = self.g_max if g_max is None else g_max
         w_ip = self.w_ip if w_ip is None else w_ip
+        w_abeta_p = p.w_abeta_p if w_abeta_p is None else w_abeta_p
+        w_c_p = p.w_c_p if w_c_p is None else w_c_p
         f_a = np.asarray(f_a, float)
         f_c = np.asarray(f_c, float)
         P, E, I, g = (np.array(state[k], dtype=float, copy=True) for k in ("P", "E", "I", "g"))
@@ -477,7 +498,7 @@ class DorsalHorn:
             I = i_inf + (I - i_inf) * dec_i
             e_inf = _inf(p.w_c_e * fc - p.w_i_e * I, p.e_max_hz, p.e_alpha, p.e_beta)
             E = e_inf + (E - e_inf) * dec_e
-            drive = p.w_abeta_p * fa + (p.w_c_p + g) * fc + p.w_e_p * E - w_ip * I
+            drive = w_abeta_p * fa + (w_c_p + g) * fc + p.w_e_p * E - w_ip * I
             p_inf = _inf(drive, p.p_max_hz, p.p_alpha, p.p_beta)
             P = p_inf + (P - p_inf) * dec_p
             rate = 0.5 * (1.0 + np.tanh((P - p.m_beta) / p.m_alpha)) * k_rise
