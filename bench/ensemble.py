@@ -13,8 +13,9 @@ batch size B (default 1, 8, 32 on the CPU; 1, 8, 64, 512 on a GPU):
 4. it prints runs per hour of each and their ratio, with the backend, the machine and the load average.
 
 A batch of two runs or more is stepped in lockstep (:mod:`neuroagents.lockstep`): phase by phase, the diffusion
-of all its runs' fields in one kernel call per compartment and the tissue's own rules (stroma, swelling) in one
-pass, every other phase still run by run. The ratio measures what that buys, and grows as phases move into the
+of all its runs' fields in one kernel call per compartment, the tissue's own rules (stroma, swelling) in one
+pass, and the pain update and trace of all its runs together (:mod:`neuroagents.lockstep_pain`); the cell phases
+still run by run. The ratio measures what that buys, and grows as phases move into the
 batch's shared arrays. A batch of 1 is the same code both ways: its ratio is the machine's noise.
 
 Wall-clock times (``time.perf_counter``) of whole runs, building the model included, after one short warm-up run
@@ -100,8 +101,8 @@ def main(argv=None) -> int:
           f"CPUs, {platform.system()} {platform.release()}; python {platform.python_version()}")  # fmt: skip
     print(f"backend: {backend.name} ({backend.device}); numba threads {numba.get_num_threads()}; load average before "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
-    print("note: a batch runs in lockstep (neuroagents.lockstep): its diffusion and tissue rules shared, the other "
-          "phases run by run; a batch of 1 is the same code both ways (its ratio is noise)")  # fmt: skip
+    print("note: a batch runs in lockstep (neuroagents.lockstep): its diffusion, tissue rules and pain shared, the "
+          "cell phases run by run; a batch of 1 is the same code both ways (its ratio is noise)")  # fmt: skip
     executors.run_batch(tasks_of("sni", 10.0, 1, backend.name) + tasks_of("carrageenan", 10.0, 1, backend.name))
     rows = []
     for name, minutes in runs:  # over scenarios

@@ -13,7 +13,10 @@ together does so in one call:
   batch, and the run named only when one fails;
 * **the tissue's own rules** in the secrete phase, stromal COX-2 and swelling
   (:mod:`neuroagents.lockstep_tissue`), for runs whose numbers of those rules are equal (else run by run);
-* every other phase and part of a phase (cells, dosing, pain, recording) still runs run by run: each run's own
+* **the pain phase** (:mod:`neuroagents.lockstep_pain`): the nociceptors of all runs as ``(B, n)`` rows computed
+  by the reference's own code, one host copy for the batch, and the pain trace of all runs in two circuit-kernel
+  calls (:mod:`neuroagents.pain.trace_batch`); each run's dorsal horn on the host, run by run;
+* every other phase and part of a phase (cells, dosing, recording) still runs run by run: each run's own
   code, in the batch's order. Moving a phase into the shared arrays is the way on (issue "Ensembles on one
   device"; docs/gpu.md says in which order); each such move must keep what the test of this module checks:
   every run of a batch equals the same run made alone, bit for bit on NumPy (``tests/test_lockstep.py``).

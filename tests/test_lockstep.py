@@ -231,3 +231,31 @@ def test_runs_that_differ_in_their_pain_numbers_each_equal_themselves_alone(monk
         pd.testing.assert_frame_equal(a.trace, b.trace, check_exact=True)
     traces = [o.trace["pain_ongoing_hz"].to_numpy() for o in together]
     assert not np.array_equal(traces[0], traces[2])  # the numbers matter
+
+
+def test_a_run_whose_dorsal_horn_fails_leaves_the_batch_and_the_others_trace_on_as_alone():
+    """The pain update and trace are shared, each run's dorsal horn its own: a run that raises there leaves the batch
+    with its error, and the others' pain traces go on equal to their runs alone (the trace's host rows repacked)."""
+    s = load_scenario("sni")
+    models = [NeuroImmuneModel.from_scenario(s, seed=k) for k in (1, 2, 3)]
+    alone = [NeuroImmuneModel.from_scenario(s, seed=k) for k in (1, 3)]
+    batch = Lockstep(models)
+    for _ in range(3):  # over steps
+        batch.step()
+    for m in alone:  # over runs
+        for _ in range(3):  # over steps
+            m.step()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("dorsal horn down")
+
+    models[1].pain.dorsal_horn.update = broken
+    for _ in range(4):  # over steps
+        batch.step()
+        for m in alone:  # over runs
+            m.step()
+    assert list(batch.dropped) == [1] and "dorsal horn down" in str(batch.dropped[1])
+    assert batch.models == [models[0], models[2]]
+    for a, b in zip(alone, batch.models, strict=True):  # over runs
+        pd.testing.assert_frame_equal(a.pain_trace(), b.pain_trace(), check_exact=True)
+        assert a.pain.dorsal_horn.disinhibition == b.pain.dorsal_horn.disinhibition
