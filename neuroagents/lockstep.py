@@ -44,7 +44,7 @@ import numpy as np
 
 from neuroagents.errors import ConfigError, NumericalError
 from neuroagents.lockstep_pain import together, trace_rows, trace_together, update_dorsal_horn, update_pain
-from neuroagents.lockstep_tissue import secrete_stroma, update_swelling
+from neuroagents.lockstep_tissue import clear_sources, secrete_stroma, update_swelling
 from neuroagents.model import NeuroImmuneModel
 from neuroagents.tissue.batched_diffusion import step_together
 
@@ -146,8 +146,10 @@ class Lockstep:
             self._each(lambda m: getattr(m, f"_phase_{phase}")(dt))
         elif phase == "diffuse":
             self._shared(self._diffuse, dt)
-        elif phase == "secrete":  # the cells run by run, the tissue's rules together
-            self._each(lambda m: m._secrete_cells())
+        elif phase == "secrete":  # the sources cleared together, the cells run by run, the tissue's rules together
+            for name in list(self.models[0].compartments):  # over compartments
+                self._shared(self._clear, name)
+            self._each(lambda m: m._secrete_cells(clear=False))
             for name in list(self.models[0].compartments):  # over compartments
                 self._shared(self._stroma, name, dt)
                 drives: dict = {}
@@ -212,6 +214,11 @@ class Lockstep:
         else:  # runs that differ in the swelling's numbers: each alone
             rows = [s.update(dt) for s in swellings]
         drives.update((id(m), row) for m, row in zip(self.models, rows, strict=True))
+
+    def _clear(self, name: str) -> None:
+        """The sources of compartment ``name`` in every run reset, before the cells secrete."""
+        _, production, consumption = self.stacks[name]
+        clear_sources([m.compartments[name].env for m in self.models], production, consumption)
 
     def _stroma(self, name: str, dt: float) -> None:
         """Stromal COX-2 of compartment ``name`` in every run: together when their parameters are equal."""

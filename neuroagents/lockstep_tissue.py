@@ -1,4 +1,5 @@
-"""The tissue's own per-voxel rules for the runs of a lockstep batch at once: stromal COX-2 and swelling.
+"""The tissue's own per-voxel rules for the runs of a lockstep batch at once: stromal COX-2 and swelling, and the
+sources' reset before the cells secrete.
 
 :meth:`Stroma.secrete <neuroagents.stroma.Stroma.secrete>` and :meth:`Swelling.update
 <neuroagents.swelling.Swelling.update>` are the reference: one run, readable, as fast as a run alone can be. The
@@ -23,7 +24,7 @@ from neuroagents.run_axis import column, stacked, unstack
 from neuroagents.swelling import _DILATORS, _OPENERS
 from neuroagents.tissue.exchange import add_tissue_source, add_tissue_sources
 
-__all__ = ["secrete_stroma", "update_swelling"]
+__all__ = ["clear_sources", "secrete_stroma", "update_swelling"]
 
 
 def _flat(objs, fields):
@@ -106,8 +107,8 @@ def _swelling_drive(swellings, flat, occ):
     first = swellings[0]
     comp, p = first.comp, first.params
     xp, names = comp.model.xp, comp.env.names
-    if all(s._fused() for s in swellings):  # one compiled pass per run (neuroagents/swelling_kernel.py)
-        return np.stack([s._drive_fused(None if occ is None else occ[k]) for k, s in enumerate(swellings)])
+    if all(s._fused() for s in swellings):  # one compiled pass for all runs (neuroagents/swelling_kernel.py)
+        return _swelling_drive_fused(swellings, flat, occ)
     closed = xp.ones((len(swellings), int(first.voxels.size)), dtype=xp.float64)  # 1 − P, built up per mediator
     for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
         if name not in names:
@@ -125,6 +126,24 @@ def _swelling_drive(swellings, flat, occ):
         if name in names and not all(s.comp.env.is_zero(name) for s in swellings):  # a zero field adds exactly 0
             flow = flow + getattr(p, g_attr) * _hill(swellings, flat, name, getattr(p, k_attr))
     return (1.0 - closed) * flow
+
+
+def _swelling_drive_fused(swellings, flat, occ):
+    """:meth:`Swelling._drive_fused` of each run, ``(B, V)``, in one call of
+    :func:`~neuroagents.swelling_kernel.drive_kernel_runs` (each run's free fractions and blockades its own)."""
+    from neuroagents.swelling_kernel import drive_kernel_runs
+
+    first = swellings[0]
+    rows, _, k, _, eff, brady_eff, d_rows, _, d_k, d_gain = first._kernel_tables()
+    free, block, d_free = (np.array(x, dtype=np.float64).reshape(len(swellings), -1)
+                           for x in zip(*(s._kernel_run_numbers() for s in swellings), strict=True))  # fmt: skip
+    brady_h = np.zeros((1, 1))
+    if brady_eff >= 0.0:  # the occupancy times each run's B2 receptors left, as the reference
+        brady_h = occ * stacked(swellings, "b2", np)
+    out = np.empty((len(swellings), int(first.voxels.size)))
+    drive_kernel_runs(flat, first.voxels, rows, free, k, block, eff, brady_eff, brady_h, d_rows, d_free, d_k, d_gain,
+                      out)  # fmt: skip
+    return out
 
 
 def update_swelling(swellings, dt_min: float, fields):
@@ -168,3 +187,34 @@ def update_swelling(swellings, dt_min: float, fields):
     unstack(swellings, "matrix", matrix * b + k * (target * tau_m * (1.0 - b) + (fluid - target) * gap))
     unstack(swellings, "fluid", target + (fluid - target) * a)
     return drive
+
+
+# --- the sources' reset (reference: Microenvironment.clear_sources) ---------------------------------------------------
+def clear_sources(envs, production, consumption) -> None:
+    """:meth:`Microenvironment.clear_sources <neuroagents.tissue.Microenvironment.clear_sources>` of the same
+    compartment of ``B`` runs, ``production`` and ``consumption`` their ``(B, M, *grid)`` stacks.
+
+    The rows any run wrote are reset in every run: a row a run did not write since its last reset holds exactly what
+    the reset leaves (zeros, and the vessels' exchange where there is one), so resetting it again changes nothing.
+    Each run's vessels' exchange is then put back where it has one (one write per run).
+    """
+    n = len(envs[0].names)
+    if all(env._sources_known for env in envs):
+        rows = np.flatnonzero(np.logical_or.reduce([env._touched for env in envs]))
+        k_rows = np.flatnonzero(np.logical_or.reduce([env._touched_k for env in envs]))
+    else:
+        rows = k_rows = np.arange(n)
+    for stack, which, reset in ((production, 1, rows), (consumption, 2, k_rows)):  # the two source terms
+        if reset.size == n:
+            stack.fill(0)
+        elif reset.size:
+            stack[:, reset] = 0
+        if reset.size:
+            for k, env in enumerate(envs):  # over runs: each its vessels' exchange
+                if env._base is not None:
+                    at, values = env._base_at[0], env._base_at[which]
+                    stack[k].reshape(n, -1)[reset[:, None], at[None, :]] = values[reset]
+    for env in envs:  # over runs
+        env._touched[:] = False
+        env._touched_k[:] = False
+        env._sources_known = True

@@ -425,9 +425,10 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
             self._secrete_leak(comp, dt)
         self._release_injections(dt)
 
-    def _secrete_cells(self) -> None:
-        """The secrete phase's first part: sources cleared, then every cell type's release and uptake."""
-        for comp in self.compartments.values():
+    def _secrete_cells(self, clear: bool = True) -> None:
+        """The secrete phase's first part: sources cleared (``clear``: a lockstep batch clears them for all its runs
+        at once), then every cell type's release and uptake."""
+        for comp in self.compartments.values() if clear else ():
             comp.env.clear_sources()
         for ct in self._cell_types():
             if ct.n:

@@ -257,30 +257,43 @@ class Swelling:
         bradykinin on the grid)."""
         comp, p = self.comp, self.params
         env = comp.env
-        rows, free, k, block, eff = [], [], [], [], []
+        rows, k, eff = [], [], []
         brady_eff = -1.0
-        for name, receptor, k_attr, e_attr in _OPENERS:  # over six mediators
+        for name, _, k_attr, e_attr in _OPENERS:  # over six mediators
             if name not in env.names:
                 continue
             if name == "bradykinin":
                 brady_eff = float(getattr(p, e_attr))
                 continue
             rows.append(env.index(name))
-            free.append(comp.free_fraction(name))
             k.append(getattr(p, k_attr))
-            block.append(comp.inhibition.get(receptor, 0.0))
             eff.append(getattr(p, e_attr))
-        d_rows, d_free, d_k, d_gain = [], [], [], []
+        d_rows, d_k, d_gain = [], [], []
         for name, k_attr, g_attr in _DILATORS:  # over two vasodilators
             if name in env.names:
                 d_rows.append(env.index(name))
-                d_free.append(comp.free_fraction(name))
                 d_k.append(getattr(p, k_attr))
                 d_gain.append(getattr(p, g_attr))
+        free, block, d_free = self._kernel_run_numbers()
         f64 = np.float64
         return (np.array(rows, dtype=np.int64), np.array(free, f64), np.array(k, f64), np.array(block, f64),
                 np.array(eff, f64), brady_eff, np.array(d_rows, dtype=np.int64), np.array(d_free, f64),
                 np.array(d_k, f64), np.array(d_gain, f64))  # fmt: skip
+
+    def _kernel_run_numbers(self) -> tuple[list, list, list]:
+        """What of :meth:`_kernel_tables` is this run's own (drugs): the openers' free fractions and blockades, and
+        the vasodilators' free fractions, as lists in the tables' order."""
+        comp = self.comp
+        names = comp.env.names
+        free, block, d_free = [], [], []
+        for name, receptor, _, _ in _OPENERS:  # over six mediators
+            if name in names and name != "bradykinin":
+                free.append(comp.free_fraction(name))
+                block.append(comp.inhibition.get(receptor, 0.0))
+        for name, _, _ in _DILATORS:  # over two vasodilators
+            if name in names:
+                d_free.append(comp.free_fraction(name))
+        return free, block, d_free
 
     def _drive_fused(self, b2_occupancy=None):
         from neuroagents.swelling_kernel import drive_kernel

@@ -20,7 +20,7 @@ from numba import njit
 
 from neuroagents.cells.kernels.signaling import JIT
 
-__all__ = ["drive_kernel"]
+__all__ = ["drive_kernel", "drive_kernel_runs"]
 
 
 @njit(inline="always", **JIT)
@@ -31,6 +31,22 @@ def _hill(flat, row, v, free, k):
         c = 0.0
     c = c * free
     return c / (c + k)
+
+
+@njit(inline="always", **JIT)
+def _drive_at(flat, v, open_rows, open_free, open_k, open_block, open_eff, brady_eff, brady_hj, dil_rows, dil_free,
+              dil_k, dil_gain):  # fmt: skip
+    """``P F`` at flat voxel ``v`` (one run's tables; see :func:`drive_kernel`)."""
+    closed = 1.0
+    for o in range(open_rows.shape[0]):
+        h = _hill(flat, open_rows[o], v, open_free[o], open_k[o]) * (1.0 - open_block[o])
+        closed = closed * (1.0 - open_eff[o] * h)
+    if brady_eff >= 0.0:
+        closed = closed * (1.0 - brady_eff * brady_hj)
+    flow = 1.0
+    for d in range(dil_rows.shape[0]):
+        flow = flow + dil_gain[d] * _hill(flat, dil_rows[d], v, dil_free[d], dil_k[d])
+    return (1.0 - closed) * flow
 
 
 @njit(**JIT)
@@ -57,14 +73,22 @@ def drive_kernel(flat, voxels, open_rows, open_free, open_k, open_block, open_ef
     out : ndarray of shape (V,)
     """
     for j in range(voxels.shape[0]):
-        v = voxels[j]
-        closed = 1.0
-        for o in range(open_rows.shape[0]):
-            h = _hill(flat, open_rows[o], v, open_free[o], open_k[o]) * (1.0 - open_block[o])
-            closed = closed * (1.0 - open_eff[o] * h)
-        if brady_eff >= 0.0:
-            closed = closed * (1.0 - brady_eff * brady_h[j])
-        flow = 1.0
-        for d in range(dil_rows.shape[0]):
-            flow = flow + dil_gain[d] * _hill(flat, dil_rows[d], v, dil_free[d], dil_k[d])
-        out[j] = (1.0 - closed) * flow
+        bj = brady_h[j] if brady_eff >= 0.0 else 0.0
+        out[j] = _drive_at(flat, voxels[j], open_rows, open_free, open_k, open_block, open_eff, brady_eff, bj,
+                           dil_rows, dil_free, dil_k, dil_gain)  # fmt: skip
+
+
+@njit(**JIT)
+def drive_kernel_runs(flat, voxels, open_rows, open_free, open_k, open_block, open_eff, brady_eff, brady_h, dil_rows,
+                      dil_free, dil_k, dil_gain, out):  # fmt: skip
+    """:func:`drive_kernel` of the same compartment of ``B`` runs (a lockstep batch) into ``out`` (B, V).
+
+    ``flat`` is ``(B, M, n_voxels)``; ``open_free``, ``open_block`` ``(B, O)``, ``dil_free`` ``(B, D)`` and
+    ``brady_h`` ``(B, V)`` hold each run's own (free fractions, blockades, bradykinin); the rest is shared. Each
+    row is the run's :func:`drive_kernel`, bit for bit (the same per-voxel function).
+    """
+    for b in range(flat.shape[0]):
+        for j in range(voxels.shape[0]):
+            bj = brady_h[b, j] if brady_eff >= 0.0 else 0.0
+            out[b, j] = _drive_at(flat[b], voxels[j], open_rows, open_free[b], open_k, open_block[b], open_eff,
+                                  brady_eff, bj, dil_rows, dil_free[b], dil_k, dil_gain)  # fmt: skip
