@@ -10,8 +10,9 @@ lockstep can hold in one set of arrays with a leading run axis.
 
 A batch of two runs or more is stepped in lockstep (:mod:`neuroagents.lockstep`, through
 :mod:`~neuroagents.batch.lockstep_runs`): its runs advance together phase by phase, their fields diffused in one
-kernel call per compartment, the other phases still run by run; each run gives the table it gives alone. On the
-2-core CPU that buys about 1.1x (bench/README.md), less than spreading runs over workers does, so
+kernel call per compartment, the tissue's rules and the pain phase for all runs at once, the cell phases still run
+by run; each run gives the table it gives alone. On the 2-core CPU that buys 1.2–1.4x (bench/README.md), less than
+spreading runs over the two workers does, and a batch's numba threads would contend with the other worker's, so
 :func:`default_batch_size` stays 1 on every backend: a batch of one keeps every run its own task (the most
 parallelism across workers, and a killed worker loses one run). ``--batch N`` asks for lockstep batches; on a
 GPU, where one run cannot fill the device, that is the way to use it.

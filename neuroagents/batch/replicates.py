@@ -54,8 +54,8 @@ REPLICATE_FILES = ("timeseries.parquet", "pain_trace.parquet", "manifest.json", 
 
 REPLICATE_BATCH = 8
 """Replicates stepped together by default (``--batch``): on the 2-core CPU of bench/README.md a lockstep batch of 8
-runs ``sni`` and ``carrageenan`` at about 1.1x the runs/hour of one by one; a larger batch gains little there and
-loses more runs to a Ctrl-C."""
+runs ``sni`` and ``carrageenan`` at 1.2–1.4x the runs/hour of one by one; a batch of 32 gains a little more there
+(1.3–1.4x) and loses more runs to a Ctrl-C."""
 
 SEED_RULE = "replicate k runs with seed + k (seed: --seed, else the scenario's)"
 
