@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroagents.pain import PainModel, _neurons, grid_mean_spinal
+from neuroagents.pain import PainModel, _neurons, grid_mean_spinal, spinal_env, spinal_levels, trace_parts
 from neuroagents.pain.dorsal_horn import SPINAL_MEDIATORS
-from neuroagents.pain.nociceptor import _SOMA_ACTING, CHANNELS, SENSITIZERS, Nociceptors
+from neuroagents.pain.nociceptor import _SOMA_ACTING, CHANNELS, Nociceptors, sensing
 from neuroagents.pain.trace_batch import trace_key, trace_signals_together
 from neuroagents.run_axis import Columns, column, stacked, unstack
 
@@ -73,10 +73,7 @@ def _concentrations(models, neurons, params, stacks, xp) -> dict:
     """:meth:`Nociceptors.concentrations <neuroagents.pain.nociceptor.Nociceptors.concentrations>` of every run,
     ``{mediator: (B, n)}``, from the batch's fields."""
     first = models[0]
-    axons = getattr(first, "axons", None)
-    env = neurons[0].model.env  # the somata's compartment (the DRG when there are several)
-    term_env = axons.periphery.env if axons is not None else env
-    names = [m for m in (*SENSITIZERS, "IL10", "opioid") if m in env.names]
+    env, term_env, names = sensing(first, neurons[0])
     if not names:
         return {}
     rows = [env.index(m) for m in names]  # the somata's rows, for both compartments' fields, as the reference
@@ -107,8 +104,7 @@ def _inhibition(tables, xp) -> dict:
 def _spinal_means(models, stacks, xp):
     """:func:`~neuroagents.pain.grid_mean_spinal`'s means before the free fraction: ``(names, (B, S) array)``."""
     first = models[0]
-    axons = getattr(first, "axons", None)
-    env = axons.spinal.env if axons is not None and axons.spinal is not None else first.env
+    env = spinal_env(first)
     present = [m for m in SPINAL_MEDIATORS if m in env.names]
     if not present:
         return present, None
@@ -190,14 +186,9 @@ def update_dorsal_horn(model, dt_min: float, row, names) -> None:
     """The rest of :meth:`PainModel.update <neuroagents.pain.PainModel.update>` for one run of a batch, after
     :func:`update_pain`: the dorsal horn, on the host, from the run's row of the batch's host copy (``row``, shape
     ``(1 + 5 n + S,)``) and the spinal mediators' ``names``."""
-    pain = model.pain
-    means = row[row.shape[0] - len(names) :]
-    spinal = {}
-    for name, mean in zip(names, means, strict=True):  # the five spinal mediators
-        free = model.free_fraction(name, spinal=True) if hasattr(model, "free_fraction") else 1.0
-        spinal[name] = free * float(mean)
+    spinal = spinal_levels(model, names, row[row.shape[0] - len(names) :])
     inhibition = getattr(model, "spinal_inhibition", model.inhibition)
-    pain.dorsal_horn.update(spinal, inhibition, dt_min, float(row[0]))
+    model.pain.dorsal_horn.update(spinal, inhibition, dt_min, float(row[0]))
 
 
 def trace_together(models) -> bool:
@@ -217,7 +208,7 @@ def trace_rows(models, host) -> list[dict]:
     :meth:`PainModel.trace_signals <neuroagents.pain.PainModel.trace_signals>` keeps it."""
     pains = [m.pain for m in models]
     n = _neurons(models[0]).n
-    ongoing, thr, gain, transduces, s_mech = (host[:, 1 + j * n : 1 + (j + 1) * n] for j in range(5))
+    ongoing, thr, gain, transduces, s_mech = trace_parts(host, n)
     idx = {"threshold_factor": thr, "gain": gain, "s_mech": s_mech}
     results = trace_signals_together([pain.dorsal_horn for pain in pains], pains[0].params, pains[0].species, idx,
                                      ongoing, transduces, [m._trace_threshold_now() for m in models],

@@ -134,7 +134,7 @@ def _swelling_drive_fused(swellings, flat, occ):
     from neuroagents.swelling_kernel import drive_kernel_runs
 
     first = swellings[0]
-    rows, _, k, _, eff, brady_eff, d_rows, _, d_k, d_gain = first._kernel_tables()
+    rows, k, eff, brady_eff, d_rows, d_k, d_gain = first._kernel_shared_tables()
     free, block, d_free = (np.array(x, dtype=np.float64).reshape(len(swellings), -1)
                            for x in zip(*(s._kernel_run_numbers() for s in swellings), strict=True))  # fmt: skip
     brady_h = np.zeros((1, 1))

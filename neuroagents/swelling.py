@@ -255,8 +255,16 @@ class Swelling:
         """The small arrays of :func:`~neuroagents.swelling_kernel.drive_kernel` now: ``(open_rows, open_free, open_k,
         open_block, open_eff, brady_eff, dil_rows, dil_free, dil_k, dil_gain)`` (``brady_eff`` < 0 without
         bradykinin on the grid)."""
-        comp, p = self.comp, self.params
-        env = comp.env
+        rows, k, eff, brady_eff, d_rows, d_k, d_gain = self._kernel_shared_tables()
+        free, block, d_free = self._kernel_run_numbers()
+        f64 = np.float64
+        return (rows, np.array(free, f64), k, np.array(block, f64), eff, brady_eff, d_rows, np.array(d_free, f64), d_k,
+                d_gain)  # fmt: skip
+
+    def _kernel_shared_tables(self) -> tuple:
+        """What of :meth:`_kernel_tables` follows from the parameters and the grid (the same in every run of a lockstep
+        batch): ``(open_rows, open_k, open_eff, brady_eff, dil_rows, dil_k, dil_gain)``."""
+        p, env = self.params, self.comp.env
         rows, k, eff = [], [], []
         brady_eff = -1.0
         for name, _, k_attr, e_attr in _OPENERS:  # over six mediators
@@ -274,11 +282,9 @@ class Swelling:
                 d_rows.append(env.index(name))
                 d_k.append(getattr(p, k_attr))
                 d_gain.append(getattr(p, g_attr))
-        free, block, d_free = self._kernel_run_numbers()
         f64 = np.float64
-        return (np.array(rows, dtype=np.int64), np.array(free, f64), np.array(k, f64), np.array(block, f64),
-                np.array(eff, f64), brady_eff, np.array(d_rows, dtype=np.int64), np.array(d_free, f64),
-                np.array(d_k, f64), np.array(d_gain, f64))  # fmt: skip
+        return (np.array(rows, dtype=np.int64), np.array(k, f64), np.array(eff, f64), brady_eff,
+                np.array(d_rows, dtype=np.int64), np.array(d_k, f64), np.array(d_gain, f64))  # fmt: skip
 
     def _kernel_run_numbers(self) -> tuple[list, list, list]:
         """What of :meth:`_kernel_tables` is this run's own (drugs): the openers' free fractions and blockades, and

@@ -36,7 +36,24 @@ from neuroagents.pain.nociceptor import CHANNELS, Nociceptors, channel_targets
 from neuroagents.pain.params import SPECIES, PainParams, force_scale_g, resolve_species
 from neuroagents.params import build_params
 
-__all__ = ["SPECIES", "PainModel", "PainParams", "grid_mean_spinal"]
+__all__ = ["SPECIES", "PainModel", "PainParams", "grid_mean_spinal", "spinal_env", "spinal_levels", "trace_parts"]
+
+
+def spinal_env(model):
+    """The microenvironment whose fields the dorsal horn reads: the dorsal-horn compartment's, or the one tissue
+    patch's when the model has no dorsal horn."""
+    axons = getattr(model, "axons", None)
+    return axons.spinal.env if axons is not None and axons.spinal is not None else model.env
+
+
+def spinal_levels(model, names, means) -> dict[str, float]:
+    """The spinal levels the dorsal horn reads, nM: each mediator's grid mean (``means``, host, in the order of
+    ``names``) times its free fraction in the dorsal horn (neutralizing antibodies)."""
+    out = {}
+    for m, mean in zip(names, means, strict=True):  # five mediators
+        free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
+        out[m] = free * float(mean)
+    return out
 
 
 def grid_mean_spinal(model) -> dict[str, float]:
@@ -45,17 +62,19 @@ def grid_mean_spinal(model) -> dict[str, float]:
     A model with one tissue patch has no dorsal horn: its grid stands in for it. Pass another callable as
     ``PainModel(..., spinal=...)`` to re-point it.
     """
-    axons = getattr(model, "axons", None)
-    env = axons.spinal.env if axons is not None and axons.spinal is not None else model.env
+    env = spinal_env(model)
     present = [m for m in SPINAL_MEDIATORS if m in env.names]
     if not present:
         return {}
     means = model.backend.to_host(env.xp.stack([env.fields[env.index(m)].mean() for m in present]))  # one copy
-    out = {}
-    for m, mean in zip(present, means, strict=True):  # five mediators
-        free = model.free_fraction(m, spinal=True) if hasattr(model, "free_fraction") else 1.0
-        out[m] = free * float(mean)
-    return out
+    return spinal_levels(model, present, means)
+
+
+def trace_parts(host, n: int) -> tuple:
+    """The neurons' state in the pain trace's host copy (:meth:`PainModel._copy_for_trace`): ``host`` is
+    ``(..., 1 + 5 n [+ more])``, the mean firing then ``n`` each of firing, threshold factor, gain (× excitability),
+    transduction and mechanical sensitization; returns those five, each ``(..., n)``."""
+    return tuple(host[..., 1 + k * n : 1 + (k + 1) * n] for k in range(5))
 
 
 def _neurons(model):
@@ -140,8 +159,7 @@ class PainModel:
         if host is None or neurons is None or neurons.n == 0:
             idx, ongoing, transduces, _ = self._host_state(model)
         else:
-            n = (host.size - 1) // 5
-            ongoing, thr, gain, transduces, s_mech = (host[1 + k * n : 1 + (k + 1) * n] for k in range(5))
+            ongoing, thr, gain, transduces, s_mech = trace_parts(host, (host.size - 1) // 5)
             idx = {"threshold_factor": thr, "gain": gain, "s_mech": s_mech}
         out, self._trace_guess = trace.trace_signals(self.dorsal_horn, self.params, self.species, idx, ongoing,
                                                      transduces, threshold=threshold,

@@ -54,7 +54,8 @@ from neuroagents.kinins import b2_left
 from neuroagents.tissue.exchange import gather
 
 __all__ = [
-    "CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "analgesia", "channel_targets", "effects", "undivided_targets",
+    "CHANNELS", "SENSITIZERS", "Effect", "Nociceptors", "analgesia", "channel_targets", "effects", "sensing",
+    "undivided_targets",
 ]
 
 SENSITIZERS = ("TNF", "IL1B", "IL6", "IL17A", "NGF", "PGE2", "histamine", "serotonin", "elastase", "bradykinin")
@@ -195,6 +196,16 @@ def _jak_network(receptor: str, mediator: str, kd_nM: float, hill: float, xp) ->
     return SignalingNetwork((r,), xp=xp)
 
 
+def sensing(model, neurons) -> tuple:
+    """Where the nociceptors of ``model`` read their mediators: ``(env, term_env, names)``, the somata's
+    microenvironment (the DRG when there are several compartments), the peripheral terminals', and the mediators
+    read that are on the grid (:data:`SENSITIZERS`, IL-10, opioid peptides)."""
+    axons = getattr(model, "axons", None)
+    env = neurons.model.env
+    term_env = axons.periphery.env if axons is not None else env
+    return env, term_env, [m for m in (*SENSITIZERS, "IL10", "opioid") if m in env.names]
+
+
 class Nociceptors:
     """Per-neuron sensitization state, kept aligned with the neuron population by id.
 
@@ -262,11 +273,8 @@ class Nociceptors:
     def concentrations(self, model) -> dict[str, object]:
         """Mediators (nM) each neuron senses, ``{name: ndarray (n,)}`` (terminal; soma mixed for cytokines)."""
         neurons = getattr(model, "neurons", None) or model.cell_types["neuron"]
-        axons = getattr(model, "axons", None)
-        env = neurons.model.env  # the somata's compartment (the DRG when there are several)
-        term_env = axons.periphery.env if axons is not None else env
+        env, term_env, names = sensing(model, neurons)
         pop = neurons.pop
-        names = [m for m in (*SENSITIZERS, "IL10", "opioid") if m in env.names]
         if not names:
             return {}
         term = gather(term_env.fields, pop["terminal_voxel"])
