@@ -285,6 +285,19 @@ def _analyze(args: argparse.Namespace) -> int:
     return analyze(args)
 
 
+# --- cohort (neuroagents.cohort) ----------------------------------------------------------------------
+def _configure_cohort(p: argparse.ArgumentParser) -> None:
+    from neuroagents.cohort.command import configure_cohort
+
+    configure_cohort(p)
+
+
+def _cohort(args: argparse.Namespace) -> int:
+    from neuroagents.cohort.command import cohort
+
+    return cohort(args)
+
+
 # --- dashboard (viz/server.py) -----------------------------------------------------------------------
 def _configure_dashboard(p: argparse.ArgumentParser) -> None:
     from viz.server import configure
@@ -317,6 +330,8 @@ COMMANDS: list[Command] = [
     ),
     Command("sweep", "run a sweep file: many runs over parameters and seeds, resumable", _configure_sweep, _sweep),
     Command("analyze", "Sobol or Morris sensitivity indices of a finished sweep", _configure_analyze, _analyze),
+    Command("cohort", "run a virtual cohort: individuals differing in sex and parameters, one row each",
+            _configure_cohort, _cohort),
     Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),
 ]
 """The subcommands, in the order ``--help`` lists them. Later features append theirs."""

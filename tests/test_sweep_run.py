@@ -190,10 +190,10 @@ def test_sigterm_stops_a_sweep_like_ctrl_c():
     import os
     import signal
 
-    from neuroagents.batch.commands import _sigterm_as_interrupt
+    from neuroagents.batch.commands import sigterm_as_interrupt
 
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt), _sigterm_as_interrupt():
+    with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises before this ends
     assert signal.getsignal(signal.SIGTERM) == before

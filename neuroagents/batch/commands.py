@@ -9,7 +9,7 @@ import sys
 
 from neuroagents.errors import NeuroagentsError
 
-__all__ = ["analyze", "configure_analyze", "configure_sweep", "sweep"]
+__all__ = ["SweepFailedRuns", "analyze", "configure_analyze", "configure_sweep", "sigterm_as_interrupt", "sweep"]
 
 
 class SweepFailedRuns(NeuroagentsError):
@@ -36,7 +36,7 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
+def sigterm_as_interrupt():
     """Turn SIGTERM into KeyboardInterrupt for the duration (main thread only; elsewhere a no-op)."""
 
     def interrupt(signum, frame):
@@ -77,7 +77,7 @@ def sweep(args: argparse.Namespace) -> int:
               f"up to {batch} runs")  # fmt: skip
         return 0
     executor = make_executor(args.workers, args.scheduler)
-    with _sigterm_as_interrupt():  # a batch scheduler's SIGTERM stops the sweep as Ctrl-C does: cleanly, resumable
+    with sigterm_as_interrupt():  # a batch scheduler's SIGTERM stops the sweep as Ctrl-C does: cleanly, resumable
         r = run_sweep(args.sweep, args.out, executor=executor, force=args.force, retries=args.retries,
                       batch=args.batch)  # fmt: skip
     print(f"neuroagents sweep {spec.name}: {r.n_runs} runs ({spec.method} design, {spec.replicates} replicates) "

@@ -41,7 +41,7 @@ import numpy as np
 from neuroagents.batch.spec import SweepSpec
 from neuroagents.errors import ConfigError
 
-__all__ = ["Design", "Run", "build_design", "salib_problem", "toml_literal"]
+__all__ = ["Design", "Run", "build_design", "salib_problem", "set_path", "toml_literal"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def toml_literal(value) -> str:
     raise ConfigError("value", value, "a number, a boolean or a string")
 
 
-def _set_path(doc, path: tuple, value) -> bool:
+def set_path(doc, path: tuple, value) -> bool:
     """Set ``path`` in a plain scenario document; False when the path does not lead to an existing table."""
     node = doc
     for part in path[:-1]:  # over key segments
@@ -233,7 +233,7 @@ def run_scenarios(spec: SweepSpec, design: Design, base) -> dict[str, dict]:
     for point, runs in by_point.items():  # over points
         values = design.points[point]
         doc = copy.deepcopy(doc0)
-        ok = all(_set_path(doc, path, _plain(values[k])) for path, k in zip(paths, spec.keys, strict=True))
+        ok = all(set_path(doc, path, _plain(values[k])) for path, k in zip(paths, spec.keys, strict=True))
         resolved = None
         if ok:
             try:

@@ -35,10 +35,10 @@ def check_replicate_options(args: argparse.Namespace) -> None:
 
 def run_replicates_command(args: argparse.Namespace, scenario, out: str | None) -> int:
     """``neuroagents run SCENARIO --replicates N``: N seeds, one table (:mod:`neuroagents.batch.replicates`)."""
-    from neuroagents.batch.commands import _sigterm_as_interrupt
+    from neuroagents.batch.commands import sigterm_as_interrupt
     from neuroagents.batch.replicates import write_replicates
 
-    with _sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
+    with sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
         result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
                                   backend=args.backend, dtype=args.dtype, force=args.force,
                                   command=["neuroagents", *args.argv], batch=args.batch)  # fmt: skip

@@ -50,7 +50,7 @@ from pydantic import ValidationError
 from neuroagents.batch.schema import MAX_RUNS, METHODS, SweepFile
 from neuroagents.errors import ConfigError
 
-__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_sweep", "parse_sweep"]
+__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_sweep", "parse_sweep", "read_toml"]
 
 
 @dataclass(frozen=True)
@@ -141,13 +141,15 @@ class SweepSpec:
         return [p.key for p in self.parameters]
 
 
-def _read(path: Path, label: str) -> dict:
+def read_toml(path: Path, label: str, kind: str = "sweep") -> dict:
+    """The parsed TOML file ``path`` (a sweep or cohort file: ``kind``); a syntax error names ``label``, its line
+    and column."""
     from neuroagents.scenario.loader import ScenarioSyntaxError
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("sweep", str(path), f"a readable UTF-8 sweep file ({exc})") from None
+        raise ConfigError(kind, str(path), f"a readable UTF-8 {kind} file ({exc})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -167,7 +169,7 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("sweep", str(path), "an existing sweep file (.toml)")
-    return parse_sweep(_read(path, str(path)), where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+    return parse_sweep(read_toml(path, str(path)), where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
 
 
 def parse_sweep(doc: dict, *, where: str = "sweep", base_dir: Path | None = None, stem: str = "sweep") -> SweepSpec:

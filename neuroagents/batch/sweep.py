@@ -33,7 +33,7 @@ from neuroagents.outputs import prepare_out_dir
 from neuroagents.progress import RunCounter
 from neuroagents.scenario.checks import check_name
 
-__all__ = ["SweepResult", "plan_sweep", "run_sweep"]
+__all__ = ["SweepResult", "plan_sweep", "run_sweep", "run_tasks"]
 
 
 @dataclass
@@ -119,24 +119,54 @@ def run_sweep(source, out_dir=None, *, executor=None, force: bool = False, retri
         check_name(spec.name)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "sweeps" / spec.name
     design, tasks, record = plan_sweep(spec)
-    lock = prepare_out_dir(out, command=["neuroagents", "sweep", str(spec.where)])  # one sweep per directory
+    text = sweep_text(spec.where) if not isinstance(source, SweepSpec) else None
+    return run_tasks(out, tasks, record, design.table(), text, label=f"sweep {spec.name}",
+                     command=["neuroagents", "sweep", str(spec.where)], executor=executor, force=force,
+                     retries=retries, progress=progress, batch=batch, t0=t0)  # fmt: skip
+
+
+def run_tasks(out, tasks: list[RunTask], record: dict, table, text: str | None, *, label: str, command: list[str],
+              executor=None, force: bool = False, retries: int = 1, progress: TextIO | bool = True, batch: int = 1,
+              t0: float | None = None) -> SweepResult:  # fmt: skip
+    """Run the planned ``tasks`` into the directory ``out`` (a :class:`SweepStore`): what a sweep and a cohort share.
+
+    Parameters
+    ----------
+    out : Path
+    tasks : list of RunTask
+    record : dict
+        What defines the runs (a rerun into ``out`` must match it).
+    table : pandas.DataFrame
+        One row per run (``design.parquet``).
+    text : str or None
+        The file as given (``sweep.toml``).
+    label : str
+        What the progress line and the stop message call it (``"sweep x"``, ``"cohort y"``).
+    command : list of str
+        The command, as the directory's lock records it.
+    executor, force, retries, progress, batch
+        As :func:`run_sweep`.
+    t0 : float, optional
+        ``time.perf_counter()`` when the work started (default: now).
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    lock = prepare_out_dir(out, command=command)  # one writer per directory
     try:
-        return _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0, batch)
+        return _run_locked(out, tasks, record, table, text, label, executor, force, retries, progress, t0, batch)
     finally:
         lock.release()
 
 
-def _run_locked(spec, source, out, design, tasks, record, executor, force, retries, progress, t0,
+def _run_locked(out, tasks, record, table, text, label, executor, force, retries, progress, t0,
                 batch) -> SweepResult:  # fmt: skip
     store = SweepStore(out)
-    text = sweep_text(spec.where) if not isinstance(source, SweepSpec) else None
-    store.prepare(record, text, design.table(), force=force)
+    store.prepare(record, text, table, force=force)
     finished = store.finished()
     todo = [t for t in tasks if t.run_id not in finished]
     executor = executor or InProcessExecutor()
     stream = sys.stderr if progress is True else (progress or None)
     result = SweepResult(out, len(tasks), len(tasks) - len(todo), batch=batch)
-    bar = RunCounter(stream if todo else None, len(todo), f"sweep {spec.name}", skipped=result.done_before)
+    bar = RunCounter(stream if todo else None, len(todo), label, skipped=result.done_before)
     failed_once: set[str] = set()
 
     def report(outcome, attempt, final):
@@ -161,7 +191,7 @@ def _run_locked(spec, source, out, design, tasks, record, executor, force, retri
         bar.close()
         if stream is not None:
             done = result.done_before + len(result.done)
-            stream.write(f"neuroagents: sweep {spec.name} stopped with {done} of {len(tasks)} runs written in {out}; "
+            stream.write(f"neuroagents: {label} stopped with {done} of {len(tasks)} runs written in {out}; "
                          "run the same command again to continue\n")  # fmt: skip
         raise
     bar.close()

@@ -1,0 +1,142 @@
+"""The cohort file: which scenario, how many individuals, their sexes, and how their parameters vary.
+
+A cohort file is TOML (``examples/cohorts/`` has examples; ``docs/cohorts.md`` the whole format)::
+
+    [cohort]
+    scenario = "sni"                   # a built-in name, or a .toml path relative to this file
+    set = ["scenario.duration_days=7"] # fixed overrides, as with --set
+    size = 200                         # individuals
+    seed = 1                           # their draws and their runs' seeds
+    female_fraction = 0.5              # left out: every individual has the scenario's sex
+
+    [[variability]]
+    key = "cells.macrophage.tnf_m1_molecules_per_s"
+    cv = 0.3                           # log-normal, median = the scenario's value, CV 30 %
+    source = "assumption: ..."         # every spread names its source
+
+    [readouts]
+    names = ["withdrawal_threshold_g", "pain_ongoing_hz"]
+    at = ["end", 1440]                 # "end", "mean" (over time) or times in minutes
+
+The tables are checked by the pydantic models of :mod:`~neuroagents.cohort.schema`. Every mistake is a
+:class:`~neuroagents.errors.ConfigError` naming the file, the dotted key, the value and what is allowed (the
+nearest key for a misspelt one).
+
+Examples
+--------
+>>> spec = parse_cohort({"cohort": {"scenario": "healthy", "size": 3, "seed": 7, "female_fraction": 0.5},
+...                      "variability": [{"key": "injury.injured_fraction", "distribution": "logitnormal",
+...                                       "sd": 0.5, "source": "assumption"}]}, where="x.toml")
+>>> spec.size, spec.keys, spec.readouts, spec.at
+(3, ['injury.injured_fraction'], ('withdrawal_threshold_g', 'pain_ongoing_hz'), ('end',))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from neuroagents.batch.spec import read_toml
+from neuroagents.cohort.schema import CohortFile
+from neuroagents.errors import ConfigError
+
+__all__ = ["CohortSpec", "Variability", "load_cohort", "parse_cohort"]
+
+
+@dataclass(frozen=True)
+class Variability:
+    """How one parameter differs between individuals.
+
+    Attributes
+    ----------
+    key : str
+        Dotted scenario key (``cells.macrophage.tnf_m1_molecules_per_s``, ``pain.gain``).
+    distribution : {"lognormal", "logitnormal"}
+    sd_log : float
+        Standard deviation of the normal variable on the log (lognormal) or logit (logitnormal) scale; for a
+        lognormal given by its CV, ``sqrt(log(1 + cv**2))``.
+    spread : str
+        The spread as the file gives it (``cv = 0.3``, ``sd = 0.5``), for tables and messages.
+    source : str
+        Where the spread comes from (a paper, or "assumption" with why).
+    """
+
+    key: str
+    distribution: str
+    sd_log: float
+    spread: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CohortSpec:
+    """A validated cohort file (see the module docstring for the keys)."""
+
+    where: str
+    name: str
+    description: str
+    scenario: str
+    scenario_path: str
+    set: tuple[str, ...]
+    size: int
+    seed: int
+    female_fraction: float | None
+    backend: str
+    dtype: str
+    variability: tuple[Variability, ...]
+    readouts: tuple[str, ...]
+    at: tuple
+
+    def to_dict(self) -> dict:
+        """Plain JSON data: what a cohort directory records, and what a rerun must match."""
+        d = asdict(self)
+        d.pop("where")
+        return d
+
+    @property
+    def keys(self) -> list[str]:
+        """The varied keys, in file order."""
+        return [v.key for v in self.variability]
+
+
+def load_cohort(path: str | os.PathLike) -> CohortSpec:
+    """Read and validate a cohort file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key, the value and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("cohort", str(path), "an existing cohort file (.toml)")
+    doc = read_toml(path, str(path), kind="cohort")
+    return parse_cohort(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+
+
+def parse_cohort(doc: dict, *, where: str = "cohort", base_dir: Path | None = None,
+                 stem: str = "cohort") -> CohortSpec:  # fmt: skip
+    """Validate a cohort document (the parsed TOML) into a :class:`CohortSpec`.
+
+    Raises
+    ------
+    ConfigError
+        The first problem :class:`~neuroagents.cohort.schema.CohortFile` finds, naming ``where``, the dotted key,
+        the value and what is allowed.
+    """
+    from neuroagents.scenario.messages import to_config_error
+
+    try:
+        f = CohortFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where, root=CohortFile) from None
+    c = f.cohort
+    variability = tuple(Variability(v.key, v.distribution, v.sd_log,
+                                    f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
+                        for v in f.variability)  # fmt: skip
+    return CohortSpec(where, c.name, c.description, c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed,
+                      c.female_fraction, c.backend, c.dtype, variability, tuple(f.readouts.names),
+                      tuple(f.readouts.at))  # fmt: skip
