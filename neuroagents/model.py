@@ -135,6 +135,9 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         Overrides of :class:`~neuroagents.kinins.KininParams` (bradykinin formed where plasma leaks).
     species : {"mouse", "rat"}
         Sets the scale of the behavioural readouts (von Frey grams).
+    body_weight_kg : float, optional
+        The animal's weight (kg): mg/kg doses and the allometric PK of its drugs; default the species' reference
+        weight (:data:`neuroagents.pharmacology.pk.SPECIES`).
     seed : int, optional
         Seed of the model's random generator (or pass ``rng``, not both).
     """
@@ -174,6 +177,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         swelling_params: Mapping | None = None,
         kinin_params: Mapping | None = None,
         species: str = "mouse",
+        body_weight_kg: float | None = None,
         sex: str = "male",
         compartments=None,
         axons: Mapping | None = None,
@@ -190,7 +194,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         )  # fmt: skip
         self.sex = sex
         self.mast_cell_stimulus = float(mast_cell_stimulus)
-        self._init_inputs(inhibition, drugs, species)  # inhibition and drug tables (neuroagents.model_inputs)
+        self._init_inputs(inhibition, drugs, species, body_weight_kg)  # inhibition, drugs (neuroagents.model_inputs)
 
         self.backend = resolve_backend(backend)
         self.xp = self.backend.xp

@@ -36,8 +36,11 @@ DRUG_KINDS = ("periphery", "drg", "dorsal_horn")
 class ModelInputs:
     """Drug effects, knockouts and depletions of a :class:`~neuroagents.model.NeuroImmuneModel` (see module)."""
 
-    def _init_inputs(self, inhibition: Mapping | None, drugs, species: str) -> None:
-        """The inhibition and drug tables before any drug acts, and the run's pharmacology."""
+    def _init_inputs(self, inhibition: Mapping | None, drugs, species: str,
+                     body_weight_kg: float | None = None) -> None:
+        """The inhibition and drug tables before any drug acts, and the run's pharmacology (``body_weight_kg``:
+        the animal's weight, default the species' reference weight)."""
+        self.body_weight_kg = None if body_weight_kg is None else float(body_weight_kg)
         self.inhibition = {}
         self.set_inhibition(inhibition or {})
         self.base_inhibition = dict(self.inhibition)
@@ -49,7 +52,7 @@ class ModelInputs:
         self.spinal_neutralization = self.drug_tables["dorsal_horn"]["neutralization"]
         self.enzyme_inhibition = self.drug_tables["periphery"]["enzyme_inhibition"]
         self.mirna_block = self.drug_tables["periphery"]["mirna_block"]
-        self.pharmacology = Pharmacology(list(drugs), species) if drugs else None
+        self.pharmacology = Pharmacology(list(drugs), species, body_weight_kg=body_weight_kg) if drugs else None
 
     def set_inhibition(self, inhibition: Mapping[str, float]) -> None:
         """Replace the fractional inhibition of kinases, pathways or receptors (0..1 each)."""
@@ -75,8 +78,8 @@ class ModelInputs:
         """
         old = self.pharmacology
         schedules = [*(old.schedules if old is not None else ()), schedule]
-        kwargs = {"body_weight_kg": old.body_weight_kg} if old is not None else {}
-        self.pharmacology = Pharmacology(schedules, self.species, **kwargs)
+        weight = old.body_weight_kg if old is not None else getattr(self, "body_weight_kg", None)
+        self.pharmacology = Pharmacology(schedules, self.species, body_weight_kg=weight)
 
     def check_interventions(self, items: list, where: str = "interventions", *, single: bool = False,
                             full: bool = False):  # fmt: skip

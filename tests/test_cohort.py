@@ -14,7 +14,7 @@ from neuroagents.cohort.run import cohort_table, plan_cohort, run_cohort
 from neuroagents.cohort.sample import individuals, typical_value
 from neuroagents.cohort.spec import load_cohort, parse_cohort
 from neuroagents.errors import ConfigError
-from neuroagents.scenario import load_scenario
+from neuroagents.scenario import Scenario, load_scenario
 from neuroagents.sex import SEX_VALUES
 from neuroagents.testing import error_line, run_cli
 
@@ -240,3 +240,35 @@ def test_the_example_cohorts_draw_and_validate():
     for path in files:  # over the examples
         people, tasks, _ = plan_cohort(load_cohort(path))
         assert len(people) == len(tasks) > 0
+
+
+def test_body_weight_is_a_scenario_key_that_sets_the_doses_and_the_pk():
+    sets = ["scenario.duration_min=30"]
+    light = load_scenario("nerve_injury_tofacitinib", sets).build_model()
+    heavy = load_scenario("nerve_injury_tofacitinib", [*sets, "scenario.body_weight_kg=0.05"]).build_model()
+    assert light.pharmacology.body_weight_kg == 0.025 and heavy.pharmacology.body_weight_kg == 0.05  # mouse: 25 g
+    drug = light.pharmacology.drugs[0]
+    d_light, d_heavy = light.pharmacology.doses(drug)[0], heavy.pharmacology.doses(drug)[0]
+    assert d_heavy.amount_mg == pytest.approx(2 * d_light.amount_mg)  # a mg/kg dose
+    # allometry: volumes scale with the weight, clearances slower (W**0.75): a heavier animal keeps the drug longer
+    c_light = light.pharmacology.concentrations(12 * 60.0)[drug]
+    c_heavy = heavy.pharmacology.concentrations(12 * 60.0)[drug]
+    key = next(iter(c_light))
+    assert c_heavy[key] > c_light[key] > 0
+
+
+def test_a_cohort_varies_body_weight_around_the_species_weight():
+    spec = parse_cohort({"cohort": {"scenario": "nerve_injury_tofacitinib", "size": 400, "seed": 2},
+                         "variability": [{"key": "scenario.body_weight_kg", "cv": 0.15, "source": "assumption"}]})
+    doc = load_scenario("nerve_injury_tofacitinib").resolved()
+    people = individuals(spec, doc)
+    w = people["scenario.body_weight_kg"].to_numpy()
+    assert abs(np.median(w) / 0.025 - 1) < 0.04 and abs(w.std() / w.mean() - 0.15) < 0.03
+    small = parse_cohort({"cohort": {"scenario": "nerve_injury_tofacitinib", "size": 2, "seed": 2,
+                                     "set": ["scenario.duration_min=30"]},
+                          "variability": [{"key": "scenario.body_weight_kg", "cv": 0.15, "source": "assumption"}]})
+    people, tasks, _ = plan_cohort(small)
+    for row, task in zip(people.to_dict("records"), tasks, strict=True):  # over individuals
+        assert task.scenario["scenario"]["body_weight_kg"] == row["scenario.body_weight_kg"]
+        model = Scenario.model_validate(task.scenario).build_model()
+        assert model.pharmacology.body_weight_kg == row["scenario.body_weight_kg"]

@@ -2,7 +2,8 @@
 
 A varied parameter's **typical value** is the one the scenario gives an individual of that sex: the value the
 scenario sets, else the sex's own value (:data:`neuroagents.sex.SEX_VALUES`, :data:`~neuroagents.sex.SEX_PAIN_VALUES`),
-else the parameter's default. Individual ``k`` has
+else the parameter's default; for ``scenario.body_weight_kg`` (mg/kg doses and the allometric PK of drugs), the
+species' reference weight. Individual ``k`` has
 
 * ``θ_k = θ_typ · exp(ω · z)`` for a **lognormal** parameter, ``ω = sqrt(log(1 + CV²))``, so the cohort's median is
   ``θ_typ`` and its coefficient of variation the file's ``cv`` (the exponential model of inter-individual
@@ -102,6 +103,10 @@ def typical_value(doc: dict, key: str, sex: str, where: str = "cohort"):
             found = False
             break
     value = node if found else None
+    if value is None and path == ("scenario", "body_weight_kg"):
+        from neuroagents.pharmacology.pk import SPECIES
+
+        value = SPECIES[doc["scenario"]["species"]].body_weight_kg  # the species' reference weight
     if value is None and path[0] in _PARAM_TABLES and len(path) == (3 if path[0] == "cells" else 2):
         kind = path[1] if path[0] == "cells" else None
         if path[0] == "cells":

@@ -74,6 +74,10 @@ class ScenarioMeta(_Table):
     # dependent allodynia in males, T-cell-dependent in females, Sorge 2015 Nat Neurosci 18:1081).
     sex: Literal["female", "male"] = _f("one of 'female', 'male'")
     seed: int = _f("an integer in [0, 2**63 - 1]", ge=0, le=2**63 - 1)
+    # Body weight sets mg/kg doses and the allometric PK (neuroagents/pharmacology/pk.py); left out, the species'
+    # reference weight. Cohorts vary it between individuals (neuroagents/cohort).
+    body_weight_kg: float | None = _f("a body weight in (0, 1000] (kg; left out: the species' reference weight)", None,
+                                      gt=0, le=1000)  # fmt: skip
     duration_days: float | None = _f("a duration in (0, 36500] (days)", None, gt=0, le=36500)
     duration_min: float | None = _f("a duration in (0, 52560000] (min; 100 years)", None, gt=0, le=36500 * 1440)
 
@@ -304,7 +308,8 @@ class Scenario(_Table):
         for i, d in enumerate(self.drugs):  # over dosing tables: each names drugs[i] in its errors
             DosingSchedule.from_mapping(d, where=f"drugs[{i}]")
         if self.drugs:
-            Pharmacology(self.drugs, self.scenario.species)  # PK for this species, every target known
+            Pharmacology(self.drugs, self.scenario.species,
+                         body_weight_kg=self.scenario.body_weight_kg)  # PK for this animal, every target known
         return self
 
     @model_validator(mode="after")
@@ -388,6 +393,7 @@ class Scenario(_Table):
             "axons": self.axons.model_dump() if self.axons is not None else None,
             "injections": [dict(d) for d in self.injections],
             "seed": self.scenario.seed if seed is None else seed,
+            **({"body_weight_kg": self.scenario.body_weight_kg} if self.scenario.body_weight_kg is not None else {}),
             **({"cell_counts": extra} if extra else {}),
         }
 
