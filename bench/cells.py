@@ -618,6 +618,83 @@ def profile_vectorized(kind: str, n: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 
 
+class _RecordingRng:
+    """The model's generator, recording each draw (method, size) while it draws."""
+
+    def __init__(self, rng):
+        self._rng, self.calls = rng, []
+
+    def __getattr__(self, name):
+        method = getattr(self._rng, name)
+        if not callable(method):
+            return method
+
+        def draw(*args, **kwargs):
+            out = method(*args, **kwargs)
+            self.calls.append((name, args, kwargs))
+            return out
+
+        return draw
+
+
+def draw_floor(kind: str, n: int, steps: int = 5, repeats: int = 5) -> dict:
+    """What the reference's random draws alone cost a fused step (ms), and the rate that leaves at most.
+
+    The fused kernels take the reference's draws from the model's NumPy generator, in its order (that is what
+    makes them equal the reference to the bit), so no fused step can cost less than its draws. The draws of
+    ``steps`` steps after the warm-up are recorded, then replayed on a fresh generator and timed (CPU time, median
+    of ``repeats``). The fused sense phase is timed beside them with the cells sorted by voxel (the most local
+    layout, the least it can cost here).
+    """
+    import collections
+
+    vec = vectorized_model(1, kernels="numba", **workload(kind, n))
+    paint_fields(vec)
+    for _ in range(WARMUP_STEPS):
+        vec_step(vec)
+    rec = _RecordingRng(vec.rng)
+    vec.rng = rec
+    for _ in range(steps):
+        vec_step(vec)
+    vec.rng = rec._rng
+    per_step = collections.Counter()
+    for name, args, kwargs in rec.calls:  # over recorded draws: how many numbers each method gave
+        size = kwargs.get("size", args[0] if args else 1)
+        per_step[name] += int(np.prod(size)) / steps
+    fresh = np.random.default_rng(0)
+    times = []
+    for _ in range(repeats):  # over repeats of the replay
+        t0 = time.process_time()
+        for name, args, kwargs in rec.calls:  # over recorded draws
+            getattr(fresh, name)(*args, **kwargs)
+        times.append((time.process_time() - t0) / steps)
+    draws_ms = statistics.median(times) * 1e3
+    for ct in vec.cell_types.values():  # the most local layout: cells in voxel order
+        pop = ct.pop
+        if pop.n:
+            order = np.argsort(pop["voxel"], kind="stable")
+            for name in pop.columns:  # over columns
+                pop[name] = pop[name][order]
+    sense = []
+    for _ in range(repeats):  # over repeats
+        t = collections.Counter()
+        vec_step(vec, t)
+        sense.append(t["sense"])
+    sense_ms = statistics.median(sense) * 1e3
+    cells = n_cells(vec)
+    return {"kind": kind, "cells": cells, "numbers": dict(per_step), "draws_ms": draws_ms, "sense_sorted_ms": sense_ms,
+            "ceiling": cells / ((draws_ms + sense_ms) * 1e-3)}  # fmt: skip
+
+
+def report_floor(kind: str, n: int, quick: bool) -> None:
+    f = draw_floor(kind, n, steps=2 if quick else 5, repeats=2 if quick else 5)
+    numbers = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(f["numbers"].items()))
+    print(f"  {f['kind']}, {f['cells']:,} cells: numbers drawn per step: {numbers}")
+    print(f"    the draws alone {f['draws_ms']:.2f} ms/step; fused sense with the cells in voxel order "
+          f"{f['sense_sorted_ms']:.2f} ms/step; together a ceiling of {f['ceiling']:.2e} cell-updates/s "
+          f"before decide, secrete and move (target 2e7)")  # fmt: skip
+
+
 def main(argv=None) -> int:
     """Run the checks and the timings; exit status 1 if the naive baseline is not faithful."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -627,6 +704,8 @@ def main(argv=None) -> int:
         help="every check and code path on small workloads (1e3 and 4e3 cells), a few seconds",
     )
     ap.add_argument("--profile", action="store_true", help="also profile the vectorized phases at 1e5 cells")
+    ap.add_argument("--floor", action="store_true", help="also the least a fused step can cost at 1e5 cells: the "
+                    "reference's draws and the sense phase in the most local layout")  # fmt: skip
     args = ap.parse_args(argv)
     quick = args.quick
     c_start, w_start = time.process_time(), time.perf_counter()
@@ -664,6 +743,11 @@ def main(argv=None) -> int:
         for kind in ("macrophages", "mix"):
             print(f"  {kind}, 1e5 cells")
             profile_vectorized(kind, 100_000)
+
+    if args.floor or quick:
+        print("\n8. Floor of a fused step: the reference's draws, and sense in the most local layout")
+        for kind in ("macrophages", "mix"):
+            report_floor(kind, 4000 if quick else 100_000, quick)
 
     print(f"\nbench: {time.process_time() - c_start:.0f} s CPU, {time.perf_counter() - w_start:.0f} s wall")
     return 0 if faithful else 1
