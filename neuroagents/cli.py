@@ -298,6 +298,19 @@ def _cohort(args: argparse.Namespace) -> int:
     return cohort(args)
 
 
+# --- trial (neuroagents.trial) ------------------------------------------------------------------------
+def _configure_trial(p: argparse.ArgumentParser) -> None:
+    from neuroagents.trial.command import configure_trial
+
+    configure_trial(p)
+
+
+def _trial(args: argparse.Namespace) -> int:
+    from neuroagents.trial.command import trial
+
+    return trial(args)
+
+
 # --- dashboard (viz/server.py) -----------------------------------------------------------------------
 def _configure_dashboard(p: argparse.ArgumentParser) -> None:
     from viz.server import configure
@@ -332,6 +345,8 @@ COMMANDS: list[Command] = [
     Command("analyze", "Sobol or Morris sensitivity indices of a finished sweep", _configure_analyze, _analyze),
     Command("cohort", "run a virtual cohort: individuals differing in sex and parameters, one row each",
             _configure_cohort, _cohort),
+    Command("trial", "run a virtual trial: a cohort allocated to arms, endpoints, arms compared with the control",
+            _configure_trial, _trial),
     Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),
 ]
 """The subcommands, in the order ``--help`` lists them. Later features append theirs."""

@@ -32,7 +32,8 @@ from neuroagents.errors import ConfigError
 from neuroagents.recording import atomic_write
 from neuroagents.scenario.checks import check_name
 
-__all__ = ["CohortResult", "cohort_table", "plan_cohort", "readout_column", "run_cohort"]
+__all__ = ["CohortResult", "base_document", "cohort_table", "plan_cohort", "readout_column", "run_cohort",
+           "subject_scenario"]
 
 TABLE = "individuals.parquet"
 """The cohort's table in its directory: one row per finished individual."""
@@ -60,6 +61,51 @@ def _where(spec: CohortSpec, what: str) -> str:
     return f"{spec.where}, {what} (in scenario {Path(spec.scenario_path).stem})"
 
 
+def subject_scenario(spec: CohortSpec, doc0: dict, row: dict, drugs=(), arm: str | None = None) -> dict:
+    """The resolved, validated scenario of one individual: ``doc0`` with its sex, seed and values (``row``, a row of
+    :func:`~neuroagents.cohort.sample.individuals`) and, in a trial, its arm's ``drugs`` after the scenario's own.
+
+    Raises
+    ------
+    ConfigError
+        The scenario's own message, naming the individual (and its arm) and its values.
+    """
+    from pydantic import ValidationError
+
+    from neuroagents.scenario import Scenario, load_scenario, parse_key
+    from neuroagents.scenario.messages import to_config_error
+
+    sets = [f"scenario.sex={toml_literal(row['sex'])}", f"scenario.seed={row['seed']}",
+            *(f"{k}={toml_literal(row[k])}" for k in spec.keys)]  # fmt: skip
+    who = f"individual {row['individual']}" + (f" in arm {arm}" if arm is not None else "")
+    where = _where(spec, f"{who} ({', '.join(sets)}); a narrower spread may keep it in range")
+    doc = copy.deepcopy(doc0)
+    doc["scenario"]["sex"], doc["scenario"]["seed"] = row["sex"], row["seed"]
+    if not all(set_path(doc, parse_key(k, spec.where), row[k]) for k in spec.keys):  # a table the scenario lacks
+        try:
+            doc = load_scenario(spec.scenario_path, [*spec.set, *sets]).resolved()
+        except ConfigError as exc:
+            raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+    if drugs:
+        doc["drugs"] = [*doc.get("drugs", []), *(dict(d) for d in drugs)]
+    try:
+        return Scenario.model_validate(doc).resolved()
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where) from None
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+
+
+def base_document(spec: CohortSpec) -> dict:
+    """The cohort's scenario with its fixed overrides, resolved (or the scenario's error, naming ``cohort.set``)."""
+    from neuroagents.scenario import load_scenario
+
+    try:
+        return load_scenario(spec.scenario_path, spec.set).resolved()
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.value, exc.allowed, _where(spec, "cohort.set")) from None
+
+
 def plan_cohort(spec: CohortSpec) -> tuple[object, list[RunTask], dict]:
     """The individuals (a table), one task per individual, and the record that defines the cohort.
 
@@ -69,35 +115,13 @@ def plan_cohort(spec: CohortSpec) -> tuple[object, list[RunTask], dict]:
         When the scenario, a fixed override or an individual's values are refused (with the scenario's message
         and the individual named).
     """
-    from neuroagents.scenario import Scenario, load_scenario, parse_key
-
-    try:
-        base = load_scenario(spec.scenario_path, spec.set)
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.value, exc.allowed, _where(spec, "cohort.set")) from None
-    doc0 = base.resolved()
+    doc0 = base_document(spec)
     people = individuals(spec, doc0)
-    paths = [parse_key(k, spec.where) for k in spec.keys]
     tasks = []
     for row in people.to_dict("records"):  # over individuals: one validated scenario each
-        doc = copy.deepcopy(doc0)
-        doc["scenario"]["sex"], doc["scenario"]["seed"] = row["sex"], row["seed"]
-        ok = all(set_path(doc, path, row[k]) for path, k in zip(paths, spec.keys, strict=True))
-        try:
-            resolved = Scenario.model_validate(doc).resolved() if ok else None
-        except Exception:  # any validation failure: the loader reports it properly below
-            resolved = None
-        if resolved is None:
-            sets = [f"scenario.sex={toml_literal(row['sex'])}", f"scenario.seed={row['seed']}",
-                    *(f"{k}={toml_literal(row[k])}" for k in spec.keys)]  # fmt: skip
-            try:
-                resolved = load_scenario(spec.scenario_path, [*spec.set, *sets]).resolved()
-            except ConfigError as exc:
-                what = f"individual {row['individual']} ({', '.join(sets)}); a narrower spread may keep it in range"
-                raise ConfigError(exc.key, exc.value, exc.allowed, _where(spec, what)) from None
         params = {"sex": row["sex"], **{k: row[k] for k in spec.keys}}
-        tasks.append(RunTask(row["run_id"], row["individual"], 0, row["seed"], params, resolved, spec.backend,
-                             spec.dtype))  # fmt: skip
+        tasks.append(RunTask(row["run_id"], row["individual"], 0, row["seed"], params,
+                             subject_scenario(spec, doc0, row), spec.backend, spec.dtype))  # fmt: skip
     record = {"kind": "cohort", "spec": spec.to_dict(), "base_scenario": doc0, "n_runs": len(tasks)}
     return people, tasks, record
 

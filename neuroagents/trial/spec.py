@@ -1,0 +1,157 @@
+"""The trial file: a cohort, its arms, their drugs, the endpoints, and how the arms are compared.
+
+A trial file is TOML (``examples/trials/`` has examples; ``docs/trials.md`` the whole format)::
+
+    [trial]
+    seed = 1                            # the allocation's and the bootstrap's seed
+    control = "placebo"                 # default: the first arm
+
+    [cohort]                            # the subjects: a cohort (docs/cohorts.md); size counts all arms
+    scenario = "arthritis"
+    size = 600
+    seed = 1
+    female_fraction = 0.5
+
+    [[variability]]                     # as in a cohort file
+    key = "pain.mouse_force_scale_g"
+    cv = 0.25
+    source = "assumption"
+
+    [[arms]]
+    name = "placebo"
+
+    [[arms]]
+    name = "tofacitinib"
+    drugs = [{drug = "tofacitinib", route = "oral", dose_mg_per_kg = 15.0, interval_h = 12.0, n_doses = 28,
+              start_min = 10080.0}]
+
+    [[endpoints]]
+    name = "threshold_day21"
+    readout = "withdrawal_threshold_g"
+    baseline_min = 10080                # day 7: before the first dose
+    visit_min = 30240                   # day 21
+    better = "higher"                   # a higher withdrawal threshold is less pain
+
+    [responders]
+    thresholds = [0.3, 0.5]             # improvement from baseline that makes a responder (30 %, 50 %)
+
+Every mistake is a :class:`~neuroagents.errors.ConfigError` naming the file, the dotted key, the value and what is
+allowed.
+
+Examples
+--------
+>>> spec = parse_trial({"trial": {"seed": 1}, "cohort": {"scenario": "healthy", "size": 4, "seed": 2},
+...     "arms": [{"name": "placebo"}, {"name": "celecoxib", "drugs": [{"drug": "celecoxib", "route": "oral",
+...               "dose_mg_per_kg": 30.0}]}],
+...     "endpoints": [{"name": "e", "readout": "withdrawal_threshold_g", "baseline_min": 0, "visit_min": 60}]})
+>>> spec.control, spec.arm_names, spec.cohort.readouts, spec.cohort.size
+('placebo', ['placebo', 'celecoxib'], ('withdrawal_threshold_g',), 4)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from neuroagents.batch.spec import read_toml
+from neuroagents.cohort.spec import CohortSpec, Variability
+from neuroagents.errors import ConfigError
+from neuroagents.trial.schema import TrialFile
+
+__all__ = ["Arm", "Endpoint", "TrialSpec", "load_trial", "parse_trial"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its name and the drug tables its subjects get on top of the scenario's (none: placebo)."""
+
+    name: str
+    description: str
+    drugs: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A readout's change from ``baseline_min`` to ``visit_min``; ``better`` says which way it improves."""
+
+    name: str
+    readout: str
+    baseline_min: float
+    visit_min: float
+    better: str
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """A validated trial file (see the module docstring for the keys)."""
+
+    where: str
+    name: str
+    description: str
+    seed: int
+    control: str
+    bootstrap: int
+    confidence: float
+    cohort: CohortSpec
+    arms: tuple[Arm, ...]
+    endpoints: tuple[Endpoint, ...]
+    thresholds: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        """Plain JSON data: what a trial directory records, and what a rerun must match."""
+        d = asdict(self)
+        d.pop("where")
+        d["cohort"].pop("where")
+        return d
+
+    @property
+    def arm_names(self) -> list[str]:
+        return [a.name for a in self.arms]
+
+
+def load_trial(path: str | os.PathLike) -> TrialSpec:
+    """Read and validate a trial file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key, the value and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("trial", str(path), "an existing trial file (.toml)")
+    doc = read_toml(path, str(path), kind="trial")
+    return parse_trial(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+
+
+def parse_trial(doc: dict, *, where: str = "trial", base_dir: Path | None = None, stem: str = "trial") -> TrialSpec:
+    """Validate a trial document (the parsed TOML) into a :class:`TrialSpec`.
+
+    Raises
+    ------
+    ConfigError
+        The first problem :class:`~neuroagents.trial.schema.TrialFile` finds, naming ``where``, the dotted key,
+        the value and what is allowed.
+    """
+    from neuroagents.scenario.messages import to_config_error
+
+    try:
+        f = TrialFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where, root=TrialFile) from None
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+    c, t = f.cohort, f.trial
+    variability = tuple(Variability(v.key, v.distribution, v.sd_log,
+                                    f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
+                        for v in f.variability)  # fmt: skip
+    readouts = tuple(dict.fromkeys(e.readout for e in f.endpoints))
+    cohort = CohortSpec(where, t.name, t.description, c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed,
+                        c.female_fraction, c.backend, c.dtype, variability, readouts, ("end",))  # fmt: skip
+    arms = tuple(Arm(a.name, a.description, tuple(dict(d) for d in a.drugs)) for a in f.arms)
+    endpoints = tuple(Endpoint(e.name, e.readout, e.baseline_min, e.visit_min, e.better) for e in f.endpoints)
+    return TrialSpec(where, t.name, t.description, t.seed, f.control, t.bootstrap, t.confidence, cohort, arms,
+                     endpoints, tuple(f.responders.thresholds))  # fmt: skip
