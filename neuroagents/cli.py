@@ -311,6 +311,19 @@ def _trial(args: argparse.Namespace) -> int:
     return trial(args)
 
 
+# --- calibrate (neuroagents.calibration) --------------------------------------------------------------
+def _configure_calibrate(p: argparse.ArgumentParser) -> None:
+    from neuroagents.calibration.command import configure_calibrate
+
+    configure_calibrate(p)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from neuroagents.calibration.command import calibrate
+
+    return calibrate(args)
+
+
 # --- dashboard (viz/server.py) -----------------------------------------------------------------------
 def _configure_dashboard(p: argparse.ArgumentParser) -> None:
     from viz.server import configure
@@ -347,6 +360,8 @@ COMMANDS: list[Command] = [
             _configure_cohort, _cohort),
     Command("trial", "run a virtual trial: a cohort allocated to arms, endpoints, arms compared with the control",
             _configure_trial, _trial),
+    Command("calibrate", "Bayesian calibration (ABC-SMC) of named parameters against published time courses",
+            _configure_calibrate, _calibrate),
     Command("dashboard", "serve the live dashboard and lessons in a web browser", _configure_dashboard, _dashboard),
 ]
 """The subcommands, in the order ``--help`` lists them. Later features append theirs."""
