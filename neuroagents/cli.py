@@ -133,6 +133,13 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "with a replicate column; time series only, no snapshots or checkpoints (default: %(default)s, one run)",
     )
     p.add_argument(
+        "--posterior",
+        default=None,
+        metavar="FILE",
+        help="with --replicates: replicate k also takes the values of a particle drawn by weight from FILE (a "
+        "calibration's posterior.parquet); summary.png shows the 90%% credible band",
+    )
+    p.add_argument(
         "--batch",
         type=int,
         default=None,
@@ -190,6 +197,10 @@ def _run_scenario(args: argparse.Namespace, name: str | None = None, first: Sequ
         from neuroagents.errors import ConfigError
 
         raise ConfigError("--batch", args.batch, "given with --replicates N > 1 only (replicates stepped together)")
+    if replicates == 1 and getattr(args, "posterior", None) is not None:
+        from neuroagents.errors import ConfigError
+
+        raise ConfigError("--posterior", args.posterior, "given with --replicates N > 1 (the draws make the band)")
     if replicates != 1:
         from neuroagents.batch.replicate_command import check_replicate_options
 

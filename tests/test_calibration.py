@@ -157,3 +157,53 @@ def test_a_missing_data_file_or_readout_is_named(tmp_path):
         observed(load_calibration(tmp_path / "c.toml"))
     rc, out, err = run_cli(["calibrate", str(tmp_path / "none.toml")])
     assert rc != 0 and "must be an existing calibration file" in error_line(err)
+
+
+def test_the_example_calibrations_parse_and_read_their_data():
+    from pathlib import Path
+
+    from neuroagents.calibration.data import observed
+
+    files = sorted((Path(__file__).resolve().parents[1] / "examples" / "calibrations").glob("*.toml"))
+    assert files
+    for path in files:  # over the examples
+        obs = observed(load_calibration(path))
+        assert len(obs) > 0 and (obs["sd"] > 0).all()
+
+
+def test_replicates_drawn_from_the_posterior_each_equal_their_run_alone(calibrated, tmp_path):
+    from neuroagents.batch.replicates import run_replicates, write_replicates
+    from neuroagents.calibration.posterior import posterior_draws
+
+    d, r = calibrated
+    post = pd.read_parquet(r.files["posterior"])
+    table = run_replicates("nerve_injury", 3, seed=5, overrides=TINY_SET, posterior=r.files["posterior"], batch=3)
+    draws = posterior_draws(post[[KEY, "weight"]], 3, seed=5)
+    assert posterior_draws(post[[KEY, "weight"]], 2, seed=5) == draws[:2]  # replicate k whatever the count
+    for k in range(3):  # over replicates
+        mine = table[table["replicate"] == k]
+        assert (mine[KEY] == draws[k][KEY]).all() and (mine["seed"] == 5 + k).all()
+        s = load_scenario("nerve_injury", [*TINY_SET, f"{KEY}={draws[k][KEY]!r}", f"scenario.seed={5 + k}"])
+        alone = run_task(RunTask("a", 0, 0, 5 + k, {}, s.resolved(), "auto", "float64")).table
+        pd.testing.assert_frame_equal(mine.drop(columns=["replicate", "seed", KEY]).reset_index(drop=True),
+                                      alone.drop(columns=["run_id", "point", "replicate", "seed"]), check_exact=True)
+    res = write_replicates(load_scenario("nerve_injury", TINY_SET), 2, tmp_path / "post", progress=False,
+                           posterior=r.files["posterior"])  # fmt: skip
+    manifest = json.loads((tmp_path / "post" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["posterior"] == str(r.files["posterior"]) and KEY in manifest["runs"][1]["values"]
+    assert (tmp_path / "post" / "summary.png").stat().st_size > 0 and len(res.table) > 0
+
+
+def test_a_bad_posterior_is_one_error(tmp_path):
+    from neuroagents.calibration.posterior import load_posterior
+
+    with pytest.raises(ConfigError, match="--posterior = .*: must be an existing posterior file"):
+        load_posterior(tmp_path / "none.parquet")
+    pd.DataFrame({KEY: [1.0], "weight": [-1.0]}).to_parquet(tmp_path / "neg.parquet")
+    with pytest.raises(ConfigError, match="weights that are finite, >= 0 and not all 0"):
+        load_posterior(tmp_path / "neg.parquet")
+    pd.DataFrame({KEY: [1.0]}).to_parquet(tmp_path / "now.parquet")
+    with pytest.raises(ConfigError, match="a table of particles"):
+        load_posterior(tmp_path / "now.parquet")
+    rc, out, err = run_cli(["run", "healthy", "--posterior", str(tmp_path / "now.parquet")])
+    assert rc != 0 and "given with --replicates N > 1" in error_line(err)

@@ -205,3 +205,14 @@ def test_the_cli_allocates_and_validates_without_running(trial_file):
     assert "6 subjects in 2 arms (placebo, tofacitinib; control placebo)" in out and "arm sizes [3, 3]" in out
     rc, out, err = run_cli(["trial", str(trial_file.with_name("none.toml"))])
     assert rc != 0 and "must be an existing trial file" in error_line(err)
+
+
+def test_the_example_trials_allocate_and_validate():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).resolve().parents[1] / "examples" / "trials").glob("*.toml"))
+    assert files
+    for path in files:  # over the examples
+        people, tasks, _ = plan_trial(load_trial(path))
+        sizes = people["arm"].value_counts()
+        assert len(tasks) == len(people) and sizes.max() - sizes.min() <= 1

@@ -41,7 +41,7 @@ import numpy as np
 from neuroagents.batch.spec import SweepSpec
 from neuroagents.errors import ConfigError
 
-__all__ = ["Design", "Run", "build_design", "salib_problem", "set_path", "toml_literal"]
+__all__ = ["Design", "Run", "build_design", "document_with", "salib_problem", "set_path", "toml_literal"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,37 @@ def set_path(doc, path: tuple, value) -> bool:
         return False
     node[last] = value
     return True
+
+
+def document_with(doc0: dict, values: dict, *, scenario_path: str, sets=(), where: str, extra: dict | None = None,
+                  ) -> dict:  # fmt: skip
+    """The resolved scenario ``doc0`` with ``values`` (``{dotted key: value}``) set, validated, resolved.
+
+    A key whose table ``doc0`` lacks (``set_path`` cannot reach it) goes through the loader instead: the scenario
+    ``scenario_path`` with the fixed ``sets`` and the values as ``--set`` strings. ``extra`` replaces top-level
+    tables afterwards (a trial arm's ``drugs``). Used by cohorts, trials, calibrations and posterior runs.
+
+    Raises
+    ------
+    ConfigError
+        The scenario's own message for the key and value it refuses, naming ``where``.
+    """
+    from pydantic import ValidationError
+
+    from neuroagents.scenario import Scenario, load_scenario, parse_key
+    from neuroagents.scenario.messages import to_config_error
+
+    doc = copy.deepcopy(doc0)
+    try:
+        if not all(set_path(doc, parse_key(k, where), v) for k, v in values.items()):  # a table the scenario lacks
+            given = [f"{k}={toml_literal(v)}" for k, v in values.items()]
+            doc = load_scenario(scenario_path, [*sets, *given]).resolved()
+        doc.update(copy.deepcopy(extra or {}))
+        return Scenario.model_validate(doc).resolved()
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where) from None
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
 
 
 def _where(spec: SweepSpec, what: str) -> str:

@@ -41,10 +41,12 @@ def run_replicates_command(args: argparse.Namespace, scenario, out: str | None) 
     with sigterm_as_interrupt():  # SIGTERM (a batch scheduler) stops it as Ctrl-C does: the completed ones written
         result = write_replicates(scenario, args.replicates, args.out or out or f"runs/{scenario.scenario.name}",
                                   backend=args.backend, dtype=args.dtype, force=args.force,
-                                  command=["neuroagents", *args.argv], batch=args.batch)  # fmt: skip
+                                  command=["neuroagents", *args.argv], batch=args.batch,
+                                  posterior=getattr(args, "posterior", None))  # fmt: skip
     t, name = result.table, scenario.scenario.name
+    drawn = f", each with a particle of {args.posterior}" if getattr(args, "posterior", None) else ""
     print(f"neuroagents run {name}: {args.replicates} replicates, seeds {result.seeds[0]} to {result.seeds[-1]} "
-          f"(replicate k: seed {result.seeds[0]} + k)")  # fmt: skip
+          f"(replicate k: seed {result.seeds[0]} + k){drawn}")  # fmt: skip
     print(f"  backend  {result.backend} ({result.device})")
     print(f"  wall     {result.wall_s:.1f} s, {3600 * args.replicates / max(result.wall_s, 1e-9):.3g} runs/h")
     last = t[t["time_min"] == t["time_min"].max()]

@@ -94,7 +94,7 @@ def _scenario(scenario, overrides=()):
 
 
 def replicate_tasks(scenario, n: int, *, seed: int | None = None, backend: str = "auto",
-                    dtype: str = "float64") -> list:  # fmt: skip
+                    dtype: str = "float64", posterior=None) -> list:  # fmt: skip
     """One :class:`~neuroagents.batch.executors.RunTask` per replicate (ids ``r00``, ``r01``, ...).
 
     Parameters
@@ -104,16 +104,30 @@ def replicate_tasks(scenario, n: int, *, seed: int | None = None, backend: str =
     seed : int, optional
         Replicate 0's seed (default: the scenario's).
     backend, dtype : str
+    posterior : str or Path, optional
+        A calibration's ``posterior.parquet``: replicate ``k`` also takes the values of a particle drawn by weight
+        (:mod:`neuroagents.calibration.posterior`), which its table carries as columns.
     """
+    from neuroagents.batch.design import document_with
     from neuroagents.batch.executors import RunTask
 
     seeds = replicate_seeds(scenario.scenario.seed if seed is None else seed, n)
     width = max(2, len(str(n - 1)))
     doc = scenario.resolved()
+    draws = [{}] * n
+    if posterior is not None:
+        from neuroagents.calibration.posterior import load_posterior, posterior_draws
+
+        draws = posterior_draws(load_posterior(posterior), n, seeds[0])
+    top = [f for f in scenario.files if f != "--set"][-1]
     tasks = []
-    for k, s in enumerate(seeds):  # over replicates (bookkeeping)
-        d = {**doc, "scenario": {**doc["scenario"], "seed": s}}
-        tasks.append(RunTask(f"r{k:0{width}d}", 0, k, s, {}, d, backend, dtype, trace=True))
+    for k, s in enumerate(seeds):  # over replicates (bookkeeping; a posterior's values validated)
+        if draws[k]:
+            d = document_with(doc, {**draws[k], "scenario.seed": s}, scenario_path=top, sets=scenario.overrides,
+                              where=f"--posterior {posterior}, replicate {k}")  # fmt: skip
+        else:
+            d = {**doc, "scenario": {**doc["scenario"], "seed": s}}
+        tasks.append(RunTask(f"r{k:0{width}d}", 0, k, s, dict(draws[k]), d, backend, dtype, trace=True))
     return tasks
 
 
@@ -136,7 +150,7 @@ def _failure(tasks, outcome) -> str:
 
 
 def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), backend: str = "auto",
-                   dtype: str = "float64", on_result=None, batch: int = REPLICATE_BATCH):  # fmt: skip
+                   dtype: str = "float64", on_result=None, batch: int = REPLICATE_BATCH, posterior=None):  # fmt: skip
     """Run ``n`` replicates of ``scenario`` and return their time series as one table.
 
     Parameters
@@ -154,11 +168,14 @@ def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), b
         ``on_result(outcome)`` as each replicate finishes (a :class:`~neuroagents.batch.executors.RunOutcome`).
     batch : int
         Replicates stepped together (:func:`run_batches`).
+    posterior : str or Path, optional
+        Draw each replicate's values from a calibration's posterior (:func:`replicate_tasks`).
 
     Returns
     -------
     pandas.DataFrame
-        ``replicate``, ``seed`` and the time series' columns; ``n`` x (records per run) rows.
+        ``replicate``, ``seed`` (the drawn keys with ``posterior``) and the time series' columns; ``n`` x (records
+        per run) rows.
 
     Raises
     ------
@@ -167,7 +184,7 @@ def run_replicates(scenario, n: int, *, seed: int | None = None, overrides=(), b
     """
 
     scenario = _scenario(scenario, overrides)
-    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
+    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype, posterior=posterior)
     outcomes = run_batches(tasks, batch, on_result=on_result)
     bad = [o for o in outcomes if not o.ok]
     if bad:
@@ -221,8 +238,12 @@ class ReplicatesResult:
 
 def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, backend: str = "auto",
                      dtype: str = "float64", force: bool = False, command: list[str] | None = None,
-                     progress: TextIO | bool = True, batch: int = REPLICATE_BATCH) -> ReplicatesResult:  # fmt: skip
+                     progress: TextIO | bool = True, batch: int = REPLICATE_BATCH,
+                     posterior=None) -> ReplicatesResult:  # fmt: skip
     """Run ``n`` replicates of ``scenario`` and write :data:`REPLICATE_FILES` into ``out_dir``.
+
+    With ``posterior`` (a calibration's ``posterior.parquet``) replicate ``k`` also takes the values of a particle
+    drawn by weight (:func:`replicate_tasks`); ``summary.png`` then shows the 90 % credible band of the readouts.
 
     The replicates run in lockstep batches of ``batch`` (:func:`run_batches`). Stopped part-way
     (KeyboardInterrupt, a failed replicate), it writes the replicates finished so far (those of the batches
@@ -249,7 +270,7 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
     path = Path(out_dir)
     check_name(scenario.scenario.name)
     check_directory_path(path)
-    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype)
+    tasks = replicate_tasks(scenario, n, seed=seed, backend=backend, dtype=dtype, posterior=posterior)
     estimate = estimate_run(scenario.model_kwargs(backend=backend, dtype=dtype), duration_min=scenario.duration_min,
                             snapshot_every_min=None, snapshot_mediators=None)  # fmt: skip
     created = not path.exists()
@@ -287,7 +308,8 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
             status, error = "failed", {**bad[0].error, "message": _failure(tasks, bad[0])}
         good = [o for o in outcomes if o.ok]
         table = replicate_table(good)
-        files = _write(path, scenario, tasks, outcomes, table, status, error, command, dtype, time.perf_counter() - t0)
+        files = _write(path, scenario, tasks, outcomes, table, status, error, command, dtype, time.perf_counter() - t0,
+                       posterior)  # fmt: skip
         if status == "interrupted":
             raise KeyboardInterrupt
         if error is not None:
@@ -303,8 +325,10 @@ def write_replicates(scenario, n: int, out_dir, *, seed: int | None = None, back
                 path.rmdir()
 
 
-def _write(path: Path, scenario, tasks, outcomes, table, status, error, command, dtype, wall_s) -> list[Path]:
-    """The time series, the figure of the mean (when there is a replicate) and the manifest, each atomically."""
+def _write(path: Path, scenario, tasks, outcomes, table, status, error, command, dtype, wall_s,
+           posterior=None) -> list[Path]:  # fmt: skip
+    """The time series, the figure of the mean and its band (when there is a replicate) and the manifest, each
+    atomically."""
     from neuroagents.checkpoint import code_identity
     from neuroagents.citation import citation
     from neuroagents.recording import atomic_write, package_versions, write_json
@@ -319,15 +343,24 @@ def _write(path: Path, scenario, tasks, outcomes, table, status, error, command,
         replicate_table(outcomes, "trace").to_parquet(tmp, index=False)
     files.append(path / "pain_trace.parquet")
     if len(table):
-        mean = table.drop(columns=["replicate", "seed"]).groupby("time_min", as_index=False).mean(numeric_only=True)
+        numbers = table.drop(columns=["replicate", "seed"]).groupby("time_min", as_index=False)
+        mean = numbers.mean(numeric_only=True)
+        bands = None
+        if len(good) > 1:  # the 5-95 % band over replicates: a credible band when they come from a posterior
+            bands = (numbers.quantile(0.05, numeric_only=True), numbers.quantile(0.95, numeric_only=True),
+                     "90 % credible band (posterior draws)" if posterior is not None else "5-95 % of replicates")
         s = scenario.scenario
-        title = (f"{s.name}: {s.species} ({s.sex}), mean of {len(good)} replicates (seeds {good[0].table['seed'][0]}"
+        what = f"{len(good)} posterior draws" if posterior is not None else f"{len(good)} replicates"
+        title = (f"{s.name}: {s.species} ({s.sex}), mean of {what} (seeds {good[0].table['seed'][0]}"
                  f" to {good[-1].table['seed'][0]})" + ("" if status == "completed" else f" — {status.upper()}"))
         with atomic_write(path / "summary.png") as tmp:
-            plot_summary(mean, tmp, title=title)
+            plot_summary(mean, tmp, title=title, bands=bands)
         files.append(path / "summary.png")
     info = good[0].info if good else {}
     runs = [{"replicate": t.replicate, "seed": t.seed, "status": "pending"} for t in tasks]
+    for t in tasks:  # over replicates drawn from a posterior: their values
+        if t.params:
+            runs[t.replicate]["values"] = t.params
     for o in outcomes:  # over replicates run
         k = next(t.replicate for t in tasks if t.run_id == o.run_id)
         runs[k].update(status="completed" if o.ok else "failed", wall_s=o.info.get("wall_s"), host=o.info.get("host"))
@@ -347,6 +380,7 @@ def _write(path: Path, scenario, tasks, outcomes, table, status, error, command,
         "replicates": len(tasks),
         "replicates_completed": len(good),
         "seed_rule": SEED_RULE,
+        "posterior": None if posterior is None else str(posterior),
         "seeds": [t.seed for t in tasks],
         "runs": runs,
         "backend": info.get("backend"),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroagents.batch.design import set_path, toml_literal
+from neuroagents.batch.design import document_with, toml_literal
 from neuroagents.batch.executors import RunTask, make_executor, run_task
 from neuroagents.calibration.data import observed
 from neuroagents.calibration.spec import CalibrationSpec, load_calibration
@@ -51,26 +51,9 @@ def scenario_with(spec: CalibrationSpec, doc0: dict, values: dict, seed: int) ->
     ConfigError
         The scenario's own message, naming the calibration file and the values.
     """
-    from pydantic import ValidationError
-
-    from neuroagents.scenario import Scenario, load_scenario, parse_key
-    from neuroagents.scenario.messages import to_config_error
-
     where = f"{spec.where} ({', '.join(f'{k}={toml_literal(v)}' for k, v in values.items())})"
-    doc = json.loads(json.dumps(doc0))
-    doc["scenario"]["seed"] = int(seed)
-    if not all(set_path(doc, parse_key(k, spec.where), v) for k, v in values.items()):  # a table the scenario lacks
-        sets = [*spec.set, f"scenario.seed={int(seed)}", *(f"{k}={toml_literal(v)}" for k, v in values.items())]
-        try:
-            return load_scenario(spec.scenario_path, sets).resolved()
-        except ConfigError as exc:
-            raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
-    try:
-        return Scenario.model_validate(doc).resolved()
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where) from None
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+    return document_with(doc0, {**values, "scenario.seed": int(seed)}, scenario_path=spec.scenario_path,
+                         sets=spec.set, where=where)
 
 
 def distance(sim: dict, data: dict) -> float:

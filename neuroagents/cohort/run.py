@@ -16,13 +16,12 @@ with one time series per individual, ``runs/``), so :class:`~neuroagents.batch.s
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from neuroagents.batch.batches import check_batch_size, default_batch_size
-from neuroagents.batch.design import set_path, toml_literal
+from neuroagents.batch.design import document_with, toml_literal
 from neuroagents.batch.executors import RunTask
 from neuroagents.batch.store import SweepStore, sweep_text
 from neuroagents.batch.sweep import SweepResult, run_tasks
@@ -70,30 +69,12 @@ def subject_scenario(spec: CohortSpec, doc0: dict, row: dict, drugs=(), arm: str
     ConfigError
         The scenario's own message, naming the individual (and its arm) and its values.
     """
-    from pydantic import ValidationError
-
-    from neuroagents.scenario import Scenario, load_scenario, parse_key
-    from neuroagents.scenario.messages import to_config_error
-
-    sets = [f"scenario.sex={toml_literal(row['sex'])}", f"scenario.seed={row['seed']}",
-            *(f"{k}={toml_literal(row[k])}" for k in spec.keys)]  # fmt: skip
+    values = {"scenario.sex": row["sex"], "scenario.seed": row["seed"], **{k: row[k] for k in spec.keys}}
+    shown = ", ".join(f"{k}={toml_literal(v)}" for k, v in values.items())
     who = f"individual {row['individual']}" + (f" in arm {arm}" if arm is not None else "")
-    where = _where(spec, f"{who} ({', '.join(sets)}); a narrower spread may keep it in range")
-    doc = copy.deepcopy(doc0)
-    doc["scenario"]["sex"], doc["scenario"]["seed"] = row["sex"], row["seed"]
-    if not all(set_path(doc, parse_key(k, spec.where), row[k]) for k in spec.keys):  # a table the scenario lacks
-        try:
-            doc = load_scenario(spec.scenario_path, [*spec.set, *sets]).resolved()
-        except ConfigError as exc:
-            raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
-    if drugs:
-        doc["drugs"] = [*doc.get("drugs", []), *(dict(d) for d in drugs)]
-    try:
-        return Scenario.model_validate(doc).resolved()
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where) from None
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+    where = _where(spec, f"{who} ({shown}); a narrower spread may keep it in range")
+    extra = {"drugs": [*doc0.get("drugs", []), *(dict(d) for d in drugs)]} if drugs else None
+    return document_with(doc0, values, scenario_path=spec.scenario_path, sets=spec.set, where=where, extra=extra)
 
 
 def base_document(spec: CohortSpec) -> dict:

@@ -60,7 +60,7 @@ def _time_axis(minutes):
     return minutes, "time (min)"
 
 
-def plot_summary(table, png_path, *, title: str = ""):
+def plot_summary(table, png_path, *, title: str = "", bands=None):
     """Save a 2 x 3 grid: pain readouts, cells per type, cells per state.
 
     Parameters
@@ -69,6 +69,9 @@ def plot_summary(table, png_path, *, title: str = ""):
         :meth:`NeuroImmuneModel.timeseries`: ``time_min``, ``n_<type>_<state>`` and pain readout columns.
     png_path : str or Path
     title : str
+    bands : (DataFrame, DataFrame, str), optional
+        Lower and upper bounds of the pain readouts at the same times as ``table``, and what they are
+        (replicates' quantiles, a credible band): drawn shaded around each pain line.
 
     Returns
     -------
@@ -86,7 +89,12 @@ def plot_summary(table, png_path, *, title: str = ""):
     for ax, (name, columns) in zip(axes, PAIN_PANELS, strict=False):  # over pain panels
         drawn = [c for c in columns if c in table]
         for c in drawn:  # over readouts
-            ax.plot(t, table[c].to_numpy(dtype=float), label=c, **style)
+            line = ax.plot(t, table[c].to_numpy(dtype=float), label=c, **style)[0]
+            if bands is not None and c in bands[0] and c in bands[1]:
+                ax.fill_between(t, bands[0][c].to_numpy(dtype=float), bands[1][c].to_numpy(dtype=float),
+                                color=line.get_color(), alpha=0.2, lw=0)  # fmt: skip
+        if bands is not None and drawn:
+            ax.text(0.01, 0.01, f"shaded: {bands[2]}", fontsize=7, transform=ax.transAxes, va="bottom")
         if not drawn:
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
         if len(drawn) > 1:
