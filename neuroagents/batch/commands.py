@@ -9,17 +9,26 @@ import sys
 
 from neuroagents.errors import NeuroagentsError
 
-__all__ = ["SweepFailedRuns", "analyze", "configure_analyze", "configure_sweep", "sigterm_as_interrupt", "sweep"]
+__all__ = ["FILES", "SweepFailedRuns", "analyze", "check_run_options", "configure_analyze", "configure_sweep",
+           "report_runs", "sigterm_as_interrupt", "sweep"]
 
 
 class SweepFailedRuns(NeuroagentsError):
     """Some runs of a sweep failed every attempt; the others are written."""
 
 
-def configure_sweep(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep", metavar="SWEEP.toml", help="a sweep file (see examples/sweeps/ and docs/headless.md)")
-    p.add_argument("--out", default=None, metavar="DIR", help="sweep directory (default: runs/sweeps/<name>); "
-                   "running the same command again skips the runs already finished there")  # fmt: skip
+FILES = {"sweep": ("runs", "docs/headless.md", "print the runs"),
+         "cohort": ("individuals", "docs/cohorts.md", "draw the individuals and print them"),
+         "trial": ("subjects", "docs/trials.md", "draw and allocate the subjects and print them")}
+"""What each kind of runs file calls its runs, where it is documented, and what its --dry-run shows."""
+
+
+def configure_sweep(p: argparse.ArgumentParser, kind: str = "sweep") -> None:
+    """The options of ``neuroagents sweep`` (``kind``: also ``cohort`` and ``trial``, which take the same)."""
+    unit, doc, shows = FILES[kind]
+    p.add_argument(kind, metavar=f"{kind.upper()}.toml", help=f"a {kind} file (see examples/{kind}s/ and {doc})")
+    p.add_argument("--out", default=None, metavar="DIR", help=f"{kind} directory (default: runs/{kind}s/<name>); "
+                   f"running the same command again skips the {unit} already finished there")  # fmt: skip
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, metavar="N",
                        help="run on a local Dask cluster of N worker processes (default: in this process)")
@@ -31,8 +40,35 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=None, metavar="N",
                    help="runs of one structure (same grids, mediators, steps) per worker task, stepped together in "
                    "lockstep (default: 1, each run its own task)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="discard a different sweep already in --out")
-    p.add_argument("--dry-run", action="store_true", help="validate the file and print the runs; run nothing")
+    p.add_argument("--force", action="store_true", help=f"discard a different {kind} already in --out")
+    p.add_argument("--dry-run", action="store_true", help=f"validate the file, {shows}; run nothing")
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Refuse a negative ``--retries`` and a bad ``--batch`` (sweep, cohort, trial)."""
+    from neuroagents.batch.batches import check_batch_size
+    from neuroagents.errors import ConfigError
+
+    if args.retries < 0:
+        raise ConfigError("--retries", args.retries, "an integer >= 0")
+    if args.batch is not None:
+        check_batch_size(args.batch)
+
+
+def report_runs(r, unit: str = "runs", lines=()) -> None:
+    """Print the line saying what ran (a :class:`~neuroagents.batch.sweep.SweepResult`), then ``lines``; raise
+    :class:`SweepFailedRuns` when some runs failed every attempt."""
+    from neuroagents.progress import format_wall
+
+    print(f"  ran      {len(r.done)} now {r.executor or '(nothing to run)'}, {r.done_before} done before; "
+          f"{r.retried} succeeded on a retry; wall time {format_wall(r.wall_s)}")  # fmt: skip
+    for line in lines:  # over the caller's lines
+        print(line)
+    if r.failed:
+        first = next(iter(r.failed.items()))
+        raise SweepFailedRuns(f"{len(r.failed)} of {r.n_runs} {unit} failed every attempt (e.g. {first[0]}: "
+                              f"{first[1]}); their errors are in {r.out_dir / 'runs'}; the other {unit} are written; "
+                              "run the same command again to retry them")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -54,17 +90,12 @@ def sigterm_as_interrupt():
 
 
 def sweep(args: argparse.Namespace) -> int:
-    from neuroagents.batch.batches import check_batch_size, default_batch_size, group_batches, structure_key
+    from neuroagents.batch.batches import default_batch_size, group_batches, structure_key
     from neuroagents.batch.executors import make_executor
     from neuroagents.batch.spec import load_sweep
     from neuroagents.batch.sweep import plan_sweep, run_sweep
-    from neuroagents.errors import ConfigError
-    from neuroagents.progress import format_wall
 
-    if args.retries < 0:
-        raise ConfigError("--retries", args.retries, "an integer >= 0")
-    if args.batch is not None:
-        check_batch_size(args.batch)
+    check_run_options(args)
     spec = load_sweep(args.sweep)
     if args.dry_run:
         design, tasks, _ = plan_sweep(spec)
@@ -82,15 +113,8 @@ def sweep(args: argparse.Namespace) -> int:
                       batch=args.batch)  # fmt: skip
     print(f"neuroagents sweep {spec.name}: {r.n_runs} runs ({spec.method} design, {spec.replicates} replicates) "
           f"of scenario {spec.scenario}; batches of up to {r.batch} run{'s' if r.batch > 1 else ''}")  # fmt: skip
-    print(f"  ran      {len(r.done)} now {r.executor or '(nothing to run)'}, {r.done_before} done before; "
-          f"{r.retried} succeeded on a retry; wall time {format_wall(r.wall_s)}")  # fmt: skip
-    print(f"  results  {r.out_dir / 'results'}  (pandas.read_parquet of that directory: one table, a run_id "
-          f"column)")  # fmt: skip
-    if r.failed:
-        first = next(iter(r.failed.items()))
-        raise SweepFailedRuns(f"{len(r.failed)} of {r.n_runs} runs failed every attempt (e.g. {first[0]}: "
-                              f"{first[1]}); their errors are in {r.out_dir / 'runs'}; the other runs are written; "
-                              "run the same command again to retry them")  # fmt: skip
+    report_runs(r, lines=[f"  results  {r.out_dir / 'results'}  (pandas.read_parquet of that directory: one table, "
+                          "a run_id column)"])  # fmt: skip
     if spec.method in ("sobol", "morris"):
         print(f"  next     neuroagents analyze {r.out_dir}")
     return 0

@@ -32,7 +32,8 @@ from neuroagents.scenario.messages import MISSING, Invalid
 from neuroagents.scenario.schema_base import _f, _Table, _table, did_you_mean
 from neuroagents.tissue.microenvironment import DTYPES
 
-__all__ = ["MAX_RUNS", "METHODS", "AnalysisTable", "DesignTable", "ParameterTable", "SweepFile", "SweepTable"]
+__all__ = ["MAX_RUNS", "METHODS", "AnalysisTable", "DesignTable", "FileTable", "ParameterTable", "ScenarioTable",
+           "SweepFile", "SweepTable"]
 
 METHODS = ("grid", "random", "lhs", "sobol", "morris")
 """Design methods: full grid, uniform random, Latin hypercube, Sobol (Saltelli, SALib) and Morris (SALib)."""
@@ -46,8 +47,9 @@ def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-class _SweepTable(_Table):
-    """A table of the sweep file: an unknown key reads ``must be a key of [<table>] (did you mean ...): one of``."""
+class FileTable(_Table):
+    """A table of a sweep, cohort, trial or calibration file: an unknown key reads ``must be a key of [<table>] (did
+    you mean ...): one of``."""
 
     table: ClassVar[str] = ""
 
@@ -58,27 +60,22 @@ class _SweepTable(_Table):
         return f"a key of [{cls.table}]{did_you_mean(key, known)}: one of {', '.join(known)}"
 
 
-class SweepTable(_SweepTable):
-    """``[sweep]``: which scenario, fixed overrides, replicates and their seeds, backend and dtype."""
+class ScenarioTable(FileTable):
+    """The head table of a file that runs a scenario (``[sweep]``, ``[cohort]``, ``[calibration]``): its name (default:
+    the file's stem), a description, the scenario, fixed overrides and the backend."""
 
-    table: ClassVar[str] = "sweep"
     name: str = Field(None, validate_default=True, pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100,
                       json_schema_extra={"allowed": "a name of letters, digits, '_', '-' or '.'"})  # fmt: skip
     description: str = _f("one line of text", "")
     scenario: str = _f("a built-in scenario name or a .toml file")
     set: list[str] = _f('an array of "KEY=VALUE" strings, as with --set', [])
-    replicates: int | None = _f(f"an integer in [1, {MAX_REPLICATES}]", None, ge=1, le=MAX_REPLICATES)
-    seeds: list[int] | None = _f("a non-empty array of integers in [0, 2**63 - 1]", None, min_length=1)
-    base_seed: int | None = _f("an integer in [0, 2**62 - 1]", None, ge=0, le=2**62 - 1)
-    independent_seeds: bool = _f("true or false", False)
     backend: Literal[BACKEND_CHOICES] = _f(f"one of {', '.join(map(repr, BACKEND_CHOICES))}", "auto")
-    dtype: Literal[DTYPES] = _f(f"one of {', '.join(map(repr, DTYPES))}", "float64")
     _scenario_path: str = PrivateAttr("")
 
     @field_validator("name", mode="before")
     @classmethod
     def _default_name(cls, v, info: ValidationInfo):
-        return (info.context or {}).get("stem", "sweep") if v is None else v
+        return (info.context or {}).get("stem", cls.table) if v is None else v
 
     @field_validator("set")
     @classmethod
@@ -86,6 +83,30 @@ class SweepTable(_SweepTable):
         if not all("=" in s for s in v):
             raise Invalid('an array of "KEY=VALUE" strings, as with --set')
         return v
+
+    @model_validator(mode="after")
+    def _scenario(self, info: ValidationInfo):
+        from neuroagents.scenario.loader import resolve_source
+
+        base_dir = (info.context or {}).get("base_dir")
+        self._scenario_path = str(resolve_source(self.scenario, base_dir, key=f"{self.table}.scenario"))
+        return self
+
+    @property
+    def scenario_path(self) -> str:
+        """The scenario file ``scenario`` names (resolved while validating)."""
+        return self._scenario_path
+
+
+class SweepTable(ScenarioTable):
+    """``[sweep]``: which scenario, fixed overrides, replicates and their seeds, backend and dtype."""
+
+    table: ClassVar[str] = "sweep"
+    replicates: int | None = _f(f"an integer in [1, {MAX_REPLICATES}]", None, ge=1, le=MAX_REPLICATES)
+    seeds: list[int] | None = _f("a non-empty array of integers in [0, 2**63 - 1]", None, min_length=1)
+    base_seed: int | None = _f("an integer in [0, 2**62 - 1]", None, ge=0, le=2**62 - 1)
+    independent_seeds: bool = _f("true or false", False)
+    dtype: Literal[DTYPES] = _f(f"one of {', '.join(map(repr, DTYPES))}", "float64")
 
     @field_validator("seeds")
     @classmethod
@@ -97,9 +118,7 @@ class SweepTable(_SweepTable):
         return v
 
     @model_validator(mode="after")
-    def _replicates_and_scenario(self, info: ValidationInfo):
-        from neuroagents.scenario.loader import resolve_source
-
+    def _replicates(self):
         if self.seeds is not None:
             n = len(self.seeds)
             if self.replicates is not None and self.replicates != n:
@@ -108,8 +127,6 @@ class SweepTable(_SweepTable):
                 raise Invalid(f"an integer in [1, {MAX_REPLICATES}]", ("replicates",), n)
             if self.independent_seeds:
                 raise Invalid("false when seeds are listed", ("independent_seeds",), True)
-        base_dir = (info.context or {}).get("base_dir")
-        self._scenario_path = str(resolve_source(self.scenario, base_dir, key="sweep.scenario"))
         return self
 
     @property
@@ -119,13 +136,8 @@ class SweepTable(_SweepTable):
             return len(self.seeds)
         return 1 if self.replicates is None else self.replicates
 
-    @property
-    def scenario_path(self) -> str:
-        """The scenario file ``scenario`` names (resolved while validating)."""
-        return self._scenario_path
 
-
-class DesignTable(_SweepTable):
+class DesignTable(FileTable):
     """``[design]``: the method and its size (``samples``), the design's own seed, Morris levels."""
 
     table: ClassVar[str] = "design"
@@ -167,7 +179,7 @@ class DesignTable(_SweepTable):
         return self.samples
 
 
-class ParameterTable(_SweepTable):
+class ParameterTable(FileTable):
     """One ``[[parameters]]`` table: a dotted scenario key with ``values``, or ``min``, ``max`` (and ``n``)."""
 
     table: ClassVar[str] = "parameters"
@@ -212,7 +224,7 @@ class ParameterTable(_SweepTable):
         return self
 
 
-class AnalysisTable(_SweepTable):
+class AnalysisTable(FileTable):
     """``[analysis]``: the defaults of ``neuroagents analyze`` (readouts, and when to read them)."""
 
     table: ClassVar[str] = "analysis"

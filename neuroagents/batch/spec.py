@@ -50,7 +50,7 @@ from pydantic import ValidationError
 from neuroagents.batch.schema import MAX_RUNS, METHODS, SweepFile
 from neuroagents.errors import ConfigError
 
-__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_sweep", "parse_sweep", "read_toml"]
+__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_file", "load_sweep", "parse_sweep", "read_toml"]
 
 
 @dataclass(frozen=True)
@@ -158,18 +158,25 @@ def read_toml(path: Path, label: str, kind: str = "sweep") -> dict:
         raise ScenarioSyntaxError(label, line, col, str(exc)[: m.start()] if m else str(exc)) from None
 
 
-def load_sweep(path: str | os.PathLike) -> SweepSpec:
-    """Read and validate a sweep file.
+def load_file(path: str | os.PathLike, kind: str, parse):
+    """Read the TOML file ``path`` of ``kind`` (sweep, cohort, trial, calibration) and validate it with ``parse``
+    (called with ``where``, ``base_dir`` and ``stem``: the file, its folder, its name without ``.toml``).
 
     Raises
     ------
     ConfigError
-        Naming the file, the key, the value and what is allowed.
+        A missing file, a syntax error, or ``parse``'s error: naming the file, the key, the value, what is allowed.
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("sweep", str(path), "an existing sweep file (.toml)")
-    return parse_sweep(read_toml(path, str(path)), where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+        raise ConfigError(kind, str(path), f"an existing {kind} file (.toml)")
+    doc = read_toml(path, str(path), kind=kind)
+    return parse(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+
+
+def load_sweep(path: str | os.PathLike) -> SweepSpec:
+    """Read and validate a sweep file (:func:`load_file`)."""
+    return load_file(path, "sweep", parse_sweep)
 
 
 def parse_sweep(doc: dict, *, where: str = "sweep", base_dir: Path | None = None, stem: str = "sweep") -> SweepSpec:

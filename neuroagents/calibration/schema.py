@@ -17,55 +17,23 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from neuroagents.backend import BACKEND_CHOICES
-from neuroagents.batch.schema import _SweepTable
+from neuroagents.batch.schema import FileTable, ScenarioTable
 from neuroagents.scenario.messages import Invalid
 from neuroagents.scenario.schema_base import _f, _Table, _table, did_you_mean
 
 __all__ = ["AbcTable", "CalibrationFile", "CalibrationTable", "DataTable", "PriorTable"]
 
 
-class CalibrationTable(_SweepTable):
+class CalibrationTable(ScenarioTable):
     """``[calibration]``: which scenario, fixed overrides, the seed."""
 
     table: ClassVar[str] = "calibration"
-    name: str = Field(None, validate_default=True, pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100,
-                      json_schema_extra={"allowed": "a name of letters, digits, '_', '-' or '.'"})  # fmt: skip
-    description: str = _f("one line of text", "")
-    scenario: str = _f("a built-in scenario name or a .toml file")
-    set: list[str] = _f('an array of "KEY=VALUE" strings, as with --set', [])
     seed: int = _f("an integer in [0, 2**32 - 1]: the seed of the sampler and of the runs", ge=0, le=2**32 - 1)
-    backend: Literal[BACKEND_CHOICES] = _f(f"one of {', '.join(map(repr, BACKEND_CHOICES))}", "auto")
-    _scenario_path: str = PrivateAttr("")
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _default_name(cls, v, info: ValidationInfo):
-        return (info.context or {}).get("stem", "calibration") if v is None else v
-
-    @field_validator("set")
-    @classmethod
-    def _overrides(cls, v: list[str]) -> list[str]:
-        if not all("=" in s for s in v):
-            raise Invalid('an array of "KEY=VALUE" strings, as with --set')
-        return v
-
-    @model_validator(mode="after")
-    def _scenario(self, info: ValidationInfo):
-        from neuroagents.scenario.loader import resolve_source
-
-        self._scenario_path = str(resolve_source(self.scenario, (info.context or {}).get("base_dir"),
-                                                 key="calibration.scenario"))  # fmt: skip
-        return self
-
-    @property
-    def scenario_path(self) -> str:
-        return self._scenario_path
 
 
-class DataTable(_SweepTable):
+class DataTable(FileTable):
     """One ``[[data]]`` table: a published time course (validation/data format) and the model column it is of."""
 
     table: ClassVar[str] = "data"
@@ -77,7 +45,7 @@ class DataTable(_SweepTable):
     scale: float = _f("a factor > 0: model units per unit of the file's means", 1.0, gt=0)
 
 
-class PriorTable(_SweepTable):
+class PriorTable(FileTable):
     """One ``[[priors]]`` table: a calibrated key, its prior range, its unit and where the range comes from."""
 
     table: ClassVar[str] = "priors"
@@ -97,7 +65,7 @@ class PriorTable(_SweepTable):
         return self
 
 
-class AbcTable(_SweepTable):
+class AbcTable(FileTable):
     """``[abc]``: the ABC-SMC run (pyabc): particles per generation, generations, stopping, posterior draws."""
 
     table: ClassVar[str] = "abc"

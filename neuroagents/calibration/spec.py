@@ -45,9 +45,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from neuroagents.batch.spec import read_toml
+from neuroagents.batch.spec import load_file
 from neuroagents.calibration.schema import CalibrationFile
-from neuroagents.errors import ConfigError
 
 __all__ = ["CalibrationSpec", "DataSpec", "Prior", "load_calibration", "parse_calibration"]
 
@@ -108,12 +107,9 @@ class CalibrationSpec:
 
 
 def load_calibration(path: str | os.PathLike) -> CalibrationSpec:
-    """Read and validate a calibration file (its data files are read when the calibration starts)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("calibration", str(path), "an existing calibration file (.toml)")
-    doc = read_toml(path, str(path), kind="calibration")
-    return parse_calibration(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+    """Read and validate a calibration file (:func:`neuroagents.batch.spec.load_file`): a mistake is a ConfigError
+    naming the file, the key, the value and what is allowed (the data files are read when it starts)."""
+    return load_file(path, "calibration", parse_calibration)
 
 
 def parse_calibration(doc: dict, *, where: str = "calibration", base_dir: Path | None = None,

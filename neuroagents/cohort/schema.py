@@ -21,10 +21,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from neuroagents.backend import BACKEND_CHOICES
-from neuroagents.batch.schema import _SweepTable
+from neuroagents.batch.schema import FileTable, ScenarioTable
 from neuroagents.scenario.messages import MISSING, Invalid
 from neuroagents.scenario.schema_base import _f, _Table, _table, did_you_mean
 from neuroagents.tissue.microenvironment import DTYPES
@@ -38,50 +37,18 @@ DISTRIBUTIONS = ("lognormal", "logitnormal")
 rates, amounts, half-saturation constants), or logit-normal around it (a fraction in (0, 1))."""
 
 
-class CohortTable(_SweepTable):
+class CohortTable(ScenarioTable):
     """``[cohort]``: which scenario, fixed overrides, how many individuals, their sexes, the seed."""
 
     table: ClassVar[str] = "cohort"
-    name: str = Field(None, validate_default=True, pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100,
-                      json_schema_extra={"allowed": "a name of letters, digits, '_', '-' or '.'"})  # fmt: skip
-    description: str = _f("one line of text", "")
-    scenario: str = _f("a built-in scenario name or a .toml file")
-    set: list[str] = _f('an array of "KEY=VALUE" strings, as with --set', [])
     size: int = _f(f"an integer in [1, {MAX_INDIVIDUALS:,}]: the number of individuals", ge=1, le=MAX_INDIVIDUALS)
     seed: int = _f("an integer in [0, 2**32 - 1]", ge=0, le=2**32 - 1)
     female_fraction: float | None = _f("a fraction in [0, 1] (left out: every individual has the scenario's sex)",
                                        None, ge=0, le=1)  # fmt: skip
-    backend: Literal[BACKEND_CHOICES] = _f(f"one of {', '.join(map(repr, BACKEND_CHOICES))}", "auto")
     dtype: Literal[DTYPES] = _f(f"one of {', '.join(map(repr, DTYPES))}", "float64")
-    _scenario_path: str = PrivateAttr("")
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _default_name(cls, v, info: ValidationInfo):
-        return (info.context or {}).get("stem", "cohort") if v is None else v
-
-    @field_validator("set")
-    @classmethod
-    def _overrides(cls, v: list[str]) -> list[str]:
-        if not all("=" in s for s in v):
-            raise Invalid('an array of "KEY=VALUE" strings, as with --set')
-        return v
-
-    @model_validator(mode="after")
-    def _scenario(self, info: ValidationInfo):
-        from neuroagents.scenario.loader import resolve_source
-
-        self._scenario_path = str(resolve_source(self.scenario, (info.context or {}).get("base_dir"),
-                                                 key="cohort.scenario"))  # fmt: skip
-        return self
-
-    @property
-    def scenario_path(self) -> str:
-        """The scenario file ``scenario`` names (resolved while validating)."""
-        return self._scenario_path
 
 
-class VariabilityTable(_SweepTable):
+class VariabilityTable(FileTable):
     """One ``[[variability]]`` table: a parameter that differs between individuals, how much, and on whose word."""
 
     table: ClassVar[str] = "variability"
@@ -115,7 +82,7 @@ class VariabilityTable(_SweepTable):
         return math.sqrt(math.log1p(self.cv**2)) if self.distribution == "lognormal" else float(self.sd)
 
 
-class ReadoutsTable(_SweepTable):
+class ReadoutsTable(FileTable):
     """``[readouts]``: the time-series columns each individual's row carries, and when they are read."""
 
     table: ClassVar[str] = "readouts"

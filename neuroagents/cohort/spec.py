@@ -39,11 +39,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from neuroagents.batch.spec import read_toml
+from neuroagents.batch.spec import load_file
 from neuroagents.cohort.schema import CohortFile
-from neuroagents.errors import ConfigError
 
-__all__ = ["CohortSpec", "Variability", "load_cohort", "parse_cohort"]
+__all__ = ["CohortSpec", "Variability", "cohort_spec", "load_cohort", "parse_cohort"]
 
 
 @dataclass(frozen=True)
@@ -103,18 +102,9 @@ class CohortSpec:
 
 
 def load_cohort(path: str | os.PathLike) -> CohortSpec:
-    """Read and validate a cohort file.
-
-    Raises
-    ------
-    ConfigError
-        Naming the file, the key, the value and what is allowed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("cohort", str(path), "an existing cohort file (.toml)")
-    doc = read_toml(path, str(path), kind="cohort")
-    return parse_cohort(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+    """Read and validate a cohort file (:func:`neuroagents.batch.spec.load_file`): a mistake is a ConfigError naming
+    the file, the key, the value and what is allowed."""
+    return load_file(path, "cohort", parse_cohort)
 
 
 def parse_cohort(doc: dict, *, where: str = "cohort", base_dir: Path | None = None,
@@ -133,10 +123,16 @@ def parse_cohort(doc: dict, *, where: str = "cohort", base_dir: Path | None = No
         f = CohortFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
     except ValidationError as exc:
         raise to_config_error(exc, {}, where, root=CohortFile) from None
-    c = f.cohort
-    variability = tuple(Variability(v.key, v.distribution, v.sd_log,
-                                    f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
-                        for v in f.variability)  # fmt: skip
-    return CohortSpec(where, c.name, c.description, c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed,
-                      c.female_fraction, c.backend, c.dtype, variability, tuple(f.readouts.names),
-                      tuple(f.readouts.at))  # fmt: skip
+    return cohort_spec(f.cohort, f.variability, tuple(f.readouts.names), tuple(f.readouts.at), where)
+
+
+def cohort_spec(c, variability, readouts: tuple, at: tuple, where: str, name: str | None = None,
+                description: str | None = None) -> CohortSpec:  # fmt: skip
+    """A :class:`CohortSpec` from a validated ``[cohort]`` table and ``[[variability]]`` tables (a cohort file's,
+    or a trial file's with the trial's name)."""
+    spread = tuple(Variability(v.key, v.distribution, v.sd_log,
+                               f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
+                   for v in variability)  # fmt: skip
+    return CohortSpec(where, c.name if name is None else name, c.description if description is None else description,
+                      c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed, c.female_fraction, c.backend,
+                      c.dtype, spread, readouts, at)  # fmt: skip

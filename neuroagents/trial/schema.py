@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from neuroagents.batch.schema import _SweepTable
+from neuroagents.batch.schema import FileTable
 from neuroagents.cohort.schema import CohortTable, VariabilityTable
 from neuroagents.errors import ConfigError
 from neuroagents.scenario.messages import Invalid
@@ -32,7 +32,7 @@ from neuroagents.scenario.schema_base import _f, _Table, _table, did_you_mean
 __all__ = ["ArmTable", "EndpointTable", "RespondersTable", "TrialFile", "TrialTable"]
 
 
-class TrialTable(_SweepTable):
+class TrialTable(FileTable):
     """``[trial]``: its name, the seed of the allocation and of the bootstrap, the control arm, the analysis."""
 
     table: ClassVar[str] = "trial"
@@ -51,7 +51,7 @@ class TrialTable(_SweepTable):
         return (info.context or {}).get("stem", "trial") if v is None else v
 
 
-class ArmTable(_SweepTable):
+class ArmTable(FileTable):
     """One ``[[arms]]`` table: a name and the drugs its subjects get (none: a placebo arm)."""
 
     table: ClassVar[str] = "arms"
@@ -72,7 +72,7 @@ class ArmTable(_SweepTable):
         return v
 
 
-class EndpointTable(_SweepTable):
+class EndpointTable(FileTable):
     """One ``[[endpoints]]`` table: a readout's change from a baseline time to a visit, and which way is better."""
 
     table: ClassVar[str] = "endpoints"
@@ -89,7 +89,7 @@ class EndpointTable(_SweepTable):
         return self
 
 
-class RespondersTable(_SweepTable):
+class RespondersTable(FileTable):
     """``[responders]``: the improvements from baseline that make a responder (fractions: 0.3 is 30 %)."""
 
     table: ClassVar[str] = "responders"

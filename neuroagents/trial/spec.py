@@ -56,8 +56,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from neuroagents.batch.spec import read_toml
-from neuroagents.cohort.spec import CohortSpec, Variability
+from neuroagents.batch.spec import load_file
+from neuroagents.cohort.spec import CohortSpec, cohort_spec
 from neuroagents.errors import ConfigError
 from neuroagents.trial.schema import TrialFile
 
@@ -113,18 +113,9 @@ class TrialSpec:
 
 
 def load_trial(path: str | os.PathLike) -> TrialSpec:
-    """Read and validate a trial file.
-
-    Raises
-    ------
-    ConfigError
-        Naming the file, the key, the value and what is allowed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("trial", str(path), "an existing trial file (.toml)")
-    doc = read_toml(path, str(path), kind="trial")
-    return parse_trial(doc, where=str(path), base_dir=path.parent.resolve(), stem=path.stem)
+    """Read and validate a trial file (:func:`neuroagents.batch.spec.load_file`): a mistake is a ConfigError naming
+    the file, the key, the value and what is allowed."""
+    return load_file(path, "trial", parse_trial)
 
 
 def parse_trial(doc: dict, *, where: str = "trial", base_dir: Path | None = None, stem: str = "trial") -> TrialSpec:
@@ -144,13 +135,9 @@ def parse_trial(doc: dict, *, where: str = "trial", base_dir: Path | None = None
         raise to_config_error(exc, {}, where, root=TrialFile) from None
     except ConfigError as exc:
         raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
-    c, t = f.cohort, f.trial
-    variability = tuple(Variability(v.key, v.distribution, v.sd_log,
-                                    f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
-                        for v in f.variability)  # fmt: skip
+    t = f.trial
     readouts = tuple(dict.fromkeys(e.readout for e in f.endpoints))
-    cohort = CohortSpec(where, t.name, t.description, c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed,
-                        c.female_fraction, c.backend, c.dtype, variability, readouts, ("end",))  # fmt: skip
+    cohort = cohort_spec(f.cohort, f.variability, readouts, ("end",), where, name=t.name, description=t.description)
     arms = tuple(Arm(a.name, a.description, tuple(dict(d) for d in a.drugs)) for a in f.arms)
     endpoints = tuple(Endpoint(e.name, e.readout, e.baseline_min, e.visit_min, e.better) for e in f.endpoints)
     return TrialSpec(where, t.name, t.description, t.seed, f.control, t.bootstrap, t.confidence, cohort, arms,
