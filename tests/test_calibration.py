@@ -75,7 +75,7 @@ def calibrated(tmp_path_factory):
 
 
 def test_a_tiny_calibration_recovers_the_true_value_within_its_credible_interval(calibrated):
-    d, r = calibrated
+    _d, r = calibrated
     assert r.generations == 2 and r.simulations >= 48
     summary = json.loads(r.files["summary"].read_text(encoding="utf-8"))["keys"][KEY]
     lo, hi = summary["ci90"]
@@ -155,7 +155,7 @@ def test_a_missing_data_file_or_readout_is_named(tmp_path):
     (tmp_path / "c.toml").write_text(CALIB.replace('readout = "il6"', 'readout = "il-6"'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"data\[0\].readout = 'il-6': must be a readout of il6.csv: one of il6"):
         observed(load_calibration(tmp_path / "c.toml"))
-    rc, out, err = run_cli(["calibrate", str(tmp_path / "none.toml")])
+    rc, _out, err = run_cli(["calibrate", str(tmp_path / "none.toml")])
     assert rc != 0 and "must be an existing calibration file" in error_line(err)
 
 
@@ -175,7 +175,7 @@ def test_replicates_drawn_from_the_posterior_each_equal_their_run_alone(calibrat
     from neuroagents.batch.replicates import run_replicates, write_replicates
     from neuroagents.calibration.posterior import posterior_draws
 
-    d, r = calibrated
+    _d, r = calibrated
     post = pd.read_parquet(r.files["posterior"])
     table = run_replicates("nerve_injury", 3, seed=5, overrides=TINY_SET, posterior=r.files["posterior"], batch=3)
     draws = posterior_draws(post[[KEY, "weight"]], 3, seed=5)
@@ -197,7 +197,7 @@ def test_replicates_drawn_from_the_posterior_each_equal_their_run_alone(calibrat
 def test_a_bad_posterior_is_one_error(tmp_path):
     from neuroagents.calibration.posterior import load_posterior
 
-    with pytest.raises(ConfigError, match="--posterior = .*: must be an existing posterior file"):
+    with pytest.raises(ConfigError, match=r"--posterior = .*: must be an existing posterior file"):
         load_posterior(tmp_path / "none.parquet")
     pd.DataFrame({KEY: [1.0], "weight": [-1.0]}).to_parquet(tmp_path / "neg.parquet")
     with pytest.raises(ConfigError, match="weights that are finite, >= 0 and not all 0"):
@@ -205,5 +205,5 @@ def test_a_bad_posterior_is_one_error(tmp_path):
     pd.DataFrame({KEY: [1.0]}).to_parquet(tmp_path / "now.parquet")
     with pytest.raises(ConfigError, match="a table of particles"):
         load_posterior(tmp_path / "now.parquet")
-    rc, out, err = run_cli(["run", "healthy", "--posterior", str(tmp_path / "now.parquet")])
+    rc, _out, err = run_cli(["run", "healthy", "--posterior", str(tmp_path / "now.parquet")])
     assert rc != 0 and "given with --replicates N > 1" in error_line(err)

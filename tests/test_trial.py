@@ -193,7 +193,8 @@ def test_a_bad_trial_file_is_one_error_naming_the_key_and_what_is_allowed(change
 def test_a_subject_the_scenario_refuses_is_named_with_its_arm():
     doc = _doc()
     doc["cohort"] = {"scenario": "healthy", "size": 4, "seed": 2}
-    doc["arms"][1]["drugs"] = [{"drug": "tofacitinib", "route": "oral", "dose_mg": 1e5}]  # 100 g: more than a mouse weighs
+    # 100 g of drug: more than a mouse weighs
+    doc["arms"][1]["drugs"] = [{"drug": "tofacitinib", "route": "oral", "dose_mg": 1e5}]
     with pytest.raises(ConfigError) as exc:
         plan_trial(parse_trial(doc, where="t.toml"))
     assert "in arm drug" in str(exc.value) and "drugs[0]" in str(exc.value), str(exc.value)
