@@ -50,7 +50,8 @@ from pydantic import ValidationError
 from neuroagents.batch.schema import MAX_RUNS, METHODS, SweepFile
 from neuroagents.errors import ConfigError
 
-__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_file", "load_sweep", "parse_sweep", "read_toml"]
+__all__ = ["MAX_RUNS", "METHODS", "Parameter", "SweepSpec", "load_file", "load_sweep", "parse_sweep", "read_toml",
+           "validate_file"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,25 @@ def read_toml(path: Path, label: str, kind: str = "sweep") -> dict:
         raise ScenarioSyntaxError(label, line, col, str(exc)[: m.start()] if m else str(exc)) from None
 
 
+def validate_file(model, doc: dict, where: str, base_dir: Path | None, stem: str):
+    """``doc`` (a parsed TOML file) validated by the pydantic ``model`` of its kind (:class:`SweepFile`, ...), with
+    the context its tables read (the default name ``stem``, the ``base_dir`` of relative paths).
+
+    Raises
+    ------
+    ConfigError
+        The first problem found, naming ``where``, the dotted key, the value and what is allowed.
+    """
+    from neuroagents.scenario.messages import to_config_error
+
+    try:
+        return model.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise to_config_error(exc, {}, where, root=model) from None
+    except ConfigError as exc:  # a rule between tables, raised with its key but not the file
+        raise ConfigError(exc.key, exc.value, exc.allowed, exc.where or where) from None
+
+
 def load_file(path: str | os.PathLike, kind: str, parse):
     """Read the TOML file ``path`` of ``kind`` (sweep, cohort, trial, calibration) and validate it with ``parse``
     (called with ``where``, ``base_dir`` and ``stem``: the file, its folder, its name without ``.toml``).
@@ -199,12 +219,7 @@ def parse_sweep(doc: dict, *, where: str = "sweep", base_dir: Path | None = None
         The first problem :class:`~neuroagents.batch.schema.SweepFile` finds, naming ``where``, the dotted key,
         the value and what is allowed.
     """
-    from neuroagents.scenario.messages import to_config_error
-
-    try:
-        f = SweepFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where, root=SweepFile) from None
+    f = validate_file(SweepFile, doc, where, base_dir, stem)
     sw, de, an = f.sweep, f.design, f.analysis
     parameters = tuple(Parameter(p.key, tuple(p.values) if p.values is not None else None, p.min, p.max, p.n,
                                  p.scale, p.integer) for p in f.parameters)  # fmt: skip

@@ -43,9 +43,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from neuroagents.batch.spec import load_file
+from neuroagents.batch.spec import load_file, validate_file
 from neuroagents.calibration.schema import CalibrationFile
 
 __all__ = ["CalibrationSpec", "DataSpec", "Prior", "load_calibration", "parse_calibration"]
@@ -115,12 +113,7 @@ def load_calibration(path: str | os.PathLike) -> CalibrationSpec:
 def parse_calibration(doc: dict, *, where: str = "calibration", base_dir: Path | None = None,
                       stem: str = "calibration") -> CalibrationSpec:  # fmt: skip
     """Validate a calibration document (the parsed TOML) into a :class:`CalibrationSpec`."""
-    from neuroagents.scenario.messages import to_config_error
-
-    try:
-        f = CalibrationFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where, root=CalibrationFile) from None
+    f = validate_file(CalibrationFile, doc, where, base_dir, stem)
     c, a = f.calibration, f.abc
     root = Path(base_dir) if base_dir is not None else Path.cwd()
     data = tuple(DataSpec(root / d.file, d.readout, d.column, d.time_offset_min, d.scale) for d in f.data)

@@ -37,9 +37,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from neuroagents.batch.spec import load_file
+from neuroagents.batch.spec import load_file, validate_file
 from neuroagents.cohort.schema import CohortFile
 
 __all__ = ["CohortSpec", "Variability", "cohort_spec", "load_cohort", "parse_cohort"]
@@ -117,12 +115,7 @@ def parse_cohort(doc: dict, *, where: str = "cohort", base_dir: Path | None = No
         The first problem :class:`~neuroagents.cohort.schema.CohortFile` finds, naming ``where``, the dotted key,
         the value and what is allowed.
     """
-    from neuroagents.scenario.messages import to_config_error
-
-    try:
-        f = CohortFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where, root=CohortFile) from None
+    f = validate_file(CohortFile, doc, where, base_dir, stem)
     return cohort_spec(f.cohort, f.variability, tuple(f.readouts.names), tuple(f.readouts.at), where)
 
 

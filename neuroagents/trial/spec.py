@@ -54,11 +54,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from neuroagents.batch.spec import load_file
+from neuroagents.batch.spec import load_file, validate_file
 from neuroagents.cohort.spec import CohortSpec, cohort_spec
-from neuroagents.errors import ConfigError
 from neuroagents.trial.schema import TrialFile
 
 __all__ = ["Arm", "Endpoint", "TrialSpec", "load_trial", "parse_trial"]
@@ -127,14 +124,7 @@ def parse_trial(doc: dict, *, where: str = "trial", base_dir: Path | None = None
         The first problem :class:`~neuroagents.trial.schema.TrialFile` finds, naming ``where``, the dotted key,
         the value and what is allowed.
     """
-    from neuroagents.scenario.messages import to_config_error
-
-    try:
-        f = TrialFile.model_validate(doc, context={"stem": stem, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise to_config_error(exc, {}, where, root=TrialFile) from None
-    except ConfigError as exc:
-        raise ConfigError(exc.key, exc.value, exc.allowed, where) from None
+    f = validate_file(TrialFile, doc, where, base_dir, stem)
     t = f.trial
     readouts = tuple(dict.fromkeys(e.readout for e in f.endpoints))
     cohort = cohort_spec(f.cohort, f.variability, readouts, ("end",), where, name=t.name, description=t.description)
