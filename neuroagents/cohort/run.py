@@ -26,7 +26,7 @@ from neuroagents.batch.executors import RunTask
 from neuroagents.batch.store import SweepStore, sweep_text
 from neuroagents.batch.sweep import SweepResult, run_tasks
 from neuroagents.cohort.sample import individuals
-from neuroagents.cohort.spec import CohortSpec, load_cohort
+from neuroagents.cohort.spec import CohortSpec, Variability, load_cohort
 from neuroagents.errors import ConfigError
 from neuroagents.recording import atomic_write
 from neuroagents.scenario.checks import check_name
@@ -132,14 +132,11 @@ def cohort_table(out_dir, spec: CohortSpec | None = None):
     from neuroagents.batch.analyze import readout_values
 
     store = SweepStore(out_dir)
-    if spec is None:
-        from neuroagents.cohort.spec import CohortSpec as _Spec
-        from neuroagents.cohort.spec import Variability
-
+    if spec is None:  # the one recorded, JSON lists back to tuples
         d = dict(store.record()["spec"])
         d["variability"] = tuple(Variability(**v) for v in d["variability"])
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        spec = _Spec(where=str(out_dir), **d)
+        spec = CohortSpec(where=str(out_dir), **d)
     people = store.design()
     results = store.results()
     table = people.iloc[0:0].copy() if results.empty else people[people["run_id"].isin(set(results["run_id"]))]
