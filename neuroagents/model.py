@@ -133,7 +133,7 @@ class NeuroImmuneModel(ModelInputs, ModelReadouts, mesa.Model):
         infiltrating cells, per compartment).
     kinin_params : Mapping, optional
         Overrides of :class:`~neuroagents.kinins.KininParams` (bradykinin formed where plasma leaks).
-    species : {"mouse", "rat"}
+    species : {"mouse", "rat", "human"}
         Sets the scale of the behavioural readouts (von Frey grams).
     body_weight_kg : float, optional
         The animal's weight (kg): mg/kg doses and the allometric PK of its drugs; default the species' reference

@@ -19,6 +19,7 @@ KEYS = {
     "spinal_potentiation", "withdrawal_threshold_g", "withdrawal_threshold_interp_g", "heat_latency_s",
     "windup_ratio", "windup_ratio_nmda_blocked", "neuron_mean_firing_hz", "mean_sensitization",
     "mean_heat_sensitization", "mean_priming", "mean_mu_opioid_receptors", "spinal_disinhibition", "spinal_nmda_gain",
+    "pain_rating_nrs",
 }  # fmt: skip
 
 
@@ -42,6 +43,16 @@ def test_naive_mouse_readouts_are_in_published_ranges():
     assert r["pain_evoked_hz"] < 25.0  # most of the series is below the naive threshold
     assert r["windup_ratio"] > 1.3 and r["windup_ratio_nmda_blocked"] == pytest.approx(1.0, abs=0.01)
     assert r["mean_sensitization"] == 0.0 and r["spinal_disinhibition"] == 0.0
+
+
+def test_naive_human_pinprick_threshold_is_near_100_mN():
+    """People: the pinprick series of quantitative sensory testing, naive threshold ~100 mN (Chantelau 2015)."""
+    _, r = naive("human")
+    mn = 9.80665  # mN per g
+    assert r["withdrawal_threshold_g"] == pytest.approx(128 / mn, rel=1e-3)  # the first pin at or above 100 mN
+    assert 80.0 <= r["withdrawal_threshold_interp_g"] * mn <= 120.0
+    assert r["pain_evoked_standard_hz"] < 25.0  # the 64 mN standard pin is below the naive threshold
+    assert r["pain_rating_nrs"] == 0.0  # no ongoing pain at rest
 
 
 def test_naive_rat_threshold_is_near_15_g():

@@ -54,6 +54,27 @@ def test_each_builtin_loads_and_steps_seeded(name):
     assert m.timeseries().equals(again.timeseries())  # seeded: the same run twice
 
 
+def test_a_human_has_human_pk_the_pinprick_series_and_rates_nerve_injury_pain():
+    """``species = "human"``: 70 kg and the drugs' human PK, the QST pinprick series, a 0-10 rating of ongoing pain."""
+    from neuroagents.pain.params import SPECIES
+
+    s = load_scenario("nerve_injury_tofacitinib", [*SMALL, 'scenario.species="human"'])
+    m = s.build_model()
+    assert m.pain.species is SPECIES["human"]
+    assert (m.pharmacology.species, m.pharmacology.body_weight_kg) == ("human", 70.0)
+    mouse = load_scenario("nerve_injury_tofacitinib", SMALL).build_model()
+    # the same mg/kg in a 70 kg person: slower clearance per kg than in a 25 g mouse (allometry), so more drug
+    t = [60.0 * h for h in range(1, 25)]
+    human_auc = m.pharmacology.concentrations_over(t)["tofacitinib"]["plasma_total"].sum()
+    mouse_auc = mouse.pharmacology.concentrations_over(t)["tofacitinib"]["plasma_total"].sum()
+    assert human_auc > 2.0 * mouse_auc
+    for _ in range(3):  # over steps
+        m.step()
+    row = m.pain.readouts(m)
+    assert 0.0 < row["pain_rating_nrs"] <= 10.0  # ectopic discharge of the injured half is ongoing pain
+    assert row["withdrawal_threshold_g"] in SPECIES["human"].filaments_g
+
+
 def test_builtins_say_what_they_set():
     injured = load_scenario("nerve_injury", SMALL).build_model()
     injured.step()
@@ -234,7 +255,8 @@ def test_overrides_apply_in_order_over_inheritance():
         ("tissue.width_um=big", "tissue.width_um = 'big': must be a length > 0 (µm)"),
         ("tissue.crowding_limit=2.5", "tissue.crowding_limit = 2.5: must be an integer >= 1"),
         ("tissue.voxel_um=0.01", "tissue.voxel_um = 0.01: must be large enough that the tissue has at most"),
-        ("scenario.species=rta", "scenario.species = 'rta': must be one of 'mouse', 'rat' (did you mean 'rat'?)"),
+        ("scenario.species=rta",
+         "scenario.species = 'rta': must be one of 'mouse', 'rat', 'human' (did you mean 'rat'?)"),
         ("scenario.sex=f", "scenario.sex = 'f': must be one of 'female', 'male'"),
         ("scenario.seed=-1", "scenario.seed = -1: must be an integer in [0, 2**63 - 1]"),
         ("scenario.duration_days=inf", "scenario.duration_days = inf: must be a duration in (0, 36500] (days)"),

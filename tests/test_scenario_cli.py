@@ -116,7 +116,7 @@ def test_run_refuses_to_overwrite_without_force(scenario_run):
     ("argv", "expected"),
     [
         (["--set", "cells.macrophage.sped_um_per_min=3"], "did you mean 'speed_um_per_min'?"),
-        (["--set", "scenario.species=rta"], "scenario.species = 'rta': must be one of 'mouse', 'rat'"),
+        (["--set", "scenario.species=rta"], "scenario.species = 'rta': must be one of 'mouse', 'rat', 'human'"),
         (["--set", "nonsense"], "KEY=VALUE"),
         (["--days", "-1"], "scenario.duration_days = -1.0: must be a duration in (0, 36500] (days)"),
         (["--seed", "-2"], "scenario.seed = -2"),

@@ -34,6 +34,7 @@ from neuroagents.pain import trace
 from neuroagents.pain.dorsal_horn import SPINAL_MEDIATORS, DorsalHorn
 from neuroagents.pain.nociceptor import CHANNELS, Nociceptors, channel_targets
 from neuroagents.pain.params import SPECIES, PainParams, force_scale_g, resolve_species
+from neuroagents.pain.rating import nrs_from_ongoing, rating_anchors
 from neuroagents.params import build_params
 
 __all__ = ["SPECIES", "PainModel", "PainParams", "grid_mean_spinal", "spinal_env", "spinal_levels", "trace_parts"]
@@ -93,7 +94,7 @@ class PainModel:
     params : Mapping or PainParams, optional
         Overrides of :class:`PainParams` fields (validated; errors name the key
         as ``pain.<key>``).
-    species : {"mouse", "rat"}
+    species : {"mouse", "rat", "human"}
         Sets the von Frey series and the force scale.
     spinal : callable, optional
         ``spinal(model) -> {mediator: nM}`` for BDNF, TNF, IL1B, IL6 in the
@@ -107,6 +108,7 @@ class PainModel:
         self.species = resolve_species(species)
         self.nociceptors = Nociceptors(self.params, model.xp)
         self.dorsal_horn = DorsalHorn(self.params)
+        self.rating_anchors = rating_anchors(self.dorsal_horn, self.params)  # P_0, P_10 of the 0-10 rating, Hz
         self.spinal = spinal or grid_mean_spinal
         self._windup_cache: dict[tuple, tuple[float, float]] = {}
         self._trace_host: np.ndarray | None = None  # the pain update's host copy, read by trace_signals
@@ -197,7 +199,8 @@ class PainModel:
         Returns
         -------
         dict
-            ``pain_ongoing_hz`` (P without stimulus, spikes/s), ``pain_evoked_hz``
+            ``pain_ongoing_hz`` (P without stimulus, spikes/s), ``pain_rating_nrs`` (the 0-10 rating of that
+            ongoing pain, :mod:`neuroagents.pain.rating`), ``pain_evoked_hz``
             (peak P averaged over the species' von Frey series, spikes/s: the area under the
             stimulus-response curve, which keeps separating conditions after the response to any one
             filament has saturated), ``pain_evoked_standard_hz`` (peak P for the species' standard
@@ -233,6 +236,7 @@ class PainModel:
         wu, wu_blocked = self._windup_cache[key]
         return {
             "pain_ongoing_hz": float(rest["P"][0]),
+            "pain_rating_nrs": nrs_from_ongoing(float(rest["P"][0]), self.rating_anchors),
             "pain_evoked_hz": float(resp[:nf].mean()),
             "pain_evoked_standard_hz": float(resp[-1]),
             "withdrawal_threshold_g": thr_g,

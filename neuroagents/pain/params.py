@@ -29,6 +29,8 @@ _LEO = "Leo 2015 Mediators Inflamm 2015:124942 (V; agonist at 10 pg/mL, taken as
 _CM = "Crodelle & Maia 2021 code (M)"
 _CM_FIG = "Crodelle 2019 Fig 3 (V)"
 _KAWASAKI = "direction Kawasaki 2008 J Neurosci 28:5189 (V); size assumption"
+_G_MN = 9.80665
+"""mN per gram-force."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,15 @@ class PainParams:
                                        low=1e-3)  # fmt: skip
     rat_force_scale_g: float = param(8.2, "g", "calibrated: naive rat threshold ~15 g (docs/references.md; "
                                                 "Chaplan 1994 cut-off 15 g)", low=1e-3)  # fmt: skip
+    human_force_scale_g: float = param(6.2, "g", "calibrated: naive human pinprick pain threshold ~100 mN (10 g) "
+                                                  "at the foot (Chantelau 2015 World J Diabetes 6:391 Table 3, V)",
+                                       low=1e-3)  # fmt: skip
+    # --- the patient-rated 0-10 scale (neuroagents/pain/rating.py, docs/pain.md) -------------------------------
+    nrs_zero_nociceptor_hz: float = param(0.5, "Hz", "heat pain threshold at a minimum C-nociceptor discharge of "
+                                                     "0.5 Hz (Tillman 1995 J Physiol 485:767, V)", low=0.0)  # fmt: skip
+    nrs_top_nociceptor_hz: float = param(10.0, "Hz", "assumption: ongoing C-nociceptor discharge rated 10/10; CMH "
+                                                     "nociceptors fire ~1-13 Hz to heat ramps rated painful "
+                                                     "(Yarnitsky 1992 J Physiol 450:581, V)", low=1e-3)  # fmt: skip
     heat_start_C: float = param(30.0, "°C", "glass floor at 30 °C (Hargreaves-type set-ups, U)", low=0.0)
     heat_rate_C_per_s: float = param(1.7, "°C/s", "calibrated: naive latency ~10 s (Hargreaves 1988, U)", low=1e-3)
     heat_cutoff_s: float = param(20.0, "s", "common cut-off to avoid tissue damage (U)", low=0.1, high=120.0)
@@ -312,6 +323,14 @@ SPECIES: dict[str, Species] = {
         (0.4, 0.6, 1.0, 2.0, 4.0, 6.0, 8.0, 15.0, 26.0),
         6.0,
         "rat series 0.4-26 g; Chaplan 1994 used 0.41-15.1 g (V)",
+    ),
+    # People are tested with weighted pinpricks, not von Frey hairs: the mechanical pain threshold (MPT) of
+    # quantitative sensory testing. The standard stimulus is the 64 mN pin, below the naive threshold.
+    "human": Species(
+        "human",
+        tuple(round(mn / _G_MN, 4) for mn in (8, 16, 32, 64, 128, 256, 512)),
+        round(64 / _G_MN, 4),
+        "DFNS pinprick series 8-512 mN (Rolke 2006 Eur J Pain 10:77, V), in g (1 g = 9.807 mN)",
     ),
 }
 

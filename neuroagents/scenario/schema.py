@@ -69,7 +69,9 @@ class ScenarioMeta(_Table):
 
     name: str = _f("a name of letters, digits, '_', '-' or '.'", pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)
     description: str = _f("one line of text", "", max_length=300)
-    species: Literal["mouse", "rat"] = _f("one of 'mouse', 'rat'")
+    # A human has the human PK of the drugs (neuroagents/pharmacology/pk.py: 70 kg) and is tested with the
+    # pinprick series of quantitative sensory testing (neuroagents/pain/params.py).
+    species: Literal["mouse", "rat", "human"] = _f("one of 'mouse', 'rat', 'human'")
     # Sex scales the cell parameters where the literature reports a difference (neuroagents/sex.py: microglia-
     # dependent allodynia in males, T-cell-dependent in females, Sorge 2015 Nat Neurosci 18:1081).
     sex: Literal["female", "male"] = _f("one of 'female', 'male'")
