@@ -217,3 +217,23 @@ def test_the_example_trials_allocate_and_validate():
         people, tasks, _ = plan_trial(load_trial(path))
         sizes = people["arm"].value_counts()
         assert len(tasks) == len(people) and sizes.max() - sizes.min() <= 1
+
+
+def test_a_trial_in_people_reads_the_pinprick_threshold_and_the_0_10_rating(tmp_path):
+    """``scenario.species = "human"``: human PK, the QST pinprick series and ``pain_rating_nrs`` as an endpoint."""
+    from neuroagents.pain.params import SPECIES
+
+    text = (TRIAL.replace('"time.record_every_min=6"]', '"time.record_every_min=6", "scenario.species=\\"human\\""]')
+            .replace('key = "pain.mouse_force_scale_g"', 'key = "pain.human_force_scale_g"')
+            .replace("dose_mg_per_kg = 15.0", "dose_mg_per_kg = 0.15")  # 10 mg in 70 kg (Xeljanz label range)
+            .replace('name = "firing"\nreadout = "pain_ongoing_hz"', 'name = "nrs"\nreadout = "pain_rating_nrs"'))
+    path = tmp_path / "people.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run_trial(path, tmp_path / "out", progress=False, batch=6)
+    s = result.subjects
+    pins = set(SPECIES["human"].filaments_g)
+    assert set(s["threshold.baseline"]) <= pins and set(s["threshold.visit"]) <= pins
+    for col in ("nrs.baseline", "nrs.visit"):  # over the two reads
+        assert s[col].between(0.0, 10.0).all()
+    assert (s["nrs.baseline"] > 0.0).all()  # nerve injury: ectopic discharge is ongoing pain from the start
+    assert "nrs" in set(result.comparisons["endpoint"])
