@@ -272,3 +272,52 @@ def test_a_cohort_varies_body_weight_around_the_species_weight():
         assert task.scenario["scenario"]["body_weight_kg"] == row["scenario.body_weight_kg"]
         model = Scenario.model_validate(task.scenario).build_model()
         assert model.pharmacology.body_weight_kg == row["scenario.body_weight_kg"]
+
+
+def _posterior_file(path, values, weights, key="cells.macrophage.speed_um_per_min"):
+    pd.DataFrame({key: values, "pain.mouse_force_scale_g": [0.4 + 0.1 * i for i in range(len(values))],
+                  "weight": weights}).to_parquet(path)  # fmt: skip
+    return path
+
+
+def test_a_cohort_draws_each_individuals_particle_from_a_posterior_by_weight(tmp_path):
+    _posterior_file(tmp_path / "posterior.parquet", [1.0, 2.0, 3.0], [0.0, 1.0, 3.0])
+
+    def cohort(size):
+        return parse_cohort({"cohort": {"scenario": "healthy", "size": size, "seed": 4,
+                                        "posterior": "posterior.parquet"},
+                             "variability": [{"key": "cells.t_cell.speed_um_per_min", "cv": 0.2, "source": "a"}]},
+                            base_dir=tmp_path)  # fmt: skip
+
+    spec = cohort(400)
+    assert spec.keys == ["cells.t_cell.speed_um_per_min", "cells.macrophage.speed_um_per_min",
+                         "pain.mouse_force_scale_g"]  # fmt: skip
+    doc = load_scenario(spec.scenario_path, spec.set).resolved()
+    people = individuals(spec, doc)
+    speed = people["cells.macrophage.speed_um_per_min"]
+    assert set(speed) <= {2.0, 3.0}  # the zero-weight particle is never drawn
+    assert abs((speed == 3.0).mean() - 0.75) < 0.07  # by weight: 3/4 of the population (400 draws, ~3 SE)
+    # a particle is drawn whole: its keys travel together
+    assert np.allclose(people["pain.mouse_force_scale_g"], 0.4 + 0.1 * (speed - 1.0))
+    # individual k is the same in a smaller cohort, and its scenario carries its particle
+    pd.testing.assert_frame_equal(individuals(cohort(7), doc), people.iloc[:7])
+    from neuroagents.cohort.run import subject_scenario
+
+    row = people.iloc[3].to_dict()
+    scenario = subject_scenario(spec, doc, row)
+    assert scenario["cells"]["macrophage"]["speed_um_per_min"] == row["cells.macrophage.speed_um_per_min"]
+    assert scenario["pain"]["mouse_force_scale_g"] == row["pain.mouse_force_scale_g"]
+
+
+@pytest.mark.parametrize(("posterior", "key", "allowed"), [
+    ("none.parquet", "cohort.posterior", "an existing posterior file"),
+    ("posterior.parquet", "variability[0].key", "a key the posterior does not set"),
+])  # fmt: skip
+def test_a_missing_posterior_or_a_key_drawn_twice_is_one_error(tmp_path, posterior, key, allowed):
+    _posterior_file(tmp_path / "posterior.parquet", [1.0, 2.0], [1.0, 1.0])
+    doc = {"cohort": {"scenario": "healthy", "size": 3, "seed": 1, "posterior": posterior},
+           "variability": [{"key": "cells.macrophage.speed_um_per_min", "cv": 0.2, "source": "a"}]}
+    with pytest.raises(ConfigError) as exc:
+        parse_cohort(doc, where="my.toml", base_dir=tmp_path)
+    msg = str(exc.value)
+    assert msg.startswith("my.toml") and key in msg and allowed in msg, msg

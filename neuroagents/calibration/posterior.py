@@ -27,31 +27,37 @@ from neuroagents.errors import ConfigError
 __all__ = ["load_posterior", "posterior_draws"]
 
 
-def load_posterior(path):
+def load_posterior(path, key: str = "--posterior", where: str | None = None):
     """A posterior file (pandas): its key columns and ``weight``, checked.
+
+    Parameters
+    ----------
+    path : str or Path
+    key, where : str
+        What names the file in an error (the option, or a file's key and the file).
 
     Raises
     ------
     ConfigError
-        Naming ``--posterior`` and the file, when it is missing, unreadable, lacks ``weight`` or a key column, or
-        has weights that are not finite, >= 0, with a positive sum.
+        Naming ``key`` and the file, when it is missing, unreadable, lacks ``weight`` or a key column, or has weights
+        that are not finite, >= 0, with a positive sum.
     """
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("--posterior", str(path), "an existing posterior file (posterior.parquet of a calibration)")
+        raise ConfigError(key, str(path), "an existing posterior file (posterior.parquet of a calibration)", where)
     try:
         post = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise ConfigError("--posterior", str(path), f"a readable Parquet file ({exc})") from None
+        raise ConfigError(key, str(path), f"a readable Parquet file ({exc})", where) from None
     keys = [c for c in post.columns if c not in ("weight", "distance")]
     w = post["weight"].to_numpy(float) if "weight" in post else None
     if w is None or not keys or len(post) == 0:
-        raise ConfigError("--posterior", str(path), "a table of particles: one column per scenario key and a weight "
-                          "column, as neuroagents calibrate writes")  # fmt: skip
+        raise ConfigError(key, str(path), "a table of particles: one column per scenario key and a weight "
+                          "column, as neuroagents calibrate writes", where)  # fmt: skip
     if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
-        raise ConfigError("--posterior", str(path), "weights that are finite, >= 0 and not all 0")
+        raise ConfigError(key, str(path), "weights that are finite, >= 0 and not all 0", where)
     return post[[*keys, "weight"]]
 
 

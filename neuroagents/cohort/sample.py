@@ -10,8 +10,11 @@ species' reference weight. Individual ``k`` has
   variability of population pharmacokinetics: Sheiner & Beal 1980 J Pharmacokinet Biopharm 8:553);
 * ``logit θ_k = logit θ_typ + sd · z`` for a **logitnormal** one (a fraction stays in (0, 1)),
 
-with ``z`` a standard normal draw. A factor a sex applies on top (:data:`~neuroagents.sex.SEX_MULTIPLIERS`) still
-applies: the model scales the individual's value as it scales a value a scenario sets.
+with ``z`` a standard normal draw. With ``posterior`` (a calibration's ``posterior.parquet``), individual ``k`` also
+takes every key of one particle, drawn by weight: the posterior is then the population's spread of those keys
+(a key cannot be both drawn from the posterior and given a ``[[variability]]``). A factor a sex applies on top
+(:data:`~neuroagents.sex.SEX_MULTIPLIERS`) still applies: the model scales the individual's value as it scales a
+value a scenario sets.
 
 **Every draw has its own stream**, keyed by the cohort's seed, the individual's number and what is drawn (its sex,
 a parameter's key, its run's seed): :class:`numpy.random.SeedSequence` of ``[seed, k, crc32(name)]``. Individual
@@ -152,6 +155,7 @@ def individuals(spec: CohortSpec, doc: dict):
 
     width = max(5, len(str(spec.size - 1)))
     base_sex = doc["scenario"]["sex"]
+    particles = _particles(spec)
     rows = []
     for k in range(spec.size):  # over individuals: a few scalar draws each
         if spec.female_fraction is None:
@@ -162,5 +166,20 @@ def individuals(spec: CohortSpec, doc: dict):
         for v in spec.variability:  # over varied parameters
             z = float(individual_rng(spec.seed, k, v.key).standard_normal())
             row[v.key] = vary(v, typical_value(doc, v.key, sex, spec.where), z, spec.where)
+        if particles is not None:
+            values, p = particles
+            i = int(individual_rng(spec.seed, k, "posterior").choice(len(p), p=p))
+            row.update(zip(spec.posterior_keys, (float(x) for x in values[i]), strict=True))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _particles(spec: CohortSpec):
+    """The posterior's particle values, shape (n_particles, n_keys), and their probabilities; ``None`` without one."""
+    if spec.posterior is None:
+        return None
+    from neuroagents.calibration.posterior import load_posterior
+
+    post = load_posterior(spec.posterior, "cohort.posterior", spec.where)
+    w = post["weight"].to_numpy(float)
+    return post[list(spec.posterior_keys)].to_numpy(float), w / w.sum()

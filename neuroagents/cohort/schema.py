@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from neuroagents.batch.schema import FileTable, ScenarioTable
 from neuroagents.scenario.messages import MISSING, Invalid
@@ -46,6 +46,29 @@ class CohortTable(ScenarioTable):
     female_fraction: float | None = _f("a fraction in [0, 1] (left out: every individual has the scenario's sex)",
                                        None, ge=0, le=1)  # fmt: skip
     dtype: Literal[DTYPES] = _f(f"one of {', '.join(map(repr, DTYPES))}", "float64")
+    posterior: str | None = _f("a calibration's posterior.parquet (a path relative to this file): each individual "
+                               "draws one particle by weight", None)  # fmt: skip
+    _posterior_path: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _posterior(self, info: ValidationInfo):
+        if self.posterior is None:
+            return self
+        from pathlib import Path
+
+        base_dir = (info.context or {}).get("base_dir")
+        path = Path(self.posterior).expanduser()
+        path = path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+        if not path.is_file():
+            raise Invalid("an existing posterior file (posterior.parquet of neuroagents calibrate)", ("posterior",),
+                          self.posterior)  # fmt: skip
+        self._posterior_path = str(path)
+        return self
+
+    @property
+    def posterior_path(self) -> str | None:
+        """The posterior file ``posterior`` names (resolved while validating), or ``None``."""
+        return self._posterior_path
 
 
 class VariabilityTable(FileTable):

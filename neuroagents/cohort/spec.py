@@ -86,6 +86,9 @@ class CohortSpec:
     variability: tuple[Variability, ...]
     readouts: tuple[str, ...]
     at: tuple
+    posterior: str | None = None
+    posterior_keys: tuple[str, ...] = ()
+    posterior_crc32: int | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON data: what a cohort directory records, and what a rerun must match."""
@@ -95,8 +98,8 @@ class CohortSpec:
 
     @property
     def keys(self) -> list[str]:
-        """The varied keys, in file order."""
-        return [v.key for v in self.variability]
+        """The keys that differ between individuals: the varied ones in file order, then the posterior's."""
+        return [v.key for v in self.variability] + list(self.posterior_keys)
 
 
 def load_cohort(path: str | os.PathLike) -> CohortSpec:
@@ -126,6 +129,26 @@ def cohort_spec(c, variability, readouts: tuple, at: tuple, where: str, name: st
     spread = tuple(Variability(v.key, v.distribution, v.sd_log,
                                f"cv = {v.cv:g}" if v.cv is not None else f"sd = {v.sd:g}", v.source)
                    for v in variability)  # fmt: skip
+    post_keys, crc = (), None
+    if c.posterior_path is not None:
+        post_keys, crc = _posterior_keys(c.posterior_path, [v.key for v in spread], where)
     return CohortSpec(where, c.name if name is None else name, c.description if description is None else description,
                       c.scenario, c.scenario_path, tuple(c.set), c.size, c.seed, c.female_fraction, c.backend,
-                      c.dtype, spread, readouts, at)  # fmt: skip
+                      c.dtype, spread, readouts, at, c.posterior_path, post_keys, crc)  # fmt: skip
+
+
+def _posterior_keys(path: str, varied: list[str], where: str) -> tuple[tuple[str, ...], int]:
+    """The scenario keys a posterior file sets, and its CRC-32 (a rerun must match it); a key also given a
+    ``[[variability]]`` is refused (each individual draws it from the posterior)."""
+    import zlib
+
+    from neuroagents.calibration.posterior import load_posterior
+    from neuroagents.errors import ConfigError
+
+    keys = tuple(c for c in load_posterior(path, "cohort.posterior", where).columns if c != "weight")
+    for j, k in enumerate(varied):  # over varied keys (a handful)
+        if k in keys:
+            raise ConfigError(f"variability[{j}].key", k, "a key the posterior does not set (cohort.posterior "
+                              "already draws it for each individual)", where)  # fmt: skip
+    with open(path, "rb") as fh:
+        return keys, zlib.crc32(fh.read())
