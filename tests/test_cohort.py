@@ -290,6 +290,9 @@ def test_a_cohort_draws_each_individuals_particle_from_a_posterior_by_weight(tmp
                             base_dir=tmp_path)  # fmt: skip
 
     spec = cohort(400)
+    assert spec.to_dict()["posterior_crc32"] is not None  # a rerun with another posterior is another cohort
+    plain = parse_cohort({"cohort": {"scenario": "healthy", "size": 3, "seed": 4}})
+    assert not {"posterior", "posterior_keys", "posterior_crc32"} & set(plain.to_dict())  # older directories match
     assert spec.keys == ["cells.t_cell.speed_um_per_min", "cells.macrophage.speed_um_per_min",
                          "pain.mouse_force_scale_g"]  # fmt: skip
     doc = load_scenario(spec.scenario_path, spec.set).resolved()

@@ -94,6 +94,9 @@ class CohortSpec:
         """Plain JSON data: what a cohort directory records, and what a rerun must match."""
         d = asdict(self)
         d.pop("where")
+        if self.posterior is None:  # absent when unused: a directory from before the key still matches
+            for k in ("posterior", "posterior_keys", "posterior_crc32"):  # over the three posterior fields
+                d.pop(k)
         return d
 
     @property
