@@ -13,8 +13,8 @@ Per subject and endpoint (from the subject's time series; a value "at" a time is
 Each arm against the control, per endpoint: the difference of the mean changes and of the responder rates, each
 with a percentile bootstrap confidence interval (subjects resampled within each arm, ``[trial] bootstrap``
 resamples from the trial's seed: Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13), and
-Welch's t-test of the changes (``scipy.stats.ttest_ind``, unequal variances). The same seed gives the same
-tables.
+Welch's t-test of the changes (``scipy.stats.ttest_ind``, unequal variances); and a mixed model of the
+repeated visits, adjusted for the baseline (:mod:`neuroagents.trial.mixed`). The same seed gives the same tables.
 """
 
 from __future__ import annotations
@@ -98,22 +98,38 @@ def _boot_ci(x: np.ndarray, y: np.ndarray, rng, n: int, level: float) -> tuple[f
     return float(lo), float(hi)
 
 
-def compare_arms(subjects, spec: TrialSpec):
-    """Each arm against the control, per endpoint: differences with bootstrap intervals and Welch's p-value.
+def compare_arms(subjects, spec: TrialSpec, results=None):
+    """Each arm against the control, per endpoint: differences with bootstrap intervals and Welch's p-value, and,
+    given the time series, the mixed model's estimate (:mod:`neuroagents.trial.mixed`).
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        One row per subject with its endpoint columns.
+    spec : TrialSpec
+    results : pandas.DataFrame, optional
+        The subjects' time series (``run_id``, ``time_min``, readouts): adds the ``change_mixed`` rows.
 
     Returns
     -------
     pandas.DataFrame
-        ``endpoint, arm, measure, difference, ci_low, ci_high, p_value`` with ``measure`` = ``"change"`` (mean change,
-        the readout's unit) or ``"responders_30"``, ... (rates, fractions); ``p_value`` for the change only.
+        ``endpoint, arm, measure, difference, ci_low, ci_high, p_value, note`` with ``measure`` = ``"change"`` (mean
+        change, the readout's unit), ``"change_mixed"`` (the mixed model's baseline-adjusted difference at the
+        visit, Wald interval and p-value) or ``"responders_30"``, ... (rates, fractions); ``p_value`` for the
+        changes only; ``note`` says why a mixed model is missing or did not converge.
     """
     import pandas as pd
     from scipy import stats
 
+    from neuroagents.trial.mixed import arm_effects_at_visit
+
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, zlib.crc32(b"bootstrap")]))
     control = subjects[subjects["arm"] == spec.control]
+    arm_of = dict(zip(subjects["run_id"], subjects["arm"], strict=True))
     rows = []
     for e in spec.endpoints:  # over endpoints
+        mixed = {} if results is None else arm_effects_at_visit(results, arm_of, e.readout, e.baseline_min,
+                                                                e.visit_min, spec.control, spec.confidence)  # fmt: skip
         for arm in spec.arm_names:  # over the arms compared with the control
             if arm == spec.control:
                 continue
@@ -124,14 +140,18 @@ def compare_arms(subjects, spec: TrialSpec):
             p = float(stats.ttest_ind(x, y, equal_var=False).pvalue) if min(x.size, y.size) >= 2 else float("nan")
             diff = x.mean() - y.mean() if x.size and y.size else float("nan")
             rows.append({"endpoint": e.name, "arm": arm, "measure": "change", "difference": diff,
-                         "ci_low": lo, "ci_high": hi, "p_value": p})  # fmt: skip
+                         "ci_low": lo, "ci_high": hi, "p_value": p, "note": ""})  # fmt: skip
+            if results is not None:
+                m = mixed.get(arm, {"difference": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
+                                    "note": "no subject of this arm finished"})  # fmt: skip
+                rows.append({"endpoint": e.name, "arm": arm, "measure": "change_mixed", **m})
             for t in spec.thresholds:  # over responder thresholds
                 col = responder_column(e.name, t)
                 rx, ry = g[col].to_numpy(float), control[col].to_numpy(float)
                 lo, hi = _boot_ci(rx, ry, rng, spec.bootstrap, spec.confidence)
                 diff = rx.mean() - ry.mean() if rx.size and ry.size else float("nan")
                 rows.append({"endpoint": e.name, "arm": arm, "measure": f"responders_{round(t * 100):d}",
-                             "difference": diff, "ci_low": lo, "ci_high": hi, "p_value": np.nan})
+                             "difference": diff, "ci_low": lo, "ci_high": hi, "p_value": np.nan, "note": ""})
     return pd.DataFrame(rows)
 
 
@@ -141,6 +161,7 @@ def draw_forest(comparisons, spec: TrialSpec, path) -> None:
     from matplotlib.figure import Figure
 
     change = comparisons[comparisons["measure"] == "change"]
+    mixed = comparisons[comparisons["measure"] == "change_mixed"]
     fig = Figure(figsize=(6.5, 1.0 + 1.2 * len(spec.endpoints) * max(1, len(spec.arms) - 1) / 2))
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(spec.endpoints), 1, squeeze=False)[:, 0]
@@ -148,7 +169,13 @@ def draw_forest(comparisons, spec: TrialSpec, path) -> None:
         rows = change[change["endpoint"] == e.name].reset_index(drop=True)
         ys = np.arange(len(rows))[::-1]
         ax.errorbar(rows["difference"], ys, xerr=[rows["difference"] - rows["ci_low"], rows["ci_high"] -
-                    rows["difference"]], fmt="o", color="k", capsize=3)  # fmt: skip
+                    rows["difference"]], fmt="o", color="k", capsize=3, label="mean change, bootstrap")  # fmt: skip
+        m = mixed[mixed["endpoint"] == e.name].set_index("arm").reindex(rows["arm"])
+        if m["difference"].notna().any():
+            ax.errorbar(m["difference"], ys - 0.2, xerr=[m["difference"] - m["ci_low"], m["ci_high"] -
+                        m["difference"]], fmt="s", mfc="white", color="C0", capsize=3,
+                        label="mixed model, Wald")  # fmt: skip
+            ax.legend(fontsize=7)
         ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
         ax.set_yticks(ys, rows["arm"])
         ax.set_title(f"{e.name}: change of {e.readout} ({e.baseline_min:g} -> {e.visit_min:g} min), "

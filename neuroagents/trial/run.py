@@ -118,7 +118,7 @@ def trial_outputs(out_dir, spec: TrialSpec) -> tuple[object, object, object, dic
     for e in spec.endpoints:  # over endpoints
         subjects = subjects.merge(endpoint_values(results, e, spec.thresholds), on="run_id", how="left")
     arms = arm_summary(subjects, spec)
-    comparisons = compare_arms(subjects, spec)
+    comparisons = compare_arms(subjects, spec, results)
     files = {"subjects": out / "subjects.parquet", "arms": out / "arms.csv", "comparisons": out / "comparisons.csv",
              "forest": out / "forest.png", "time_courses": out / "time_courses.png"}  # fmt: skip
     with atomic_write(files["subjects"]) as tmp:
