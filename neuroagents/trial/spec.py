@@ -101,7 +101,7 @@ class TrialSpec:
         """Plain JSON data: what a trial directory records, and what a rerun must match."""
         d = asdict(self)
         d.pop("where")
-        d["cohort"].pop("where")
+        d["cohort"] = self.cohort.to_dict()
         return d
 
     @property
