@@ -162,26 +162,32 @@ def draw_forest(comparisons, spec: TrialSpec, path) -> None:
 
     change = comparisons[comparisons["measure"] == "change"]
     mixed = comparisons[comparisons["measure"] == "change_mixed"]
-    fig = Figure(figsize=(6.5, 1.0 + 1.2 * len(spec.endpoints) * max(1, len(spec.arms) - 1) / 2))
+    n_arms = max(1, len(spec.arms) - 1)
+    fig = Figure(figsize=(6.5, 0.6 + len(spec.endpoints) * (1.1 + 0.45 * n_arms)))
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(spec.endpoints), 1, squeeze=False)[:, 0]
     for ax, e in zip(axes, spec.endpoints, strict=True):  # over endpoints
         rows = change[change["endpoint"] == e.name].reset_index(drop=True)
-        ys = np.arange(len(rows))[::-1]
-        ax.errorbar(rows["difference"], ys, xerr=[rows["difference"] - rows["ci_low"], rows["ci_high"] -
-                    rows["difference"]], fmt="o", color="k", capsize=3, label="mean change, bootstrap")  # fmt: skip
+        ys = np.arange(len(rows))[::-1].astype(float)
         m = mixed[mixed["endpoint"] == e.name].set_index("arm").reindex(rows["arm"])
-        if m["difference"].notna().any():
-            ax.errorbar(m["difference"], ys - 0.2, xerr=[m["difference"] - m["ci_low"], m["ci_high"] -
+        both = bool(m["difference"].notna().any())
+        up = 0.15 if both else 0.0
+        ax.errorbar(rows["difference"], ys + up, xerr=[rows["difference"] - rows["ci_low"], rows["ci_high"] -
+                    rows["difference"]], fmt="o", color="k", capsize=3, label="mean change, bootstrap")  # fmt: skip
+        if both:
+            ax.errorbar(m["difference"], ys - up, xerr=[m["difference"] - m["ci_low"], m["ci_high"] -
                         m["difference"]], fmt="s", mfc="white", color="C0", capsize=3,
                         label="mixed model, Wald")  # fmt: skip
-            ax.legend(fontsize=7)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
         ax.set_yticks(ys, rows["arm"])
         ax.set_title(f"{e.name}: change of {e.readout} ({e.baseline_min:g} -> {e.visit_min:g} min), "
                      f"arm - {spec.control}, {spec.confidence:.0%} CI", fontsize=8)  # fmt: skip
-        ax.set_xlabel(f"difference of mean change ({'higher' if e.better == 'higher' else 'lower'} is better)")
-    fig.tight_layout()
+        ax.set_xlabel(f"difference of mean change ({'higher' if e.better == 'higher' else 'lower'} is better)",
+                      fontsize=8)  # fmt: skip
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.25 / fig.get_figheight(), 1, 1))
     fig.savefig(path, dpi=120, format="png")
 
 
