@@ -274,3 +274,32 @@ def test_the_mixed_model_says_why_it_has_no_estimate_for_a_readout_that_does_not
                             "y": 0.0})  # fmt: skip
     fit = arm_effects_at_visit(results, {"a": "p", "b": "p", "c": "d", "d": "d"}, "y", 0.0, 10.0, "p")
     assert np.isnan(fit["d"]["difference"]) and fit["d"]["note"] == "no variation to model"
+
+
+def test_new_endpoints_reanalyse_the_same_runs_and_older_directories_resume(ran, trial_file, tmp_path):
+    """Endpoints, control, bootstrap and confidence define no run: changing them re-analyses the finished runs.
+    A directory recorded with the whole spec (before this) is adopted when its runs are the same."""
+    import json
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(ran.files["subjects"].parent, out)
+    meta = out / "sweep.json"
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    data["sweep"]["spec"] = load_trial(trial_file).to_dict()  # the older record: the whole spec
+    meta.write_text(json.dumps(data), encoding="utf-8")
+    changed = trial_file.with_name("later_visit.toml")
+    changed.write_text(TRIAL.replace("visit_min = 24", "visit_min = 18").replace("bootstrap = 400", "bootstrap = 300"),
+                       encoding="utf-8")  # fmt: skip
+    again = run_trial(changed, out, progress=False, batch=6)
+    assert again.runs.done == [] and again.runs.done_before == again.runs.n_runs  # nothing simulated again
+    assert "endpoints" not in json.loads(meta.read_text(encoding="utf-8"))["sweep"]["spec"]
+    pd.testing.assert_series_equal(again.subjects["threshold.change"], ran.subjects["threshold.change"])
+    assert not again.subjects["firing.visit"].equals(ran.subjects["firing.visit"])  # read at 18 min, not 24
+
+
+def test_a_visit_after_the_runs_end_is_refused(trial_file):
+    late = parse_trial(__import__("tomllib").loads(TRIAL.replace("visit_min = 30", "visit_min = 45")), where="t.toml")
+    with pytest.raises(ConfigError, match=r"t.toml: endpoints\[0\].visit_min = 45.0: must be a time within the "
+                                          r"runs' 30 min"):  # fmt: skip
+        plan_trial(late)

@@ -31,7 +31,7 @@ from neuroagents.errors import ConfigError
 from neuroagents.recording import atomic_write
 from neuroagents.scenario.checks import check_name
 from neuroagents.trial.analysis import arm_summary, compare_arms, draw_forest, draw_time_courses, endpoint_values
-from neuroagents.trial.spec import TrialSpec, load_trial
+from neuroagents.trial.spec import TrialSpec, load_trial, runs_part
 
 __all__ = ["TrialResult", "allocate", "plan_trial", "run_trial", "trial_outputs"]
 
@@ -96,8 +96,39 @@ def plan_trial(spec: TrialSpec) -> tuple[object, list[RunTask], dict]:
         scenario = subject_scenario(c, doc0, row, drugs=arm.drugs, arm=arm.name)
         tasks.append(RunTask(row["run_id"], row["individual"], 0, row["seed"], params, scenario, c.backend,
                              c.dtype))  # fmt: skip
-    record = {"kind": "trial", "spec": spec.to_dict(), "base_scenario": doc0, "n_runs": len(tasks)}
+    _check_visits(spec, doc0)
+    record = {"kind": "trial", "spec": spec.runs_record(), "base_scenario": doc0, "n_runs": len(tasks)}
     return people, tasks, record
+
+
+def _check_visits(spec: TrialSpec, doc0: dict) -> None:
+    """Refuse an endpoint read after the runs end (its value would silently be the last record's)."""
+    meta = doc0["scenario"]
+    end = meta["duration_min"] if meta.get("duration_min") is not None else meta["duration_days"] * 1440.0
+    for i, e in enumerate(spec.endpoints):  # over endpoints (a handful)
+        if e.visit_min > end + 1e-9:
+            raise ConfigError(f"endpoints[{i}].visit_min", e.visit_min, f"a time within the runs' {end:g} min (the "
+                              "scenario's duration, with cohort.set): the runs end there", spec.where)  # fmt: skip
+
+
+def _adopt_older_record(out: Path, record: dict) -> None:
+    """A trial directory recorded with its whole spec (before :meth:`TrialSpec.runs_record`): keep only what
+    defines its runs, so it resumes and re-analyses (nothing is rewritten when the runs differ)."""
+    import json
+
+    from neuroagents.batch.store import first_difference
+    from neuroagents.recording import write_json
+
+    meta = out / "sweep.json"
+    if not meta.is_file():
+        return
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    old = data.get("sweep") or {}
+    if old.get("kind") != "trial" or "endpoints" not in (old.get("spec") or {}):
+        return
+    adopted = {**old, "spec": runs_part(old["spec"])}
+    if first_difference(adopted, json.loads(json.dumps(record))) is None:
+        write_json(meta, {**data, "sweep": adopted})
 
 
 def trial_outputs(out_dir, spec: TrialSpec) -> tuple[object, object, object, dict]:
@@ -147,6 +178,7 @@ def run_trial(source, out_dir=None, *, executor=None, force: bool = False, retri
         check_name(spec.name)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "trials" / spec.name
     people, tasks, record = plan_trial(spec)
+    _adopt_older_record(out, record)
     text = sweep_text(spec.where) if not isinstance(source, TrialSpec) else None
     runs = run_tasks(out, tasks, record, people, text, label=f"trial {spec.name}",
                      command=["neuroagents", "trial", str(spec.where)], executor=executor, force=force,

@@ -58,7 +58,7 @@ from neuroagents.batch.spec import load_file, validate_file
 from neuroagents.cohort.spec import CohortSpec, cohort_spec
 from neuroagents.trial.schema import TrialFile
 
-__all__ = ["Arm", "Endpoint", "TrialSpec", "load_trial", "parse_trial"]
+__all__ = ["ANALYSIS_KEYS", "Arm", "Endpoint", "TrialSpec", "load_trial", "parse_trial", "runs_part"]
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,26 @@ class TrialSpec:
         d["cohort"] = self.cohort.to_dict()
         return d
 
+    def runs_record(self) -> dict:
+        """What defines the trial's runs (:func:`runs_part` of :meth:`to_dict`): a rerun with other endpoints, a
+        new control, bootstrap or confidence re-analyses the same runs instead of refusing the directory."""
+        return runs_part(self.to_dict())
+
     @property
     def arm_names(self) -> list[str]:
         return [a.name for a in self.arms]
+
+
+ANALYSIS_KEYS = ("description", "control", "bootstrap", "confidence", "endpoints", "thresholds")
+"""Keys of a trial's record that only its analysis reads (the runs do not depend on them)."""
+
+
+def runs_part(record: dict) -> dict:
+    """A trial spec's record (:meth:`TrialSpec.to_dict`) without what only the analysis reads: the analysis keys, and
+    the cohort's ``readouts`` and ``at`` (the endpoints' readouts)."""
+    d = {k: v for k, v in record.items() if k not in ANALYSIS_KEYS}
+    d["cohort"] = {k: v for k, v in record["cohort"].items() if k not in ("readouts", "at")}
+    return d
 
 
 def load_trial(path: str | os.PathLike) -> TrialSpec:
