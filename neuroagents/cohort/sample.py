@@ -155,7 +155,7 @@ def individuals(spec: CohortSpec, doc: dict):
 
     width = max(5, len(str(spec.size - 1)))
     base_sex = doc["scenario"]["sex"]
-    particles = _particles(spec)
+    draws = _posterior_draws(spec)
     rows = []
     for k in range(spec.size):  # over individuals: a few scalar draws each
         if spec.female_fraction is None:
@@ -166,20 +166,17 @@ def individuals(spec: CohortSpec, doc: dict):
         for v in spec.variability:  # over varied parameters
             z = float(individual_rng(spec.seed, k, v.key).standard_normal())
             row[v.key] = vary(v, typical_value(doc, v.key, sex, spec.where), z, spec.where)
-        if particles is not None:
-            values, p = particles
-            i = int(individual_rng(spec.seed, k, "posterior").choice(len(p), p=p))
-            row.update(zip(spec.posterior_keys, (float(x) for x in values[i]), strict=True))
+        if draws is not None:
+            row.update(draws[k])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _particles(spec: CohortSpec):
-    """The posterior's particle values, shape (n_particles, n_keys), and their probabilities; ``None`` without one."""
+def _posterior_draws(spec: CohortSpec):
+    """Each individual's particle (``{key: value}``, drawn by weight from the stream ``individual_rng(seed, k,
+    "posterior")``, as :func:`~neuroagents.calibration.posterior.posterior_draws` draws), or ``None``."""
     if spec.posterior is None:
         return None
-    from neuroagents.calibration.posterior import load_posterior
+    from neuroagents.calibration.posterior import load_posterior, posterior_draws
 
-    post = load_posterior(spec.posterior, "cohort.posterior", spec.where)
-    w = post["weight"].to_numpy(float)
-    return post[list(spec.posterior_keys)].to_numpy(float), w / w.sum()
+    return posterior_draws(load_posterior(spec.posterior, "cohort.posterior", spec.where), spec.size, spec.seed)
